@@ -1,0 +1,6 @@
+//! tfplugin: a Terraform plugin protocol 6 server framework.
+
+pub mod proto;
+
+pub mod diag;
+pub mod value;
