@@ -1,0 +1,198 @@
+//! Errors of the CloudDB REST client.
+//!
+//! An [`ApiError`] keeps everything a user needs to report a failure: the HTTP status, the API's stable
+//! `reason`, the `X-Request-Id` and any field violations. [`ApiError::detail`] renders them for a Terraform
+//! diagnostic.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::types::{FieldViolation, Problem};
+
+/// A failed API call.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The API answered with an error status (problem+json body, or whatever it sent).
+    #[error("{method} {path}: HTTP {status} {reason}: {message}")]
+    Status {
+        method: String,
+        path: String,
+        status: u16,
+        /// Stable UPPER_SNAKE reason (`OPERATION_IN_PROGRESS`, `NOT_FOUND`, ...); empty when absent.
+        reason: String,
+        message: String,
+        /// `X-Request-Id` response header (or the problem's `request_id`).
+        request_id: Option<String>,
+        field_violations: Vec<FieldViolation>,
+        /// The server's `retryable` hint.
+        retryable: bool,
+        /// Parsed `Retry-After` header.
+        retry_after: Option<Duration>,
+    },
+    /// No HTTP response: connection refused or reset, timeout, dropped response.
+    #[error("{method} {path}: request failed: {source}")]
+    Transport {
+        method: String,
+        path: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The response arrived but its body was not what the API contract says.
+    #[error("{method} {path}: cannot decode response (request id {request_id:?}): {message}")]
+    Decode {
+        method: String,
+        path: String,
+        request_id: Option<String>,
+        message: String,
+    },
+    /// An asynchronous operation finished with an error.
+    #[error("operation {operation_id} failed: {}", problem_summary(.problem))]
+    OperationFailed {
+        operation_id: String,
+        problem: Problem,
+    },
+    /// The client could not be built from its configuration.
+    #[error("invalid client configuration: {0}")]
+    Config(String),
+}
+
+fn problem_summary(p: &Problem) -> String {
+    let mut s = String::new();
+    if !p.reason.is_empty() {
+        let _ = write!(s, "{}: ", p.reason);
+    }
+    if !p.detail.is_empty() {
+        s.push_str(&p.detail);
+    } else if !p.title.is_empty() {
+        s.push_str(&p.title);
+    } else {
+        s.push_str("unknown error");
+    }
+    s
+}
+
+impl ApiError {
+    /// HTTP status of an API answer (`None` for transport/decode/config errors).
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            ApiError::OperationFailed { problem, .. } if problem.status != 0 => {
+                Some(problem.status)
+            }
+            _ => None,
+        }
+    }
+
+    /// Stable reason string of the API (`""` when none).
+    pub fn reason(&self) -> &str {
+        match self {
+            ApiError::Status { reason, .. } => reason,
+            ApiError::OperationFailed { problem, .. } => &problem.reason,
+            _ => "",
+        }
+    }
+
+    /// The request id to quote in bug reports.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            ApiError::Status { request_id, .. } | ApiError::Decode { request_id, .. } => {
+                request_id.as_deref()
+            }
+            ApiError::OperationFailed { problem, .. } if !problem.request_id.is_empty() => {
+                Some(&problem.request_id)
+            }
+            _ => None,
+        }
+    }
+
+    /// Field violations named by a validation error.
+    pub fn field_violations(&self) -> &[FieldViolation] {
+        match self {
+            ApiError::Status {
+                field_violations, ..
+            } => field_violations,
+            ApiError::OperationFailed { problem, .. } => &problem.field_violations,
+            _ => &[],
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// Whether this error is worth another attempt of the same request: 429, 5xx, connection errors and
+    /// 409 OPERATION_IN_PROGRESS. Other 4xx are final.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ApiError::Status { status, reason, .. } => {
+                *status == 429
+                    || *status >= 500
+                    || (*status == 409 && reason == "OPERATION_IN_PROGRESS")
+            }
+            ApiError::Transport { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The server's `Retry-After`, if it sent one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Multi-line text for a diagnostic's detail: message, status/reason, field violations, request id.
+    pub fn detail(&self) -> String {
+        let mut s = self.to_string();
+        for v in self.field_violations() {
+            let _ = write!(s, "\n  - {}: {}", v.field, v.description);
+        }
+        if let Some(id) = self.request_id() {
+            let _ = write!(s, "\n(request id: {id})");
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(status: u16, reason: &str) -> ApiError {
+        ApiError::Status {
+            method: "GET".into(),
+            path: "/v1/x".into(),
+            status,
+            reason: reason.into(),
+            message: "m".into(),
+            request_id: Some("req-1".into()),
+            field_violations: vec![FieldViolation {
+                field: "storage_gb".into(),
+                description: "too small".into(),
+            }],
+            retryable: false,
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn retry_classification() {
+        assert!(status(429, "RATE_LIMITED").is_retryable());
+        assert!(status(503, "").is_retryable());
+        assert!(status(500, "").is_retryable());
+        assert!(status(409, "OPERATION_IN_PROGRESS").is_retryable());
+        assert!(!status(409, "ALREADY_EXISTS").is_retryable());
+        assert!(!status(412, "PRECONDITION_FAILED").is_retryable());
+        assert!(!status(400, "INVALID_ARGUMENT").is_retryable());
+        assert!(!status(404, "NOT_FOUND").is_retryable());
+    }
+
+    #[test]
+    fn detail_names_request_id_and_fields() {
+        let d = status(400, "INVALID_ARGUMENT").detail();
+        assert!(d.contains("req-1"), "{d}");
+        assert!(d.contains("storage_gb: too small"), "{d}");
+        assert!(d.contains("HTTP 400 INVALID_ARGUMENT"), "{d}");
+    }
+}

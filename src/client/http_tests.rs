@@ -1,0 +1,363 @@
+//! Client tests against tiny in-test HTTP servers: retries, backoff, Retry-After, idempotency keys,
+//! error mapping and the operation waiter.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use super::types::{CreateInstanceRequest, Operation};
+use super::wait::{WaitError, wait_operation};
+use super::*;
+
+/// What the scripted server saw: (method, path, headers) per request.
+type Seen = Arc<Mutex<Vec<(String, String, HeaderMap)>>>;
+
+/// A scripted answer: status, extra headers, body.
+type Script = Arc<Mutex<Vec<(u16, Vec<(&'static str, String)>, String)>>>;
+
+#[derive(Clone)]
+struct Srv {
+    seen: Seen,
+    script: Script,
+}
+
+async fn handler(State(s): State<Srv>, req: axum::extract::Request) -> Response {
+    let (parts, _body) = req.into_parts();
+    s.seen.lock().expect("lock").push((
+        parts.method.to_string(),
+        parts.uri.to_string(),
+        parts.headers.clone(),
+    ));
+    let next = {
+        let mut script = s.script.lock().expect("lock");
+        if script.len() > 1 {
+            script.remove(0)
+        } else {
+            script[0].clone()
+        }
+    };
+    let mut resp = (StatusCode::from_u16(next.0).expect("status"), next.2).into_response();
+    resp.headers_mut()
+        .insert("x-request-id", "req-42".parse().expect("hv"));
+    for (k, v) in next.1 {
+        resp.headers_mut().insert(k, v.parse().expect("hv"));
+    }
+    resp
+}
+
+async fn serve(script: Vec<(u16, Vec<(&'static str, String)>, String)>) -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let srv = Srv {
+        seen: seen.clone(),
+        script: Arc::new(Mutex::new(script)),
+    };
+    let app = Router::new().fallback(handler).with_state(srv);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), seen)
+}
+
+fn client(endpoint: &str, max_retries: u32) -> Client {
+    let mut cfg = ClientConfig::new(endpoint, "secret-token", "proj1");
+    cfg.retry = RetryPolicy {
+        max_retries,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        max_retry_after: Duration::from_secs(2),
+    };
+    cfg.poll_interval = Duration::from_millis(20);
+    cfg.terraform_version = "1.11.4".into();
+    Client::new(cfg).expect("client")
+}
+
+fn create_req() -> CreateInstanceRequest {
+    CreateInstanceRequest {
+        name: "db1".into(),
+        engine: "mysql".into(),
+        engine_version: None,
+        tier: "db-small".into(),
+        storage_gb: 20,
+        high_availability: false,
+        admin_username: "dbadmin".into(),
+        admin_password: Some("pw".into()),
+        labels: Default::default(),
+        deletion_protection: false,
+        backup: None,
+    }
+}
+
+fn op_json(done: bool) -> String {
+    format!(
+        r#"{{"id":"op-1","verb":"create","target":"instances/db1","done":{done},"error":null}}"#
+    )
+}
+
+fn problem(status: u16, reason: &str) -> String {
+    format!(
+        r#"{{"type":"about:blank","title":"t","status":{status},"detail":"detail of {reason}","reason":"{reason}",
+            "retryable":false,"request_id":"req-42",
+            "field_violations":[{{"field":"storage_gb","description":"must be >= 10"}}]}}"#
+    )
+}
+
+#[tokio::test]
+async fn retries_429_and_503_with_one_idempotency_key() {
+    let (url, seen) = serve(vec![
+        (
+            429,
+            vec![("retry-after", "0".into())],
+            problem(429, "RATE_LIMITED"),
+        ),
+        (503, vec![], problem(503, "UNAVAILABLE")),
+        (500, vec![], "oops".into()),
+        (202, vec![], op_json(false)),
+    ])
+    .await;
+    let c = client(&url, 5);
+    let key = IdempotencyKey::new();
+    let op = c
+        .create_instance(&create_req(), &key)
+        .await
+        .expect("create succeeds after retries");
+    assert_eq!(op.id, "op-1");
+    let seen = seen.lock().expect("lock");
+    assert_eq!(seen.len(), 4);
+    for (method, path, headers) in seen.iter() {
+        assert_eq!(method, "POST");
+        assert_eq!(path, "/v1/projects/proj1/instances");
+        assert_eq!(headers["idempotency-key"], key.as_str());
+        assert_eq!(headers["authorization"], "Bearer secret-token");
+        assert_eq!(
+            headers["user-agent"],
+            format!(
+                "terraform-provider-clouddb/{} (+terraform 1.11.4)",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+    }
+}
+
+#[tokio::test]
+async fn honours_retry_after_delay() {
+    let (url, seen) = serve(vec![
+        (
+            429,
+            vec![("retry-after", "1".into())],
+            problem(429, "RATE_LIMITED"),
+        ),
+        (200, vec![], r#"{"name":"db1","etag":"\"7\""}"#.into()),
+    ])
+    .await;
+    let c = client(&url, 3);
+    let t = std::time::Instant::now();
+    let inst = c.get_instance("db1").await.expect("get").expect("found");
+    assert!(
+        t.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        t.elapsed()
+    );
+    assert_eq!(inst.etag, "\"7\"");
+    assert_eq!(seen.lock().expect("lock").len(), 2);
+}
+
+#[tokio::test]
+async fn other_4xx_are_not_retried_and_carry_details() {
+    let (url, seen) = serve(vec![(400, vec![], problem(400, "INVALID_ARGUMENT"))]).await;
+    let c = client(&url, 5);
+    let err = c
+        .create_instance(&create_req(), &IdempotencyKey::new())
+        .await
+        .expect_err("400");
+    assert_eq!(err.status(), Some(400));
+    assert_eq!(err.reason(), "INVALID_ARGUMENT");
+    assert_eq!(err.request_id(), Some("req-42"));
+    let detail = err.detail();
+    assert!(detail.contains("storage_gb: must be >= 10"), "{detail}");
+    assert!(detail.contains("req-42"), "{detail}");
+    assert_eq!(seen.lock().expect("lock").len(), 1);
+}
+
+#[tokio::test]
+async fn conflict_retried_only_when_operation_in_progress() {
+    let (url, seen) = serve(vec![
+        (409, vec![], problem(409, "OPERATION_IN_PROGRESS")),
+        (409, vec![], problem(409, "ALREADY_EXISTS")),
+    ])
+    .await;
+    let c = client(&url, 5);
+    let err = c
+        .create_instance(&create_req(), &IdempotencyKey::new())
+        .await
+        .expect_err("409");
+    assert_eq!(err.reason(), "ALREADY_EXISTS");
+    assert_eq!(seen.lock().expect("lock").len(), 2);
+}
+
+#[tokio::test]
+async fn gives_up_after_max_retries() {
+    let (url, seen) = serve(vec![(503, vec![], problem(503, "UNAVAILABLE"))]).await;
+    let c = client(&url, 2);
+    let err = c.get_instance("db1").await.expect_err("503");
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(seen.lock().expect("lock").len(), 3);
+}
+
+#[tokio::test]
+async fn not_found_is_none_and_if_match_is_sent() {
+    let (url, seen) = serve(vec![
+        (404, vec![], problem(404, "NOT_FOUND")),
+        (202, vec![], op_json(false)),
+    ])
+    .await;
+    let c = client(&url, 1);
+    assert!(
+        c.get_instance("db1")
+            .await
+            .expect("404 is not an error")
+            .is_none()
+    );
+    let patch = types::UpdateInstanceRequest {
+        tier: Some("db-micro".into()),
+        ..Default::default()
+    };
+    c.update_instance("db1", &patch, Some("\"3\""), &IdempotencyKey::new())
+        .await
+        .expect("patch");
+    let seen = seen.lock().expect("lock");
+    assert_eq!(seen[1].0, "PATCH");
+    assert_eq!(seen[1].2["if-match"], "\"3\"");
+}
+
+/// A raw TCP server that drops the first connection after reading the request (a "dropped response"),
+/// then answers properly: the client must retry with the same Idempotency-Key.
+#[tokio::test]
+async fn dropped_connection_is_retried_with_same_key() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let keys: Arc<Mutex<Vec<String>>> = Arc::default();
+    let k2 = keys.clone();
+    tokio::spawn(async move {
+        let mut n = 0;
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 8192];
+            let len = sock.read(&mut buf).await.unwrap_or(0);
+            let text = String::from_utf8_lossy(&buf[..len]).to_string();
+            if let Some(line) = text
+                .lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("idempotency-key:"))
+            {
+                k2.lock().expect("lock").push(line[16..].trim().to_string());
+            }
+            n += 1;
+            if n == 1 {
+                drop(sock);
+                continue;
+            }
+            let body = op_json(true);
+            let resp = format!(
+                "HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(resp.as_bytes()).await;
+        }
+    });
+    let c = client(&format!("http://{addr}"), 3);
+    let key = IdempotencyKey::new();
+    let op = c
+        .create_instance(&create_req(), &key)
+        .await
+        .expect("retried after drop");
+    assert!(op.done);
+    let keys = keys.lock().expect("lock");
+    assert_eq!(keys.len(), 2);
+    assert!(keys.iter().all(|k| k == key.as_str()));
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried_then_reported() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let c = client(&format!("http://{addr}"), 2);
+    let err = c.get_instance("db1").await.expect_err("refused");
+    assert!(matches!(err, ApiError::Transport { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn waiter_polls_until_done_using_retry_after() {
+    let (url, seen) = serve(vec![
+        (200, vec![("retry-after", "0".into())], op_json(false)),
+        (200, vec![("retry-after", "0".into())], op_json(false)),
+        (200, vec![], op_json(true)),
+    ])
+    .await;
+    let c = client(&url, 1);
+    let start: Operation = serde_json::from_str(&op_json(false)).expect("op");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let done = wait_operation(&c, start, deadline, std::future::pending())
+        .await
+        .expect("done");
+    assert!(done.done);
+    let seen = seen.lock().expect("lock");
+    assert_eq!(seen.len(), 3);
+    assert!(
+        seen.iter()
+            .all(|(m, p, _)| m == "GET" && p == "/v1/projects/proj1/operations/op-1")
+    );
+}
+
+#[tokio::test]
+async fn waiter_reports_operation_failure() {
+    let failed = r#"{"id":"op-1","verb":"create","target":"instances/db1","done":true,
+        "error":{"status":500,"reason":"PROVISIONING_FAILED","detail":"disk on fire","request_id":"r9"}}"#;
+    let (url, _) = serve(vec![(200, vec![], failed.into())]).await;
+    let c = client(&url, 1);
+    let start: Operation = serde_json::from_str(&op_json(false)).expect("op");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let err = wait_operation(&c, start, deadline, std::future::pending())
+        .await
+        .expect_err("fails");
+    let WaitError::Api(api) = err else {
+        panic!("expected API error, got {err:?}")
+    };
+    assert_eq!(api.reason(), "PROVISIONING_FAILED");
+    assert!(api.detail().contains("disk on fire"));
+}
+
+#[tokio::test]
+async fn waiter_times_out_and_stops() {
+    let (url, _) = serve(vec![(
+        200,
+        vec![("retry-after", "0".into())],
+        op_json(false),
+    )])
+    .await;
+    let c = client(&url, 1);
+    let start: Operation = serde_json::from_str(&op_json(false)).expect("op");
+
+    let t = std::time::Instant::now();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
+    let err = wait_operation(&c, start.clone(), deadline, std::future::pending())
+        .await
+        .expect_err("timeout");
+    assert!(matches!(err, WaitError::Timeout { .. }), "{err:?}");
+    assert!(t.elapsed() < Duration::from_secs(2));
+
+    let t = std::time::Instant::now();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let stop = tokio::time::sleep(Duration::from_millis(100));
+    let err = wait_operation(&c, start, deadline, stop)
+        .await
+        .expect_err("stopped");
+    assert!(matches!(err, WaitError::Stopped { .. }), "{err:?}");
+    assert!(t.elapsed() < Duration::from_secs(2));
+}

@@ -1,0 +1,449 @@
+//! The CloudDB REST client: one pooled HTTPS/HTTP client per configured provider.
+//!
+//! Every call goes through [`Client::send`], which adds the bearer token, the User-Agent and (for
+//! mutations) the caller's [`IdempotencyKey`], and retries transient failures according to the
+//! [`RetryPolicy`]. Error answers become [`ApiError::Status`] carrying the status, reason, request id and
+//! field violations. Waiting for asynchronous operations lives in [`wait`].
+
+pub mod error;
+pub mod retry;
+pub mod types;
+pub mod wait;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderMap, IF_MATCH, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+
+pub use error::ApiError;
+pub use retry::{IdempotencyKey, RetryPolicy};
+use types::{
+    CreateInstanceRequest, Instance, InstancePage, Operation, Problem, UpdateInstanceRequest,
+};
+
+/// Everything needed to build a [`Client`]; assembled by the provider's `configure`.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Base URL of the API, e.g. `http://127.0.0.1:8080`.
+    pub endpoint: String,
+    pub token: String,
+    pub project: String,
+    /// Limit for a single HTTP attempt.
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Poll interval for operations when the server gives no `Retry-After`.
+    pub poll_interval: Duration,
+    /// Terraform CLI version, for the User-Agent.
+    pub terraform_version: String,
+}
+
+impl ClientConfig {
+    pub fn new(
+        endpoint: impl Into<String>,
+        token: impl Into<String>,
+        project: impl Into<String>,
+    ) -> Self {
+        ClientConfig {
+            endpoint: endpoint.into(),
+            token: token.into(),
+            project: project.into(),
+            request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            poll_interval: Duration::from_secs(2),
+            terraform_version: String::new(),
+        }
+    }
+}
+
+/// User-Agent sent with every request.
+pub fn user_agent(terraform_version: &str) -> String {
+    let tf = if terraform_version.is_empty() {
+        "unknown"
+    } else {
+        terraform_version
+    };
+    format!(
+        "terraform-provider-clouddb/{} (+terraform {tf})",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// A cheap-to-clone handle on the pooled HTTP client.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    /// `{endpoint}/v1/projects/{project}` without trailing slash.
+    base: Url,
+    project: String,
+    token: String,
+    retry: RetryPolicy,
+    poll_interval: Duration,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.inner.base.as_str())
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A decoded response plus the headers callers care about.
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    method: Method,
+    path: String,
+}
+
+impl Client {
+    /// Validate the configuration and build the pooled client.
+    pub fn new(cfg: ClientConfig) -> Result<Self, ApiError> {
+        let endpoint = Url::parse(cfg.endpoint.trim()).map_err(|e| {
+            ApiError::Config(format!("endpoint {:?} is not a URL: {e}", cfg.endpoint))
+        })?;
+        if !matches!(endpoint.scheme(), "http" | "https") || endpoint.host_str().is_none() {
+            return Err(ApiError::Config(format!(
+                "endpoint {:?} must be an http:// or https:// URL with a host",
+                cfg.endpoint
+            )));
+        }
+        if cfg.project.is_empty()
+            || !cfg
+                .project
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ApiError::Config(format!(
+                "project {:?} must be non-empty and contain only letters, digits, '-' and '_'",
+                cfg.project
+            )));
+        }
+        if cfg.token.is_empty() {
+            return Err(ApiError::Config("token must not be empty".into()));
+        }
+        let base_str = format!(
+            "{}/v1/projects/{}",
+            endpoint.as_str().trim_end_matches('/'),
+            cfg.project
+        );
+        let base = Url::parse(&base_str).map_err(|e| {
+            ApiError::Config(format!("cannot build API base URL from endpoint: {e}"))
+        })?;
+        let http = reqwest::Client::builder()
+            .timeout(cfg.request_timeout)
+            .connect_timeout(cfg.request_timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .user_agent(user_agent(&cfg.terraform_version))
+            .build()
+            .map_err(|e| ApiError::Config(format!("cannot build HTTP client: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                project: cfg.project,
+                token: cfg.token,
+                retry: cfg.retry,
+                poll_interval: cfg.poll_interval,
+            }),
+        })
+    }
+
+    pub fn project(&self) -> &str {
+        &self.inner.project
+    }
+
+    pub fn poll_interval(&self) -> Duration {
+        self.inner.poll_interval
+    }
+
+    /// `GET /instances/{name}`; `Ok(None)` on 404.
+    pub async fn get_instance(&self, name: &str) -> Result<Option<Instance>, ApiError> {
+        let path = format!("/instances/{}", encode_segment(name));
+        match self.send(Method::GET, &path, &[], None, None, None).await {
+            Ok(reply) => {
+                let etag_header = header_str(&reply.headers, ETAG.as_str());
+                let mut inst: Instance = decode(&reply)?;
+                if inst.etag.is_empty()
+                    && let Some(e) = etag_header
+                {
+                    inst.etag = e;
+                }
+                Ok(Some(inst))
+            }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /instances`, following `next_page_token` to the end.
+    pub async fn list_instances(&self) -> Result<Vec<Instance>, ApiError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = vec![("page_size", "100".to_string())];
+            if let Some(t) = &token {
+                query.push(("page_token", t.clone()));
+            }
+            let reply = self
+                .send(Method::GET, "/instances", &query, None, None, None)
+                .await?;
+            let page: InstancePage = decode(&reply)?;
+            out.extend(page.instances);
+            match page.next_page_token {
+                Some(t) if !t.is_empty() => token = Some(t),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// `POST /instances` → the create operation.
+    pub async fn create_instance(
+        &self,
+        req: &CreateInstanceRequest,
+        key: &IdempotencyKey,
+    ) -> Result<Operation, ApiError> {
+        let body = serde_json::to_vec(req)
+            .map_err(|e| ApiError::Config(format!("cannot encode create request: {e}")))?;
+        let reply = self
+            .send(Method::POST, "/instances", &[], Some(body), Some(key), None)
+            .await?;
+        decode(&reply)
+    }
+
+    /// `PATCH /instances/{name}` with `If-Match` → the update operation.
+    pub async fn update_instance(
+        &self,
+        name: &str,
+        req: &UpdateInstanceRequest,
+        etag: Option<&str>,
+        key: &IdempotencyKey,
+    ) -> Result<Operation, ApiError> {
+        let body = serde_json::to_vec(req)
+            .map_err(|e| ApiError::Config(format!("cannot encode update request: {e}")))?;
+        let path = format!("/instances/{}", encode_segment(name));
+        let reply = self
+            .send(Method::PATCH, &path, &[], Some(body), Some(key), etag)
+            .await?;
+        decode(&reply)
+    }
+
+    /// `DELETE /instances/{name}` → the delete operation.
+    pub async fn delete_instance(
+        &self,
+        name: &str,
+        skip_final_backup: bool,
+        final_backup_name: Option<&str>,
+        key: &IdempotencyKey,
+    ) -> Result<Operation, ApiError> {
+        let path = format!("/instances/{}", encode_segment(name));
+        let mut query = vec![("skip_final_backup", skip_final_backup.to_string())];
+        if let Some(n) = final_backup_name.filter(|n| !n.is_empty()) {
+            query.push(("final_backup_name", n.to_string()));
+        }
+        let reply = self
+            .send(Method::DELETE, &path, &query, None, Some(key), None)
+            .await?;
+        decode(&reply)
+    }
+
+    /// `GET /operations/{id}` → the operation and the server's `Retry-After` hint.
+    pub async fn get_operation(&self, id: &str) -> Result<(Operation, Option<Duration>), ApiError> {
+        let path = format!("/operations/{}", encode_segment(id));
+        let reply = self.send(Method::GET, &path, &[], None, None, None).await?;
+        let hint = header_str(&reply.headers, RETRY_AFTER.as_str())
+            .and_then(|v| retry::parse_retry_after(&v));
+        Ok((decode(&reply)?, hint))
+    }
+
+    /// Send one logical request, retrying transient failures with the same idempotency key.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+        key: Option<&IdempotencyKey>,
+        if_match: Option<&str>,
+    ) -> Result<Reply, ApiError> {
+        let mut url = self.inner.base.clone();
+        url.set_path(&format!("{}{}", self.inner.base.path(), path));
+        if !query.is_empty() {
+            let mut qp = url.query_pairs_mut();
+            for (k, v) in query {
+                qp.append_pair(k, v);
+            }
+        }
+        let policy = &self.inner.retry;
+        let mut attempt: u32 = 0;
+        loop {
+            let result = self
+                .attempt(&method, &url, path, body.as_deref(), key, if_match)
+                .await;
+            match result {
+                Ok(reply) => return Ok(reply),
+                Err(err) if err.is_retryable() && attempt < policy.max_retries => {
+                    let delay = policy.delay(attempt, err.retry_after());
+                    tracing::warn!(
+                        method = %method, path, attempt = attempt + 1, delay_ms = delay.as_millis() as u64,
+                        status = ?err.status(), reason = err.reason(), request_id = ?err.request_id(),
+                        "retrying CloudDB API request: {err}"
+                    );
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        path: &str,
+        body: Option<&[u8]>,
+        key: Option<&IdempotencyKey>,
+        if_match: Option<&str>,
+    ) -> Result<Reply, ApiError> {
+        let full_path = url.path().to_string();
+        let mut rb = self
+            .inner
+            .http
+            .request(method.clone(), url.clone())
+            .header(AUTHORIZATION, format!("Bearer {}", self.inner.token))
+            .header("Accept", "application/json");
+        if let Some(b) = body {
+            rb = rb.header(CONTENT_TYPE, "application/json").body(b.to_vec());
+        }
+        if let Some(k) = key {
+            rb = rb.header("Idempotency-Key", k.as_str());
+        }
+        if let Some(e) = if_match.filter(|e| !e.is_empty()) {
+            rb = rb.header(IF_MATCH, e);
+        }
+        let resp = rb.send().await.map_err(|source| ApiError::Transport {
+            method: method.to_string(),
+            path: full_path.clone(),
+            source,
+        })?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(|source| ApiError::Transport {
+            method: method.to_string(),
+            path: full_path.clone(),
+            source,
+        })?;
+        let request_id = header_str(&headers, "x-request-id");
+        tracing::debug!(method = %method, path, status = status.as_u16(), request_id = ?request_id, "CloudDB API call");
+        if status.is_success() {
+            return Ok(Reply {
+                status,
+                headers,
+                body: body.to_vec(),
+                method: method.clone(),
+                path: full_path,
+            });
+        }
+        let problem: Problem = serde_json::from_slice(&body).unwrap_or_default();
+        let message = if !problem.detail.is_empty() {
+            problem.detail.clone()
+        } else if !problem.title.is_empty() {
+            problem.title.clone()
+        } else {
+            let text = String::from_utf8_lossy(&body);
+            let t = text.trim();
+            if t.is_empty() {
+                status.canonical_reason().unwrap_or("error").to_string()
+            } else {
+                t.chars().take(300).collect()
+            }
+        };
+        Err(ApiError::Status {
+            method: method.to_string(),
+            path: full_path,
+            status: status.as_u16(),
+            reason: problem.reason.clone(),
+            message,
+            request_id: request_id
+                .or_else(|| Some(problem.request_id.clone()).filter(|s| !s.is_empty())),
+            field_violations: problem.field_violations,
+            retryable: problem.retryable,
+            retry_after: header_str(&headers, RETRY_AFTER.as_str())
+                .and_then(|v| retry::parse_retry_after(&v)),
+        })
+    }
+}
+
+fn decode<T: DeserializeOwned>(reply: &Reply) -> Result<T, ApiError> {
+    serde_json::from_slice(&reply.body).map_err(|e| ApiError::Decode {
+        method: reply.method.to_string(),
+        path: reply.path.clone(),
+        request_id: header_str(&reply.headers, "x-request-id"),
+        message: format!("HTTP {}: {e}", reply.status.as_u16()),
+    })
+}
+
+fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Percent-encode one path segment (names are validated, but never trust input in a URL).
+fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod http_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_bad_endpoints_and_projects() {
+        let bad = |e: &str, p: &str| Client::new(ClientConfig::new(e, "t", p)).is_err();
+        assert!(bad("not a url", "p"));
+        assert!(bad("ftp://127.0.0.1", "p"));
+        assert!(bad("http://127.0.0.1:1", ""));
+        assert!(bad("http://127.0.0.1:1", "a/b"));
+        assert!(!bad("http://127.0.0.1:1/", "p"));
+        assert!(Client::new(ClientConfig::new("http://127.0.0.1:1", "", "p")).is_err());
+    }
+
+    #[test]
+    fn user_agent_names_both_versions() {
+        assert_eq!(
+            user_agent("1.11.4"),
+            format!(
+                "terraform-provider-clouddb/{} (+terraform 1.11.4)",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+    }
+
+    #[test]
+    fn segments_are_encoded() {
+        assert_eq!(encode_segment("db-1"), "db-1");
+        assert_eq!(encode_segment("a/b c"), "a%2Fb%20c");
+    }
+}

@@ -1,0 +1,111 @@
+//! Waiting for asynchronous operations.
+//!
+//! [`wait_operation`] polls `GET /operations/{id}` until the operation is done, sleeping for the server's
+//! `Retry-After` hint (or the configured poll interval), and gives up at the caller's deadline or as soon
+//! as the caller's stop future completes (Terraform's StopProvider / interrupt). It never cancels anything
+//! server-side: the caller keeps the operation id (private state) and can resume later.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::types::Operation;
+use super::{ApiError, Client};
+
+/// Why waiting ended without a successful operation.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    /// The deadline passed; the operation may still complete server-side.
+    #[error(
+        "timed out after {waited:?} waiting for operation {operation_id} ({verb} {target}) to finish"
+    )]
+    Timeout {
+        operation_id: String,
+        verb: String,
+        target: String,
+        waited: Duration,
+    },
+    /// Terraform asked the provider to stop.
+    #[error("stopped by Terraform while waiting for operation {operation_id} ({verb} {target})")]
+    Stopped {
+        operation_id: String,
+        verb: String,
+        target: String,
+    },
+    /// The operation finished with an error, or polling failed.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+/// Lower bound between polls, so a `Retry-After: 0` cannot turn into a busy loop.
+const MIN_POLL: Duration = Duration::from_millis(50);
+/// Upper bound between polls whatever the server says.
+const MAX_POLL: Duration = Duration::from_secs(30);
+
+/// Wait until `op` is done. Returns the finished operation, or [`WaitError`].
+pub async fn wait_operation<S>(
+    client: &Client,
+    mut op: Operation,
+    deadline: Instant,
+    stop: S,
+) -> Result<Operation, WaitError>
+where
+    S: Future<Output = ()>,
+{
+    let started = Instant::now();
+    let mut stop = std::pin::pin!(stop);
+    let mut hint: Option<Duration> = None;
+    loop {
+        if op.done {
+            return match op.error.take() {
+                Some(problem) => Err(WaitError::Api(ApiError::OperationFailed {
+                    operation_id: op.id.clone(),
+                    problem,
+                })),
+                None => Ok(op),
+            };
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(WaitError::Timeout {
+                operation_id: op.id,
+                verb: op.verb,
+                target: op.target,
+                waited: now.duration_since(started),
+            });
+        }
+        let delay = hint
+            .unwrap_or_else(|| client.poll_interval())
+            .clamp(MIN_POLL, MAX_POLL)
+            .min(deadline.saturating_duration_since(now));
+        tracing::debug!(operation = %op.id, delay_ms = delay.as_millis() as u64, "waiting for operation");
+        tokio::select! {
+            biased;
+            _ = &mut stop => {
+                return Err(WaitError::Stopped { operation_id: op.id, verb: op.verb, target: op.target });
+            }
+            _ = tokio::time::sleep(delay) => {}
+        }
+        if Instant::now() >= deadline {
+            // One last look so an operation that just finished is not reported as timed out.
+            if let Ok((fresh, _)) = client.get_operation(&op.id).await {
+                op = fresh;
+                if op.done {
+                    continue;
+                }
+            }
+            continue;
+        }
+        let polled = tokio::select! {
+            biased;
+            _ = &mut stop => {
+                return Err(WaitError::Stopped { operation_id: op.id, verb: op.verb, target: op.target });
+            }
+            r = client.get_operation(&op.id) => r,
+        };
+        let (fresh, h) = polled?;
+        op = fresh;
+        hint = h;
+    }
+}

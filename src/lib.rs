@@ -1,0 +1,2 @@
+//! terraform-provider-clouddb (work in progress)
+pub mod client;
