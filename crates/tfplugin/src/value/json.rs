@@ -1,0 +1,207 @@
+//! cty's JSON value encoding: accepted in `DynamicValue.json`, used by `RawState.json`.
+//!
+//! Follows go-cty's lenient decoding: numbers may arrive as numeric strings, strings may
+//! arrive as numbers or bools, missing object attributes become null. JSON cannot carry
+//! unknowns, so encoding one is an error.
+
+use super::{AttributePath, Number, Type, Value, type_json};
+use serde_json::Value as J;
+use std::collections::BTreeMap;
+
+/// JSON did not match the type; `path` says where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("JSON value at {path}: {message}")]
+pub struct JsonError {
+    /// Where.
+    pub path: AttributePath,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// How to treat object attributes that are not in the type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownAttrs {
+    /// Reject them (DynamicValue semantics).
+    Reject,
+    /// Drop them silently (stored state written by an older schema).
+    Drop,
+}
+
+/// Decodes JSON bytes as `ty` (strict about unknown attributes).
+pub fn decode(ty: &Type, bytes: &[u8]) -> Result<Value, JsonError> {
+    let j: J = serde_json::from_slice(bytes).map_err(|e| JsonError {
+        path: AttributePath::root(),
+        message: format!("invalid JSON: {e}"),
+    })?;
+    from_json(ty, &j, UnknownAttrs::Reject)
+}
+
+/// Converts a parsed JSON value to a `Value` of `ty`.
+pub fn from_json(ty: &Type, j: &J, unknown: UnknownAttrs) -> Result<Value, JsonError> {
+    dec(ty, j, &AttributePath::root(), unknown)
+}
+
+fn dec(ty: &Type, j: &J, path: &AttributePath, ua: UnknownAttrs) -> Result<Value, JsonError> {
+    let err = |m: String| JsonError {
+        path: path.clone(),
+        message: m,
+    };
+    if j.is_null() {
+        return Ok(Value::Null);
+    }
+    Ok(match (ty, j) {
+        (Type::Dynamic, J::Object(m)) if m.contains_key("type") && m.contains_key("value") => {
+            let t = type_json::from_json(&m["type"]).map_err(|e| err(e.to_string()))?;
+            dec(&t, &m["value"], path, ua)?
+        }
+        (Type::Dynamic, _) => return Err(err("dynamic value must be {\"value\":…,\"type\":…}".into())),
+        (Type::Bool, J::Bool(b)) => Value::Bool(*b),
+        (Type::Bool, J::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
+        (Type::Number, J::Number(n)) => {
+            Value::Number(Number::parse(&n.to_string()).map_err(|e| err(e.to_string()))?)
+        }
+        (Type::Number, J::String(s)) => Value::Number(Number::parse(s).map_err(|e| err(e.to_string()))?),
+        (Type::String, J::String(s)) => Value::String(s.clone()),
+        (Type::String, J::Number(n)) => Value::String(n.to_string()),
+        (Type::String, J::Bool(b)) => Value::String(b.to_string()),
+        (Type::List(e), J::Array(a)) => Value::List(
+            a.iter()
+                .enumerate()
+                .map(|(i, x)| dec(e, x, &path.with_index(i as i64), ua))
+                .collect::<Result<_, _>>()?,
+        ),
+        (Type::Set(e), J::Array(a)) => {
+            Value::Set(a.iter().map(|x| dec(e, x, path, ua)).collect::<Result<_, _>>()?)
+        }
+        (Type::Tuple(ts), J::Array(a)) => {
+            if ts.len() != a.len() {
+                return Err(err(format!("tuple needs {} elements, found {}", ts.len(), a.len())));
+            }
+            Value::Tuple(
+                ts.iter()
+                    .zip(a)
+                    .enumerate()
+                    .map(|(i, (t, x))| dec(t, x, &path.with_index(i as i64), ua))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
+        (Type::Map(e), J::Object(m)) => Value::Map(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), dec(e, x, &path.with_key(k), ua)?)))
+                .collect::<Result<_, JsonError>>()?,
+        ),
+        (Type::Object(o), J::Object(m)) => {
+            let mut out = BTreeMap::new();
+            for (k, x) in m {
+                match o.attrs.get(k) {
+                    Some(t) => {
+                        out.insert(k.clone(), dec(t, x, &path.with_attr(k), ua)?);
+                    }
+                    None if ua == UnknownAttrs::Drop => {}
+                    None => {
+                        return Err(JsonError {
+                            path: path.with_attr(k),
+                            message: "unsupported attribute (not in the schema)".into(),
+                        });
+                    }
+                }
+            }
+            for k in o.attrs.keys() {
+                out.entry(k.clone()).or_insert(Value::Null);
+            }
+            Value::Object(out)
+        }
+        (t, _) => return Err(err(format!("expected {}", t.friendly_name()))),
+    })
+}
+
+/// Encodes `v` as JSON text of type `ty`.
+pub fn encode(ty: &Type, v: &Value) -> Result<Vec<u8>, JsonError> {
+    Ok(to_json(ty, v)?.to_string().into_bytes())
+}
+
+/// Converts `v` (of type `ty`) to a JSON value.
+pub fn to_json(ty: &Type, v: &Value) -> Result<J, JsonError> {
+    enc(ty, v, &AttributePath::root())
+}
+
+fn enc(ty: &Type, v: &Value, path: &AttributePath) -> Result<J, JsonError> {
+    let err = |m: String| JsonError {
+        path: path.clone(),
+        message: m,
+    };
+    Ok(match (ty, v) {
+        (_, Value::Null) => J::Null,
+        (_, Value::Unknown(_)) => return Err(err("unknown values cannot be encoded as JSON".into())),
+        (Type::Dynamic, v) => {
+            let t = v.infer_type();
+            let mut m = serde_json::Map::new();
+            m.insert("value".into(), enc(&t, v, path)?);
+            m.insert("type".into(), type_json::to_json(&t));
+            J::Object(m)
+        }
+        (Type::Bool, Value::Bool(b)) => J::Bool(*b),
+        (Type::Number, Value::Number(n)) => {
+            if n.is_infinite() {
+                return Err(err("infinity cannot be encoded as JSON".into()));
+            }
+            let num: serde_json::Number =
+                serde_json::from_str(&n.to_string()).map_err(|e| err(e.to_string()))?;
+            J::Number(num)
+        }
+        (Type::String, Value::String(s)) => J::String(s.clone()),
+        (Type::List(e), Value::List(a)) => J::Array(
+            a.iter()
+                .enumerate()
+                .map(|(i, x)| enc(e, x, &path.with_index(i as i64)))
+                .collect::<Result<_, _>>()?,
+        ),
+        (Type::Set(e), Value::Set(a)) => {
+            J::Array(a.iter().map(|x| enc(e, x, path)).collect::<Result<_, _>>()?)
+        }
+        (Type::Tuple(ts), Value::Tuple(a)) if ts.len() == a.len() => J::Array(
+            ts.iter()
+                .zip(a)
+                .enumerate()
+                .map(|(i, (t, x))| enc(t, x, &path.with_index(i as i64)))
+                .collect::<Result<_, _>>()?,
+        ),
+        (Type::Map(e), Value::Map(m)) => J::Object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), enc(e, x, &path.with_key(k))?)))
+                .collect::<Result<_, JsonError>>()?,
+        ),
+        (Type::Object(o), Value::Object(m)) => {
+            let mut out = serde_json::Map::new();
+            for (k, t) in &o.attrs {
+                out.insert(k.clone(), enc(t, m.get(k).unwrap_or(&Value::Null), &path.with_attr(k))?);
+            }
+            J::Object(out)
+        }
+        (t, v) => return Err(err(format!("expected {}, got {}", t.friendly_name(), v.kind()))),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lenient_primitives_and_dynamic() {
+        let t = Type::object([("n", Type::Number), ("s", Type::String), ("d", Type::Dynamic), ("m", Type::Bool)]);
+        let v = decode(&t, br#"{"n":"12.5","s":3,"d":{"value":["a"],"type":["list","string"]}}"#).expect("decode");
+        assert_eq!(v.get("n").as_f64(), Some(12.5));
+        assert_eq!(v.get("s").as_str(), Some("3"));
+        assert_eq!(v.get("d"), &Value::List(vec![Value::from("a")]));
+        assert!(v.get("m").is_null());
+        assert!(decode(&t, br#"{"zzz":1}"#).is_err());
+        let back = decode(&t, &encode(&t, &v).expect("enc")).expect("dec");
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn big_numbers_keep_precision() {
+        let v = decode(&Type::Number, b"123456789012345678901234567890.123").expect("dec");
+        assert_eq!(encode(&Type::Number, &v).expect("enc"), b"123456789012345678901234567890.123");
+    }
+}

@@ -1,0 +1,346 @@
+//! Arbitrary-precision numbers, as cty has them.
+//!
+//! Terraform sends numbers as msgpack ints, floats *or* decimal strings (for values
+//! that fit neither), so an `i64`/`f64` model would silently lose data. We keep a
+//! canonical decimal form (`digits × 10^exp`) which makes equality exact and lets
+//! encoders pick the same compact wire form go-cty picks.
+
+use std::fmt;
+
+/// Largest decimal exponent we accept; bounds memory for hostile input like `1e999999999`.
+const MAX_EXP: i64 = 4096;
+
+/// A number of any precision (or ±infinity).
+///
+/// Always canonical: no leading/trailing zeros in `digits`, zero is `digits == ""` and
+/// never negative, so the derived `PartialEq` is numeric equality.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Number {
+    repr: Repr,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Repr {
+    Finite { neg: bool, digits: String, exp: i64 },
+    Inf { neg: bool },
+}
+
+/// The text was not a decimal number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid number {0:?}")]
+pub struct ParseNumberError(pub String);
+
+impl Number {
+    /// Zero.
+    pub fn zero() -> Self {
+        Self::finite(false, String::new(), 0)
+    }
+
+    /// Positive or negative infinity.
+    pub fn infinity(negative: bool) -> Self {
+        Number {
+            repr: Repr::Inf { neg: negative },
+        }
+    }
+
+    fn finite(neg: bool, digits: String, exp: i64) -> Self {
+        // canonicalise: strip leading zeros, move trailing zeros into exp
+        let d = digits.trim_start_matches('0');
+        let trimmed = d.trim_end_matches('0');
+        let exp = exp + (d.len() - trimmed.len()) as i64;
+        if trimmed.is_empty() {
+            return Number {
+                repr: Repr::Finite {
+                    neg: false,
+                    digits: String::new(),
+                    exp: 0,
+                },
+            };
+        }
+        Number {
+            repr: Repr::Finite {
+                neg,
+                digits: trimmed.to_string(),
+                exp,
+            },
+        }
+    }
+
+    /// Parses decimal text: `-12`, `3.25`, `1e300`, `1.5E-7`, `+4`, `Infinity`, `-Inf`.
+    pub fn parse(text: &str) -> Result<Self, ParseNumberError> {
+        let err = || ParseNumberError(text.chars().take(64).collect());
+        let s = text.trim();
+        let (neg, rest) = match s.as_bytes().first() {
+            Some(b'-') => (true, &s[1..]),
+            Some(b'+') => (false, &s[1..]),
+            _ => (false, s),
+        };
+        if rest.eq_ignore_ascii_case("inf") || rest.eq_ignore_ascii_case("infinity") {
+            return Ok(Self::infinity(neg));
+        }
+        let (mantissa, exp_part) = match rest.find(['e', 'E']) {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        let (int_part, frac_part) = match mantissa.find('.') {
+            Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
+            None => (mantissa, ""),
+        };
+        if int_part.is_empty() && frac_part.is_empty() {
+            return Err(err());
+        }
+        if !int_part.bytes().all(|b| b.is_ascii_digit())
+            || !frac_part.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(err());
+        }
+        let mut exp: i64 = match exp_part {
+            Some(e) => {
+                let e = e.strip_prefix('+').unwrap_or(e);
+                if e.is_empty() || e.len() > 12 {
+                    return Err(err());
+                }
+                e.parse::<i64>().map_err(|_| err())?
+            }
+            None => 0,
+        };
+        exp -= frac_part.len() as i64;
+        let digits = format!("{int_part}{frac_part}");
+        let n = Self::finite(neg, digits, exp);
+        if let Repr::Finite { digits, exp, .. } = &n.repr {
+            if !digits.is_empty() && (*exp > MAX_EXP || *exp < -MAX_EXP) {
+                return Err(err());
+            }
+        }
+        Ok(n)
+    }
+
+    /// From a float; NaN has no cty equivalent and becomes `None`.
+    pub fn from_f64(f: f64) -> Option<Self> {
+        if f.is_nan() {
+            return None;
+        }
+        if f.is_infinite() {
+            return Some(Self::infinity(f < 0.0));
+        }
+        // `{:e}` is Rust's shortest round-tripping form, so this is exact for the f64.
+        Self::parse(&format!("{f:e}")).ok()
+    }
+
+    /// True for ±infinity.
+    pub fn is_infinite(&self) -> bool {
+        matches!(self.repr, Repr::Inf { .. })
+    }
+
+    /// True when the value has no fractional part.
+    pub fn is_integer(&self) -> bool {
+        match &self.repr {
+            Repr::Finite { exp, .. } => *exp >= 0,
+            Repr::Inf { .. } => false,
+        }
+    }
+
+    /// The value as `i64` if it is an integer in range.
+    pub fn as_i64(&self) -> Option<i64> {
+        match &self.repr {
+            Repr::Finite { neg, digits, exp } if *exp >= 0 => {
+                if digits.is_empty() {
+                    return Some(0);
+                }
+                if digits.len() as i64 + exp > 19 {
+                    return None;
+                }
+                let mut v: i128 = digits.parse().ok()?;
+                for _ in 0..*exp {
+                    v *= 10;
+                }
+                if *neg {
+                    v = -v;
+                }
+                i64::try_from(v).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// The nearest `f64` (may round).
+    pub fn as_f64(&self) -> f64 {
+        match &self.repr {
+            Repr::Inf { neg } => {
+                if *neg {
+                    f64::NEG_INFINITY
+                } else {
+                    f64::INFINITY
+                }
+            }
+            Repr::Finite { neg, digits, exp } => {
+                if digits.is_empty() {
+                    return 0.0;
+                }
+                let s = format!("{}{}e{}", if *neg { "-" } else { "" }, digits, exp);
+                s.parse().unwrap_or(0.0)
+            }
+        }
+    }
+
+    /// The `f64` if it represents this number exactly (go-cty's `big.Exact`).
+    pub fn as_exact_f64(&self) -> Option<f64> {
+        let f = self.as_f64();
+        if f.is_finite() && Self::from_f64(f).as_ref() == Some(self) {
+            Some(f)
+        } else {
+            None
+        }
+    }
+
+    /// Compares numerically.
+    pub fn cmp_num(&self, other: &Number) -> std::cmp::Ordering {
+        use std::cmp::Ordering::*;
+        let sign = |n: &Number| -> i8 {
+            match &n.repr {
+                Repr::Inf { neg } | Repr::Finite { neg, .. } if *neg => -1,
+                Repr::Finite { digits, .. } if digits.is_empty() => 0,
+                _ => 1,
+            }
+        };
+        let (sa, sb) = (sign(self), sign(other));
+        if sa != sb {
+            return sa.cmp(&sb);
+        }
+        let mag = match (&self.repr, &other.repr) {
+            (Repr::Inf { .. }, Repr::Inf { .. }) => Equal,
+            (Repr::Inf { .. }, _) => Greater,
+            (_, Repr::Inf { .. }) => Less,
+            (
+                Repr::Finite {
+                    digits: da,
+                    exp: ea,
+                    ..
+                },
+                Repr::Finite {
+                    digits: db,
+                    exp: eb,
+                    ..
+                },
+            ) => {
+                // compare magnitude: order of magnitude first, then digit strings
+                let ma = da.len() as i64 + ea;
+                let mb = db.len() as i64 + eb;
+                if ma != mb {
+                    ma.cmp(&mb)
+                } else {
+                    let n = da.len().max(db.len());
+                    let pa = format!("{da:0<n$}");
+                    let pb = format!("{db:0<n$}");
+                    pa.cmp(&pb)
+                }
+            }
+        };
+        if sa < 0 { mag.reverse() } else { mag }
+    }
+}
+
+impl fmt::Display for Number {
+    /// Plain decimal text (go's `big.Float.Text('f', -1)`), the cty string form.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Inf { neg } => write!(f, "{}Infinity", if *neg { "-" } else { "" }),
+            Repr::Finite { neg, digits, exp } => {
+                if digits.is_empty() {
+                    return write!(f, "0");
+                }
+                if *neg {
+                    write!(f, "-")?;
+                }
+                if *exp >= 0 {
+                    write!(f, "{digits}")?;
+                    for _ in 0..*exp {
+                        write!(f, "0")?;
+                    }
+                    Ok(())
+                } else {
+                    let point = digits.len() as i64 + exp;
+                    if point > 0 {
+                        let (a, b) = digits.split_at(point as usize);
+                        write!(f, "{a}.{b}")
+                    } else {
+                        write!(f, "0.")?;
+                        for _ in 0..(-point) {
+                            write!(f, "0")?;
+                        }
+                        write!(f, "{digits}")
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Number({self})")
+    }
+}
+
+impl From<i64> for Number {
+    fn from(v: i64) -> Self {
+        Self::finite(v < 0, v.unsigned_abs().to_string(), 0)
+    }
+}
+
+impl From<u64> for Number {
+    fn from(v: u64) -> Self {
+        Self::finite(false, v.to_string(), 0)
+    }
+}
+
+impl From<i32> for Number {
+    fn from(v: i32) -> Self {
+        Self::from(i64::from(v))
+    }
+}
+
+impl std::str::FromStr for Number {
+    type Err = ParseNumberError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_equality() {
+        assert_eq!(Number::parse("1.50").ok(), Number::parse("15e-1").ok());
+        assert_eq!(Number::parse("-0").ok(), Some(Number::zero()));
+        assert_eq!(Number::parse("1000").ok(), Some(Number::from(1000i64)));
+        assert_eq!(Number::from_f64(0.1), Number::parse("0.1").ok());
+    }
+
+    #[test]
+    fn display_and_conversions() {
+        let n = Number::parse("123456789012345678901234567890").expect("parse");
+        assert_eq!(n.to_string(), "123456789012345678901234567890");
+        assert_eq!(n.as_i64(), None);
+        assert_eq!(Number::parse("0.00125").expect("p").to_string(), "0.00125");
+        assert_eq!(Number::from(i64::MIN).as_i64(), Some(i64::MIN));
+        assert_eq!(Number::parse("2.5").expect("p").as_exact_f64(), Some(2.5));
+        assert_eq!(Number::parse("0.1").expect("p").as_exact_f64(), Some(0.1));
+        assert!(Number::parse("1e99999").is_err());
+        assert!(Number::parse("abc").is_err());
+        assert!(Number::parse(".").is_err());
+    }
+
+    #[test]
+    fn ordering() {
+        use std::cmp::Ordering::*;
+        let p = |s| Number::parse(s).expect("p");
+        assert_eq!(p("10").cmp_num(&p("9.99")), Greater);
+        assert_eq!(p("-10").cmp_num(&p("-9")), Less);
+        assert_eq!(p("0").cmp_num(&p("-0.1")), Greater);
+        assert_eq!(p("1.5").cmp_num(&p("15e-1")), Equal);
+        assert_eq!(Number::infinity(false).cmp_num(&p("1e300")), Greater);
+    }
+}

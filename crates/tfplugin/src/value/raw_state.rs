@@ -1,0 +1,154 @@
+//! Stored state (`RawState`) decoding for `UpgradeResourceState`.
+//!
+//! JSON state is the state file's `attributes` object, written by whatever schema version
+//! stored it; attributes the current schema no longer has are dropped (Terraform does the
+//! same when versions match). Flatmap is the pre-0.12 `key.0.sub = "v"` form.
+
+use super::json::{JsonError, UnknownAttrs, from_json};
+use super::{AttributePath, Type, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// State could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RawStateError {
+    /// The JSON was not valid JSON.
+    #[error("stored state is not valid JSON: {0}")]
+    Syntax(String),
+    /// The JSON did not match the schema type.
+    #[error(transparent)]
+    Type(#[from] JsonError),
+    /// A flatmap entry could not be interpreted.
+    #[error("flatmap state key {key:?}: {message}")]
+    Flatmap {
+        /// Offending key.
+        key: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// Parses state JSON bytes into a JSON value (for upgraders that work on raw JSON).
+pub fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, RawStateError> {
+    serde_json::from_slice(bytes).map_err(|e| RawStateError::Syntax(e.to_string()))
+}
+
+/// Decodes state JSON against the current type, dropping attributes the type lacks.
+pub fn from_json_state(ty: &Type, j: &serde_json::Value) -> Result<Value, RawStateError> {
+    Ok(from_json(ty, j, UnknownAttrs::Drop)?)
+}
+
+/// Decodes legacy flatmap state against `ty` (an object type).
+pub fn from_flatmap(ty: &Type, flat: &HashMap<String, String>) -> Result<Value, RawStateError> {
+    let sorted: BTreeMap<&str, &str> = flat.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    flat_value(ty, "", &sorted, &AttributePath::root())
+}
+
+fn flat_value(
+    ty: &Type,
+    prefix: &str,
+    flat: &BTreeMap<&str, &str>,
+    path: &AttributePath,
+) -> Result<Value, RawStateError> {
+    let key = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
+    let bad = |k: &str, m: &str| RawStateError::Flatmap {
+        key: k.to_string(),
+        message: m.to_string(),
+    };
+    // sub-keys directly below `prefix` (e.g. the "0", "1" of list elements)
+    let children = |pfx: &str| -> Vec<String> {
+        let start = format!("{pfx}.");
+        let mut out: Vec<String> = flat
+            .range(start.as_str()..)
+            .take_while(|(k, _)| k.starts_with(&start))
+            .filter_map(|(k, _)| k[start.len()..].split('.').next().map(str::to_string))
+            .filter(|c| c != "#" && c != "%")
+            .collect();
+        out.dedup();
+        out
+    };
+    match ty {
+        Type::Object(o) => {
+            if !prefix.is_empty() && !flat.keys().any(|k| k.starts_with(&format!("{prefix}."))) {
+                return Ok(Value::Null);
+            }
+            let mut m = BTreeMap::new();
+            for (name, t) in &o.attrs {
+                m.insert(name.clone(), flat_value(t, &key(name), flat, &path.with_attr(name))?);
+            }
+            Ok(Value::Object(m))
+        }
+        Type::List(e) | Type::Set(e) => {
+            let count = flat.get(format!("{prefix}.#").as_str());
+            let Some(count) = count else { return Ok(Value::Null) };
+            let _n: usize = count.parse().map_err(|_| bad(prefix, "count is not a number"))?;
+            let mut idx = children(prefix);
+            if matches!(ty, Type::List(_)) {
+                idx.sort_by_key(|s| s.parse::<u64>().unwrap_or(u64::MAX));
+            }
+            let items = idx
+                .iter()
+                .enumerate()
+                .map(|(i, c)| flat_value(e, &format!("{prefix}.{c}"), flat, &path.with_index(i as i64)))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(if matches!(ty, Type::List(_)) { Value::List(items) } else { Value::Set(items) })
+        }
+        Type::Map(e) => {
+            if !flat.contains_key(format!("{prefix}.%").as_str()) && !flat.contains_key(format!("{prefix}.#").as_str()) {
+                return Ok(Value::Null);
+            }
+            let mut m = BTreeMap::new();
+            for c in children(prefix) {
+                let v = flat_value(e, &format!("{prefix}.{c}"), flat, &path.with_key(&c))?;
+                m.insert(c, v);
+            }
+            Ok(Value::Map(m))
+        }
+        Type::Tuple(_) | Type::Dynamic => Err(bad(prefix, "tuple/dynamic values cannot come from flatmap")),
+        prim => match flat.get(prefix) {
+            None => Ok(Value::Null),
+            Some(s) => from_json(prim, &serde_json::Value::String((*s).to_string()), UnknownAttrs::Drop)
+                .map_err(|e| bad(prefix, &e.message)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_drops_removed_attributes() {
+        let t = Type::object([("a", Type::String)]);
+        let j = parse_json(b"{\n  \"a\": \"x\",\n  \"old\": 1\n}").expect("json");
+        assert_eq!(from_json_state(&t, &j).expect("dec"), Value::object([("a", Value::from("x"))]));
+    }
+
+    #[test]
+    fn flatmap() {
+        let t = Type::object([
+            ("id", Type::String),
+            ("n", Type::Number),
+            ("l", Type::list(Type::String)),
+            ("m", Type::map(Type::String)),
+            ("b", Type::list(Type::object([("x", Type::Bool)]))),
+        ]);
+        let flat: HashMap<String, String> = [
+            ("id", "i1"), ("n", "3"), ("l.#", "2"), ("l.0", "a"), ("l.1", "b"),
+            ("m.%", "1"), ("m.k", "v"), ("b.#", "1"), ("b.0.x", "true"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let v = from_flatmap(&t, &flat).expect("flatmap");
+        assert_eq!(v.get("n").as_i64(), Some(3));
+        assert_eq!(v.get("l"), &Value::List(vec![Value::from("a"), Value::from("b")]));
+        assert_eq!(v.get("m").get("k").as_str(), Some("v"));
+        assert_eq!(v.get("b").as_list().map(|l| l[0].get("x").as_bool()), Some(Some(true)));
+    }
+}
