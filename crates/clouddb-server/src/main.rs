@@ -1,0 +1,162 @@
+//! `clouddb-server`: parses flags and runs the library's `serve`.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Parser;
+use clouddb_server::{AppState, Config, serve};
+
+/// CloudDB control-plane API server (reference implementation and test emulator).
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port). Loopback by default.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "CLOUDDB_LISTEN")]
+    listen: String,
+    /// SQLite database file.
+    #[arg(long, default_value = "clouddb.db", env = "CLOUDDB_DATA")]
+    data: PathBuf,
+    /// Keep everything in memory (no file).
+    #[arg(long)]
+    in_memory: bool,
+    /// API token and its project, TOKEN=PROJECT (repeatable). Without any, `demo-token=demo` is seeded.
+    #[arg(long = "token", value_name = "TOKEN=PROJECT")]
+    tokens: Vec<String>,
+    /// Token for the /admin API.
+    #[arg(long, default_value = "admin-token", env = "CLOUDDB_ADMIN_TOKEN")]
+    admin_token: String,
+    /// Virtual seconds a create operation takes (0 = instant).
+    #[arg(long, default_value_t = 3.0)]
+    provision_time: f64,
+    /// Virtual seconds an update operation takes (0 = instant).
+    #[arg(long, default_value_t = 3.0)]
+    update_time: f64,
+    /// Virtual seconds a delete operation takes (0 = instant).
+    #[arg(long, default_value_t = 2.0)]
+    delete_time: f64,
+    /// Requests per second per token (0 = unlimited).
+    #[arg(long, default_value_t = 1000.0)]
+    rate_limit: f64,
+    /// Token-bucket size (default: twice the rate).
+    #[arg(long)]
+    rate_burst: Option<f64>,
+}
+
+fn secs_to_ms(s: f64, flag: &str) -> Result<i64, String> {
+    if s.is_finite() && s >= 0.0 {
+        Ok((s * 1000.0).round() as i64)
+    } else {
+        Err(format!("--{flag} must be a non-negative number"))
+    }
+}
+
+fn config(args: &Args) -> Result<(Config, bool), String> {
+    let mut tokens = HashMap::new();
+    for t in &args.tokens {
+        let (tok, proj) = t
+            .split_once('=')
+            .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+            .ok_or_else(|| format!("--token {t}: expected TOKEN=PROJECT"))?;
+        tokens.insert(tok.to_string(), proj.to_string());
+    }
+    let demo = tokens.is_empty();
+    if demo {
+        tokens.insert("demo-token".into(), "demo".into());
+    }
+    if args.rate_limit.is_nan() || args.rate_limit < 0.0 {
+        return Err("--rate-limit must be >= 0".into());
+    }
+    Ok((
+        Config {
+            data: (!args.in_memory).then(|| args.data.clone()),
+            tokens,
+            admin_token: args.admin_token.clone(),
+            provision_ms: secs_to_ms(args.provision_time, "provision-time")?,
+            update_ms: secs_to_ms(args.update_time, "update-time")?,
+            delete_ms: secs_to_ms(args.delete_time, "delete-time")?,
+            rate_limit: args.rate_limit,
+            rate_burst: args.rate_burst.unwrap_or(args.rate_limit * 2.0),
+        },
+        demo,
+    ))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let (cfg, demo) = match config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("clouddb-server: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let state = match AppState::new(cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("clouddb-server: opening the database failed: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(&args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("clouddb-server: cannot listen on {}: {e}", args.listen);
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let addr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("clouddb-server: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{addr}");
+        if demo {
+            let _ = writeln!(out, "demo token: demo-token (project demo)");
+        }
+        let _ = writeln!(out, "admin token: {}", args.admin_token);
+        let _ = out.flush();
+    }
+    tracing::info!(%addr, "clouddb-server listening");
+    match serve(listener, state, shutdown_signal()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("clouddb-server: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Backups. On-demand backups are taken synchronously under `/instances/{name}/backups`; final backups
+//! are recorded when an instance is deleted without `skip_final_backup`. Backup names are unique per
+//! project and backups outlive their instance: `/v1/projects/{project}/backups?instance=NAME` lists them all.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::children::{instance_of, writable_instance};
+use super::{Page, json_response, list_body, parse_query, query_get};
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::model::{parse_body, valid_instance_name};
+use crate::store::lifecycle::backup_record;
+use crate::util::rand_u64;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/projects/{project}/backups", get(list_project))
+        .route(
+            "/v1/projects/{project}/backups/{backup}",
+            get(get_project).delete(delete_project),
+        )
+        .route(
+            "/v1/projects/{project}/instances/{name}/backups",
+            get(list_instance).post(create),
+        )
+        .route(
+            "/v1/projects/{project}/instances/{name}/backups/{backup}",
+            get(get_instance).delete(delete_instance),
+        )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CreateReq {
+    name: Option<String>,
+    description: Option<String>,
+}
+
+async fn create(
+    State(st): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let req: CreateReq = if body.iter().all(|b| b.is_ascii_whitespace()) {
+        CreateReq::default()
+    } else {
+        parse_body(&body)?
+    };
+    if let Some(n) = &req.name
+        && !valid_instance_name(n)
+    {
+        return Err(ApiError::field("name", "must match ^[a-z][a-z0-9-]{1,61}[a-z0-9]$"));
+    }
+    if let Some(d) = &req.description
+        && d.chars().count() > 256
+    {
+        return Err(ApiError::field("description", "at most 256 characters"));
+    }
+    let mut store = st.store();
+    let inst = writable_instance(&store, &project, &name)?.clone();
+    let now = store.now_ms();
+    let bname = req.name.clone().unwrap_or_else(|| {
+        let mut base = name.clone();
+        base.truncate(40);
+        format!("{}-{:08x}", base.trim_end_matches('-'), rand_u64() as u32)
+    });
+    if store.backups.contains_key(&(project.clone(), bname.clone())) {
+        return Err(ApiError::AlreadyExists(format!("backup {bname} already exists")));
+    }
+    let mut rec = backup_record(&inst, &bname, "ON_DEMAND", now);
+    rec["description"] = json!(req.description.unwrap_or_default());
+    let mut b = store.batch();
+    b.put_backup(&project, &bname, rec.clone());
+    b.commit()?;
+    Ok(json_response(StatusCode::CREATED, &rec))
+}
+
+fn list(
+    st: &AppState,
+    project: &str,
+    instance: Option<&str>,
+    raw: Option<&str>,
+    check_instance: bool,
+) -> ApiResult<Response> {
+    let q = parse_query(raw)?;
+    let page = Page::from_query(&q)?;
+    let store = st.store();
+    if check_instance && let Some(i) = instance {
+        instance_of(&store, project, i)?;
+    }
+    let start = (project.to_string(), page.after.clone().unwrap_or_default());
+    let items = store
+        .backups
+        .range(start..)
+        .take_while(|((p, _), _)| p == project)
+        .filter(|(_, v)| instance.is_none_or(|i| v["instance"] == i))
+        .map(|((_, n), v)| (n.clone(), v.clone()));
+    let (items, next) = page.take(items);
+    Ok(json_response(StatusCode::OK, &list_body("backups", items, next)))
+}
+
+async fn list_project(
+    State(st): State<AppState>,
+    Path(project): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let q = parse_query(raw.as_deref())?;
+    let instance = query_get(&q, "instance").filter(|s| !s.is_empty()).map(str::to_string);
+    list(&st, &project, instance.as_deref(), raw.as_deref(), false)
+}
+
+async fn list_instance(
+    State(st): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    list(&st, &project, Some(&name), raw.as_deref(), true)
+}
+
+fn find(st: &AppState, project: &str, instance: Option<&str>, backup: &str) -> ApiResult<Value> {
+    let store = st.store();
+    if let Some(i) = instance {
+        instance_of(&store, project, i)?;
+    }
+    store
+        .backups
+        .get(&(project.to_string(), backup.to_string()))
+        .filter(|v| instance.is_none_or(|i| v["instance"] == i))
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(format!("backup {backup} not found")))
+}
+
+async fn get_project(
+    State(st): State<AppState>,
+    Path((project, backup)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    Ok(json_response(StatusCode::OK, &find(&st, &project, None, &backup)?))
+}
+
+async fn get_instance(
+    State(st): State<AppState>,
+    Path((project, name, backup)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    Ok(json_response(StatusCode::OK, &find(&st, &project, Some(&name), &backup)?))
+}
+
+fn remove(st: &AppState, project: &str, instance: Option<&str>, backup: &str) -> ApiResult<Response> {
+    find(st, project, instance, backup)?;
+    let mut store = st.store();
+    let mut b = store.batch();
+    b.del_backup(project, backup);
+    b.commit()?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete_project(
+    State(st): State<AppState>,
+    Path((project, backup)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    remove(&st, &project, None, &backup)
+}
+
+async fn delete_instance(
+    State(st): State<AppState>,
+    Path((project, name, backup)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    remove(&st, &project, Some(&name), &backup)
+}

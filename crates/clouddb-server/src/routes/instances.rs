@@ -1,0 +1,549 @@
+//! `/v1/projects/{project}/instances`: create, get, list, patch and delete. Create, patch and delete
+//! answer 202 with an Operation.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{Page, check_if_match, json_response, list_body, parse_query, query_bool, query_get};
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, FieldViolation};
+use crate::model::{
+    BackupConfig, BackupPatch, ENGINES, Endpoint, Instance, check_labels, check_storage,
+    default_port, default_version, find_tier, find_version, major, parse_body,
+    valid_instance_name, valid_sql_name, version_parts,
+};
+use crate::store::lifecycle::{OpPlan, new_op_id};
+use crate::store::{InstanceRec, OpRec};
+use crate::util::{rfc3339, uuid_like};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/projects/{project}/instances",
+            get(list).post(create),
+        )
+        .route(
+            "/v1/projects/{project}/instances/{name}",
+            get(get_one).patch(patch).delete(delete),
+        )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateReq {
+    name: Option<String>,
+    engine: Option<String>,
+    engine_version: Option<String>,
+    tier: Option<String>,
+    storage_gb: Option<i64>,
+    high_availability: Option<bool>,
+    admin_username: Option<String>,
+    admin_password: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
+    deletion_protection: Option<bool>,
+    backup: Option<BackupPatch>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchReq {
+    tier: Option<String>,
+    storage_gb: Option<i64>,
+    high_availability: Option<bool>,
+    engine_version: Option<String>,
+    allow_major_version_upgrade: Option<bool>,
+    admin_password: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
+    deletion_protection: Option<bool>,
+    backup: Option<BackupPatch>,
+    name: Option<Value>,
+    engine: Option<Value>,
+    admin_username: Option<Value>,
+    uid: Option<Value>,
+}
+
+fn check_password(p: &Option<String>, out: &mut Vec<FieldViolation>) {
+    if let Some(p) = p
+        && !(8..=128).contains(&p.chars().count())
+    {
+        out.push(FieldViolation::new(
+            "admin_password",
+            "must be 8 to 128 characters",
+        ));
+    }
+}
+
+/// Answers 202 with the operation and its `Location`.
+pub fn accepted(project: &str, op: &OpRec, now: i64) -> Response {
+    let mut r = json_response(StatusCode::ACCEPTED, &op.public(now));
+    if let Ok(v) = HeaderValue::from_str(&format!("/v1/projects/{project}/operations/{}", op.id)) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// The instance with its ETag header.
+pub fn instance_response(status: StatusCode, inst: &Instance) -> Response {
+    let mut r = json_response(status, inst);
+    if let Ok(v) = HeaderValue::from_str(&inst.etag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    r
+}
+
+async fn create(
+    State(st): State<AppState>,
+    Path(project): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let req: CreateReq = parse_body(&body)?;
+    let mut v = Vec::new();
+    let name = req.name.clone().unwrap_or_default();
+    if req.name.is_none() {
+        v.push(FieldViolation::new("name", "is required"));
+    } else if !valid_instance_name(&name) {
+        v.push(FieldViolation::new(
+            "name",
+            "must match ^[a-z][a-z0-9-]{1,61}[a-z0-9]$ (3 to 63 characters)",
+        ));
+    }
+    let engine = req.engine.clone().unwrap_or_else(|| "mysql".into());
+    if !ENGINES.contains(&engine.as_str()) {
+        v.push(FieldViolation::new("engine", "must be mysql or postgres"));
+    }
+    let version = match &req.engine_version {
+        Some(ver) => find_version(&engine, ver),
+        None => default_version(&engine),
+    };
+    if version.is_none() && ENGINES.contains(&engine.as_str()) {
+        v.push(FieldViolation::new(
+            "engine_version",
+            format!("unknown {engine} version; see GET /v1/engineVersions?engine={engine}"),
+        ));
+    }
+    let tier = match &req.tier {
+        None => {
+            v.push(FieldViolation::new("tier", "is required"));
+            None
+        }
+        Some(t) => {
+            let f = find_tier(t);
+            if f.is_none() {
+                v.push(FieldViolation::new("tier", "unknown tier; see GET /v1/tiers"));
+            }
+            f
+        }
+    };
+    match (req.storage_gb, tier) {
+        (None, _) => v.push(FieldViolation::new("storage_gb", "is required")),
+        (Some(s), Some(t)) => check_storage(t, s, &mut v),
+        (Some(s), None) => {
+            if s < crate::model::MIN_STORAGE_GB as i64 {
+                v.push(FieldViolation::new("storage_gb", "must be at least 10"));
+            }
+        }
+    }
+    let admin_username = req.admin_username.clone().unwrap_or_else(|| "dbadmin".into());
+    if !valid_sql_name(&admin_username) || admin_username.len() > 32 {
+        v.push(FieldViolation::new(
+            "admin_username",
+            "must match ^[A-Za-z_][A-Za-z0-9_]{0,31}$",
+        ));
+    }
+    check_password(&req.admin_password, &mut v);
+    let labels = req.labels.clone().unwrap_or_default();
+    check_labels(&labels, &mut v);
+    let mut backup = BackupConfig::default();
+    if let Some(b) = &req.backup {
+        b.apply(&mut backup, &mut v);
+    }
+    if !v.is_empty() {
+        return Err(ApiError::violations(v));
+    }
+    let (Some(version), Some(tier), Some(storage_gb)) = (version, tier, req.storage_gb) else {
+        return Err(ApiError::Internal("validation incomplete".into()));
+    };
+    let path = format!("/v1/projects/{project}/instances");
+    let fail = st.faults.take_fail_operation("POST", &path);
+
+    let mut store = st.store();
+    if store.instance(&project, &name).is_some() {
+        return Err(ApiError::AlreadyExists(format!(
+            "instance {name} already exists in project {project}"
+        )));
+    }
+    let now = store.now_ms();
+    let op_id = new_op_id();
+    let mut inst = Instance {
+        name: name.clone(),
+        uid: uuid_like(),
+        project: project.clone(),
+        engine: engine.clone(),
+        engine_version: version.version.into(),
+        engine_version_actual: version.actual.into(),
+        tier: tier.name.into(),
+        storage_gb: storage_gb as u64,
+        high_availability: req.high_availability.unwrap_or(false),
+        admin_username,
+        labels,
+        deletion_protection: req.deletion_protection.unwrap_or(false),
+        backup,
+        endpoint: Endpoint {
+            host: format!("{name}.{project}.clouddb.internal"),
+            port: default_port(&engine),
+        },
+        state: "CREATING".into(),
+        current_operation: Some(op_id.clone()),
+        created_at: rfc3339(now),
+        updated_at: rfc3339(now),
+        etag: String::new(),
+    };
+    inst.refresh_etag();
+    let mut b = store.batch();
+    b.put_instance(InstanceRec {
+        inst,
+        created_ms: now,
+    });
+    let op = b.new_op(
+        op_id,
+        &project,
+        &name,
+        "create",
+        st.config.provision_ms,
+        OpPlan {
+            fail,
+            ..OpPlan::default()
+        },
+    );
+    let op = b.start_op(op);
+    b.commit()?;
+    Ok(accepted(&project, &op, now))
+}
+
+async fn get_one(
+    State(st): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let window = st
+        .faults
+        .not_found_window_ms(&format!("/v1/projects/{project}/instances/{name}"));
+    let store = st.store();
+    let rec = store
+        .instance(&project, &name)
+        .ok_or_else(|| not_found(&name))?;
+    if let Some(w) = window
+        && store.now_ms() < rec.created_ms + w
+    {
+        return Err(not_found(&name));
+    }
+    Ok(instance_response(StatusCode::OK, &rec.inst))
+}
+
+pub fn not_found(name: &str) -> ApiError {
+    ApiError::NotFound(format!("instance {name} not found"))
+}
+
+/// Parses `label` filters: `key:value` (exact) or `key` (present).
+fn label_filters(q: &[(String, String)]) -> ApiResult<Vec<(String, Option<String>)>> {
+    q.iter()
+        .filter(|(k, _)| k == "label")
+        .map(|(_, v)| {
+            if v.is_empty() {
+                return Err(ApiError::field("label", "must be key:value or key"));
+            }
+            Ok(match v.split_once(':') {
+                Some((k, val)) => (k.to_string(), Some(val.to_string())),
+                None => (v.clone(), None),
+            })
+        })
+        .collect()
+}
+
+async fn list(
+    State(st): State<AppState>,
+    Path(project): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let q = parse_query(raw.as_deref())?;
+    let page = Page::from_query(&q)?;
+    let filters = label_filters(&q)?;
+    let state_filter = query_get(&q, "state").map(str::to_string);
+    let store = st.store();
+    let start = (project.clone(), page.after.clone().unwrap_or_default());
+    let items = store
+        .instances
+        .range(start..)
+        .take_while(|((p, _), _)| *p == project)
+        .filter(|(_, r)| {
+            filters.iter().all(|(k, v)| match v {
+                Some(v) => r.inst.labels.get(k) == Some(v),
+                None => r.inst.labels.contains_key(k),
+            }) && state_filter.as_ref().is_none_or(|s| r.inst.state == *s)
+        })
+        .map(|((_, n), r)| (n.clone(), serde_json::to_value(&r.inst).unwrap_or(Value::Null)));
+    let (items, next) = page.take(items);
+    Ok(json_response(StatusCode::OK, &list_body("instances", items, next)))
+}
+
+async fn patch(
+    State(st): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let req: PatchReq = parse_body(&body)?;
+    let mut v = Vec::new();
+    for (field, val) in [
+        ("name", &req.name),
+        ("engine", &req.engine),
+        ("admin_username", &req.admin_username),
+        ("uid", &req.uid),
+    ] {
+        if val.is_some() {
+            v.push(FieldViolation::new(
+                field,
+                format!("{field} cannot be changed after create"),
+            ));
+        }
+    }
+    if let Some(t) = &req.tier
+        && find_tier(t).is_none()
+    {
+        v.push(FieldViolation::new("tier", "unknown tier; see GET /v1/tiers"));
+    }
+    check_password(&req.admin_password, &mut v);
+    if let Some(l) = &req.labels {
+        check_labels(l, &mut v);
+    }
+    if let Some(b) = &req.backup {
+        b.apply(&mut BackupConfig::default(), &mut v);
+    }
+    if !v.is_empty() {
+        return Err(ApiError::violations(v));
+    }
+    let path = format!("/v1/projects/{project}/instances/{name}");
+    let mut store = st.store();
+    let rec = store
+        .instance(&project, &name)
+        .cloned()
+        .ok_or_else(|| not_found(&name))?;
+    check_if_match(&headers, &rec.inst.etag)?;
+    if rec.inst.busy() {
+        return Err(ApiError::busy(&format!("instance {name}")));
+    }
+    if rec.inst.state == "FAILED" {
+        return Err(ApiError::Conflict {
+            reason: "FAILED_PRECONDITION",
+            detail: format!("instance {name} is FAILED; it can only be deleted"),
+            retryable: false,
+        });
+    }
+    let old = rec.inst.clone();
+    let mut inst = rec.inst.clone();
+    let mut heavy = false;
+    let tier = req
+        .tier
+        .as_deref()
+        .and_then(find_tier)
+        .or_else(|| find_tier(&inst.tier));
+    let storage = req.storage_gb.unwrap_or(inst.storage_gb as i64);
+    if storage < inst.storage_gb as i64 {
+        v.push(FieldViolation::new(
+            "storage_gb",
+            format!("storage can only grow (currently {} GB)", inst.storage_gb),
+        ));
+    } else if let Some(t) = tier {
+        check_storage(t, storage, &mut v);
+    }
+    if let Some(ver) = &req.engine_version {
+        match find_version(&inst.engine, ver) {
+            None => v.push(FieldViolation::new(
+                "engine_version",
+                format!(
+                    "unknown {} version; see GET /v1/engineVersions?engine={}",
+                    inst.engine, inst.engine
+                ),
+            )),
+            Some(target) => {
+                let cur = version_parts(&inst.engine_version);
+                let new = version_parts(target.version);
+                if new < cur {
+                    return Err(ApiError::field_reason(
+                        "VERSION_DOWNGRADE",
+                        "engine_version",
+                        format!("cannot downgrade from {} to {}", inst.engine_version, ver),
+                    ));
+                }
+                if major(target.version) != major(&inst.engine_version)
+                    && !req.allow_major_version_upgrade.unwrap_or(false)
+                {
+                    return Err(ApiError::field_reason(
+                        "MAJOR_VERSION_UPGRADE_REQUIRES_FLAG",
+                        "engine_version",
+                        format!(
+                            "{} -> {} is a major version upgrade; set allow_major_version_upgrade to true",
+                            inst.engine_version, ver
+                        ),
+                    ));
+                }
+                if new != cur {
+                    heavy = true;
+                    inst.engine_version = target.version.into();
+                    inst.engine_version_actual = target.actual.into();
+                }
+            }
+        }
+    }
+    if !v.is_empty() {
+        return Err(ApiError::violations(v));
+    }
+    if let Some(t) = tier
+        && t.name != inst.tier
+    {
+        heavy = true;
+        inst.tier = t.name.into();
+    }
+    if storage as u64 != inst.storage_gb {
+        heavy = true;
+        inst.storage_gb = storage as u64;
+    }
+    if let Some(ha) = req.high_availability
+        && ha != inst.high_availability
+    {
+        heavy = true;
+        inst.high_availability = ha;
+    }
+    if let Some(l) = req.labels {
+        inst.labels = l;
+    }
+    if let Some(d) = req.deletion_protection {
+        inst.deletion_protection = d;
+    }
+    if let Some(b) = &req.backup {
+        b.apply(&mut inst.backup, &mut v);
+    }
+    let fail = st.faults.take_fail_operation("PATCH", &path);
+    let now = store.now_ms();
+    let op_id = new_op_id();
+    if heavy && st.config.update_ms > 0 {
+        inst.state = "UPDATING".into();
+    }
+    inst.current_operation = Some(op_id.clone());
+    inst.updated_at = rfc3339(now);
+    inst.refresh_etag();
+    let mut b = store.batch();
+    b.put_instance(InstanceRec {
+        inst,
+        created_ms: rec.created_ms,
+    });
+    let op = b.new_op(
+        op_id,
+        &project,
+        &name,
+        "update",
+        if heavy { st.config.update_ms } else { 0 },
+        OpPlan {
+            fail,
+            rollback: Some(old),
+            ..OpPlan::default()
+        },
+    );
+    let op = b.start_op(op);
+    b.commit()?;
+    Ok(accepted(&project, &op, now))
+}
+
+/// A name for a final backup: `<instance>-final-<YYYYMMDDhhmmss>`.
+fn final_backup_name(name: &str, now: i64) -> String {
+    let ts: String = rfc3339(now).chars().filter(|c| c.is_ascii_digit()).collect();
+    let mut base = name.to_string();
+    base.truncate(63 - 7 - ts.len());
+    format!("{}-final-{ts}", base.trim_end_matches('-'))
+}
+
+async fn delete(
+    State(st): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let q = parse_query(raw.as_deref())?;
+    let skip = query_bool(&q, "skip_final_backup", false)?;
+    let given = query_get(&q, "final_backup_name").filter(|s| !s.is_empty());
+    if let Some(n) = given
+        && !valid_instance_name(n)
+    {
+        return Err(ApiError::field(
+            "final_backup_name",
+            "must match ^[a-z][a-z0-9-]{1,61}[a-z0-9]$",
+        ));
+    }
+    let path = format!("/v1/projects/{project}/instances/{name}");
+    let mut store = st.store();
+    let rec = store
+        .instance(&project, &name)
+        .cloned()
+        .ok_or_else(|| not_found(&name))?;
+    check_if_match(&headers, &rec.inst.etag)?;
+    if rec.inst.busy() {
+        return Err(ApiError::busy(&format!("instance {name}")));
+    }
+    if rec.inst.deletion_protection {
+        return Err(ApiError::Conflict {
+            reason: "DELETION_PROTECTED",
+            detail: format!(
+                "instance {name} has deletion_protection enabled; set it to false with PATCH before deleting"
+            ),
+            retryable: false,
+        });
+    }
+    let now = store.now_ms();
+    let final_backup = if skip || rec.inst.state == "FAILED" {
+        None
+    } else {
+        let n = given
+            .map(str::to_string)
+            .unwrap_or_else(|| final_backup_name(&name, now));
+        if store.backups.contains_key(&(project.clone(), n.clone())) {
+            return Err(ApiError::AlreadyExists(format!(
+                "backup {n} already exists; choose another final_backup_name"
+            )));
+        }
+        Some(n)
+    };
+    let fail = st.faults.take_fail_operation("DELETE", &path);
+    let op_id = new_op_id();
+    let mut inst = rec.inst.clone();
+    inst.state = "DELETING".into();
+    inst.current_operation = Some(op_id.clone());
+    inst.updated_at = rfc3339(now);
+    inst.refresh_etag();
+    let mut b = store.batch();
+    b.put_instance(InstanceRec {
+        inst,
+        created_ms: rec.created_ms,
+    });
+    let op = b.new_op(
+        op_id,
+        &project,
+        &name,
+        "delete",
+        st.config.delete_ms,
+        OpPlan {
+            fail,
+            rollback: None,
+            final_backup,
+        },
+    );
+    let op = b.start_op(op);
+    b.commit()?;
+    Ok(accepted(&project, &op, now))
+}

@@ -1,0 +1,216 @@
+//! The asynchronous operation state machine: CREATING → READY | FAILED, UPDATING → READY (rolled back on
+//! failure), DELETING → gone (READY again on failure). Operations finish when the virtual clock reaches
+//! their due time.
+
+use serde_json::{Value, json};
+
+use super::{Batch, InstanceRec, OpRec, Store};
+use crate::util::{rand_u64, rfc3339};
+
+/// What to record with a new operation.
+#[derive(Debug, Default)]
+pub struct OpPlan {
+    pub fail: bool,
+    pub rollback: Option<crate::model::Instance>,
+    pub final_backup: Option<String>,
+}
+
+/// A new operation id.
+pub fn new_op_id() -> String {
+    format!("op-{:016x}{:04x}", rand_u64(), rand_u64() & 0xffff)
+}
+
+fn op_error(status: u16, reason: &str, detail: String) -> Value {
+    json!({
+        "type": format!("urn:clouddb:problem:{}", reason.to_ascii_lowercase().replace('_', "-")),
+        "title": if status == 500 { "Internal Server Error" } else { "Conflict" },
+        "status": status,
+        "detail": detail,
+        "reason": reason,
+        "retryable": false,
+        "request_id": "",
+    })
+}
+
+/// The size recorded for a backup of `storage_gb`.
+pub fn backup_size(storage_gb: u64) -> u64 {
+    storage_gb.saturating_mul(52_428_800).saturating_add(1_048_576)
+}
+
+/// A backup record.
+pub fn backup_record(inst: &crate::model::Instance, name: &str, kind: &str, now: i64) -> Value {
+    json!({
+        "name": name,
+        "instance": inst.name,
+        "instance_uid": inst.uid,
+        "type": kind,
+        "state": "READY",
+        "engine": inst.engine,
+        "engine_version": inst.engine_version,
+        "size_bytes": backup_size(inst.storage_gb),
+        "created_at": rfc3339(now),
+    })
+}
+
+impl Store {
+    /// Finishes every operation whose due time has passed. Returns how many finished.
+    pub fn complete_due(&mut self) -> rusqlite::Result<usize> {
+        let now = self.now_ms();
+        let due: Vec<String> = self
+            .pending
+            .iter()
+            .take_while(|(d, _)| *d <= now)
+            .map(|(_, id)| id.clone())
+            .collect();
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let n = due.len();
+        let mut b = self.batch();
+        for id in due {
+            b.finish_op(&id, now);
+        }
+        b.commit()?;
+        Ok(n)
+    }
+}
+
+impl Batch<'_> {
+    /// Builds a new operation on `instance` lasting `duration_ms` of virtual time.
+    pub fn new_op(
+        &self,
+        id: String,
+        project: &str,
+        instance: &str,
+        verb: &str,
+        duration_ms: i64,
+        plan: OpPlan,
+    ) -> OpRec {
+        let now = self.store.now_ms();
+        OpRec {
+            id,
+            project: project.into(),
+            verb: verb.into(),
+            target: format!("instances/{instance}"),
+            instance: instance.into(),
+            done: false,
+            error: None,
+            created_at: rfc3339(now),
+            updated_at: rfc3339(now),
+            due_ms: now + duration_ms.max(0),
+            fail: plan.fail,
+            rollback: plan.rollback,
+            final_backup: plan.final_backup,
+        }
+    }
+
+    /// Records an operation; one already due (zero duration) finishes at once.
+    pub fn start_op(&mut self, op: OpRec) -> OpRec {
+        let now = self.store.now_ms();
+        let id = op.id.clone();
+        let due = op.due_ms <= now;
+        self.put_op(op);
+        if due {
+            self.finish_op(&id, now);
+        }
+        self.store.ops.get(&id).cloned().unwrap_or_else(|| OpRec {
+            id,
+            project: String::new(),
+            verb: String::new(),
+            target: String::new(),
+            instance: String::new(),
+            done: true,
+            error: None,
+            created_at: rfc3339(now),
+            updated_at: rfc3339(now),
+            due_ms: now,
+            fail: false,
+            rollback: None,
+            final_backup: None,
+        })
+    }
+
+    /// Finishes one operation and moves its instance to the resulting state.
+    pub fn finish_op(&mut self, id: &str, now: i64) {
+        let Some(mut op) = self.store.ops.get(id).cloned() else {
+            return;
+        };
+        if op.done {
+            return;
+        }
+        op.done = true;
+        op.updated_at = rfc3339(now);
+        let rec = self
+            .store
+            .instance(&op.project, &op.instance)
+            .cloned()
+            .filter(|r| r.inst.current_operation.as_deref() == Some(id));
+        match (op.verb.as_str(), rec) {
+            (_, None) => {
+                if op.verb != "delete" {
+                    op.error = Some(op_error(
+                        409,
+                        "ABORTED",
+                        format!("instance {} was changed or deleted out of band", op.instance),
+                    ));
+                }
+            }
+            ("create", Some(mut rec)) => {
+                if op.fail {
+                    rec.inst.state = "FAILED".into();
+                    op.error = Some(op_error(
+                        500,
+                        "PROVISIONING_FAILED",
+                        format!("provisioning instance {} failed (injected fault)", op.instance),
+                    ));
+                } else {
+                    rec.inst.state = "READY".into();
+                }
+                self.settle(rec, now);
+            }
+            ("update", Some(mut rec)) => {
+                if op.fail {
+                    if let Some(old) = op.rollback.take() {
+                        rec.inst = old;
+                    }
+                    op.error = Some(op_error(
+                        500,
+                        "UPDATE_FAILED",
+                        format!("updating instance {} failed (injected fault); changes rolled back", op.instance),
+                    ));
+                }
+                rec.inst.state = "READY".into();
+                self.settle(rec, now);
+            }
+            ("delete", Some(mut rec)) => {
+                if op.fail {
+                    rec.inst.state = "READY".into();
+                    op.error = Some(op_error(
+                        500,
+                        "DELETE_FAILED",
+                        format!("deleting instance {} failed (injected fault)", op.instance),
+                    ));
+                    self.settle(rec, now);
+                } else {
+                    if let Some(name) = &op.final_backup {
+                        let b = backup_record(&rec.inst, name, "FINAL", now);
+                        self.put_backup(&op.project, name, b);
+                    }
+                    self.del_instance(&op.project, &op.instance);
+                }
+            }
+            (_, Some(mut rec)) => {
+                rec.inst.state = "READY".into();
+                self.settle(rec, now);
+            }
+        }
+        self.put_op(op);
+    }
+
+    fn settle(&mut self, mut rec: InstanceRec, now: i64) {
+        rec.inst.current_operation = None;
+        rec.inst.updated_at = rfc3339(now);
+        rec.inst.refresh_etag();
+        self.put_instance(rec);
+    }
+}
