@@ -3,4 +3,6 @@
 pub mod proto;
 
 pub mod diag;
+pub mod provider;
+pub mod schema;
 pub mod value;

@@ -1,0 +1,113 @@
+//! Validate-time checks of a configuration against a schema: validators and deprecations.
+
+use super::{AttrType, Attribute, Block, NestingMode, ObjectNesting};
+use crate::diag::Diagnostics;
+use crate::value::{AttributePath, Value};
+
+/// Runs every validator on the known, non-null values of `config`, and warns about
+/// deprecated attributes that are set. Unknown values are skipped: they are validated
+/// again when Terraform knows them.
+pub fn validate_config(block: &Block, config: &Value) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    walk_block(block, config, &AttributePath::root(), &mut d);
+    d
+}
+
+fn walk_block(b: &Block, v: &Value, path: &AttributePath, d: &mut Diagnostics) {
+    if !matches!(v, Value::Object(_)) {
+        return;
+    }
+    for a in &b.attributes {
+        walk_attr(a, v.get(&a.name), &path.with_attr(&a.name), d);
+    }
+    for nb in &b.blocks {
+        let bv = v.get(&nb.type_name);
+        let bp = path.with_attr(&nb.type_name);
+        if let Some(n) = bv.collection_len() {
+            let n = n as i64;
+            if bv.is_wholly_known() && ((nb.min_items > 0 && n < nb.min_items) || (nb.max_items > 0 && n > nb.max_items)) {
+                d.attribute_error(
+                    bp.clone(),
+                    "Invalid number of blocks",
+                    format!("{} expects between {} and {} blocks, got {n}.", nb.type_name, nb.min_items, if nb.max_items > 0 { nb.max_items.to_string() } else { "any".into() }),
+                );
+            }
+        }
+        for_each_element(bv, &bp, matches!(nb.nesting, NestingMode::Single | NestingMode::Group), |ev, ep| {
+            walk_block(&nb.block, ev, ep, d)
+        });
+    }
+}
+
+fn for_each_element(v: &Value, path: &AttributePath, single: bool, mut f: impl FnMut(&Value, &AttributePath)) {
+    if single {
+        return f(v, path);
+    }
+    match v {
+        Value::List(items) => {
+            for (i, it) in items.iter().enumerate() {
+                f(it, &path.with_index(i as i64));
+            }
+        }
+        Value::Set(items) => items.iter().for_each(|it| f(it, path)),
+        Value::Map(m) => {
+            for (k, it) in m {
+                f(it, &path.with_key(k));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn walk_attr(a: &Attribute, v: &Value, path: &AttributePath, d: &mut Diagnostics) {
+    if v.is_null() {
+        return;
+    }
+    if let Some(msg) = &a.deprecated {
+        d.attribute_warning(path.clone(), "Deprecated attribute", msg.clone());
+    }
+    if v.is_unknown() {
+        return;
+    }
+    for val in &a.validators {
+        if v.is_wholly_known() {
+            val.validate(path, v, d);
+        }
+    }
+    if let AttrType::Nested(n) = &a.kind {
+        for_each_element(v, path, n.nesting == ObjectNesting::Single, |ev, ep| {
+            if matches!(ev, Value::Object(_)) {
+                for na in &n.attributes {
+                    walk_attr(na, ev.get(&na.name), &ep.with_attr(&na.name), d);
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{NestedBlock, Schema, timeouts, validators};
+    use super::*;
+
+    #[test]
+    fn nested_paths_in_diagnostics() {
+        let s = Schema::new()
+            .attribute(Attribute::string("engine").required().validator(validators::one_of(&["pg"])))
+            .attribute(Attribute::list_nested(
+                "users",
+                vec![Attribute::string("name").required().validator(validators::string_length(1, 3))],
+            ))
+            .block(timeouts::block(&["create"]))
+            .block(NestedBlock::list("rule", Block::new().attribute(Attribute::number("port").optional())).max_items(1));
+        let cfg = Value::object([
+            ("engine", Value::unknown()),
+            ("users", Value::List(vec![Value::object([("name", Value::from("toolong"))])])),
+            ("timeouts", Value::object([("create", Value::from("5 minutes"))])),
+            ("rule", Value::List(vec![Value::object([("port", Value::Null)]), Value::object([("port", Value::Null)])])),
+        ]);
+        let d = validate_config(&s.block, &cfg);
+        let paths: Vec<String> = d.iter().filter_map(|x| x.attribute.as_ref().map(ToString::to_string)).collect();
+        assert_eq!(paths, vec!["users[0].name", "timeouts.create", "rule"]);
+    }
+}

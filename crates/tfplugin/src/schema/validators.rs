@@ -1,0 +1,148 @@
+//! Attribute validators. They see only known, non-null values; unknown config (values
+//! from other resources) is validated again once known.
+
+use crate::diag::Diagnostics;
+use crate::value::{AttributePath, Number, Value};
+use std::sync::Arc;
+
+/// Checks one attribute value and reports problems at `path`.
+pub trait Validator: Send + Sync {
+    /// Human description ("string length between 1 and 63").
+    fn description(&self) -> String;
+    /// Adds diagnostics for an invalid `value` at `path`.
+    fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics);
+}
+
+/// A validator from a closure.
+pub struct FnValidator {
+    description: String,
+    #[allow(clippy::type_complexity)]
+    f: Arc<dyn Fn(&AttributePath, &Value, &mut Diagnostics) + Send + Sync>,
+}
+
+impl FnValidator {
+    /// Wraps `f`.
+    pub fn new<F>(description: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(&AttributePath, &Value, &mut Diagnostics) + Send + Sync + 'static,
+    {
+        FnValidator {
+            description: description.into(),
+            f: Arc::new(f),
+        }
+    }
+}
+
+impl Validator for FnValidator {
+    fn description(&self) -> String {
+        self.description.clone()
+    }
+    fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
+        (self.f)(path, value, diags);
+    }
+}
+
+fn invalid(diags: &mut Diagnostics, path: &AttributePath, detail: String) {
+    diags.attribute_error(path.clone(), "Invalid attribute value", detail);
+}
+
+/// String length (in characters) within `min..=max`.
+pub fn string_length(min: usize, max: usize) -> FnValidator {
+    FnValidator::new(format!("string length between {min} and {max}"), move |p, v, d| {
+        if let Some(s) = v.as_str() {
+            let n = s.chars().count();
+            if n < min || n > max {
+                invalid(d, p, format!("Attribute {p} string length must be between {min} and {max}, got: {n}."));
+            }
+        }
+    })
+}
+
+/// String is one of `allowed`.
+pub fn one_of(allowed: &[&str]) -> FnValidator {
+    let allowed: Vec<String> = allowed.iter().map(|s| (*s).to_string()).collect();
+    FnValidator::new(format!("one of {allowed:?}"), move |p, v, d| {
+        if let Some(s) = v.as_str() {
+            if !allowed.iter().any(|a| a == s) {
+                invalid(d, p, format!("Attribute {p} value must be one of: {allowed:?}, got: {s:?}"));
+            }
+        }
+    })
+}
+
+/// String made only of characters for which `pred` holds, described by `what`
+/// (e.g. "lowercase letters, digits and hyphens"); a light alternative to regexes.
+pub fn string_chars(what: &str, pred: fn(char) -> bool) -> FnValidator {
+    let what = what.to_string();
+    FnValidator::new(format!("only {what}"), move |p, v, d| {
+        if let Some(s) = v.as_str() {
+            if let Some(c) = s.chars().find(|c| !pred(*c)) {
+                invalid(d, p, format!("Attribute {p} may only contain {what}; found {c:?}."));
+            }
+        }
+    })
+}
+
+/// Whole number.
+pub fn integer() -> FnValidator {
+    FnValidator::new("a whole number", |p, v, d| {
+        if let Some(n) = v.as_number() {
+            if !n.is_integer() {
+                invalid(d, p, format!("Attribute {p} must be a whole number, got: {n}."));
+            }
+        }
+    })
+}
+
+/// Whole number within `min..=max`.
+pub fn int_between(min: i64, max: i64) -> FnValidator {
+    FnValidator::new(format!("whole number between {min} and {max}"), move |p, v, d| {
+        if let Some(n) = v.as_number() {
+            let lo = Number::from(min);
+            let hi = Number::from(max);
+            if !n.is_integer() || n.cmp_num(&lo).is_lt() || n.cmp_num(&hi).is_gt() {
+                invalid(d, p, format!("Attribute {p} value must be between {min} and {max}, got: {n}"));
+            }
+        }
+    })
+}
+
+/// Collection size within `min..=max`.
+pub fn size_between(min: usize, max: usize) -> FnValidator {
+    FnValidator::new(format!("between {min} and {max} elements"), move |p, v, d| {
+        if let Some(n) = v.collection_len() {
+            if n < min || n > max {
+                invalid(d, p, format!("Attribute {p} must contain between {min} and {max} elements, got: {n}"));
+            }
+        }
+    })
+}
+
+/// Duration string like `"30m"` or `"1h30m"` (see [`super::timeouts::parse_duration`]).
+pub fn duration() -> FnValidator {
+    FnValidator::new("a duration like \"30m\" or \"1h30m\"", |p, v, d| {
+        if let Some(s) = v.as_str() {
+            if let Err(e) = super::timeouts::parse_duration(s) {
+                invalid(d, p, format!("Attribute {p}: {e}"));
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validators_name_the_path() {
+        let p = AttributePath::attr("engine");
+        let mut d = Diagnostics::new();
+        one_of(&["postgres", "mysql"]).validate(&p, &Value::from("oracle"), &mut d);
+        assert_eq!(d.0[0].attribute, Some(p.clone()));
+        let mut d = Diagnostics::new();
+        int_between(10, 100).validate(&p, &Value::int(5), &mut d);
+        string_length(1, 3).validate(&p, &Value::from("abcd"), &mut d);
+        int_between(10, 100).validate(&p, &Value::int(50), &mut d);
+        assert_eq!(d.len(), 2);
+    }
+}
