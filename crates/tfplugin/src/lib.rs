@@ -1,6 +1,8 @@
 //! tfplugin: a Terraform plugin protocol 6 server framework.
 
+pub mod logging;
 pub mod proto;
+pub mod server;
 
 pub mod diag;
 pub mod provider;

@@ -1,0 +1,311 @@
+//! hclog-compatible JSON logging to stderr, the format Terraform parses from
+//! provider processes:
+//!
+//! ```text
+//! {"@level":"debug","@message":"...","@module":"provider.terraform-provider-clouddb","@timestamp":"2026-01-02T03:04:05.123456Z","key":"value"}
+//! ```
+//!
+//! **Level.** The first non-empty of `TF_LOG_PROVIDER_<TYPE>` (provider type
+//! upper-cased, e.g. `TF_LOG_PROVIDER_CLOUDDB`), `TF_LOG_PROVIDER`, `TF_LOG`:
+//! `TRACE`, `DEBUG`, `INFO`, `WARN`, `ERROR` (any case); `JSON` means TRACE and
+//! `OFF` means nothing. Any other non-empty value means TRACE, as in Terraform
+//! (which then filters with the same variable). When none is set nothing is
+//! written: Terraform drops provider logs then anyway.
+//!
+//! **Sensitive values.** Never pass the value of a sensitive attribute, a
+//! token, or a whole config/state `Value` as a log field. As a safety net, a
+//! field is never written when its name contains (case-insensitively) one of
+//! [`DENYLIST`] or starts with `sensitive`; and [`Sensitive`] wraps a value so
+//! that its `Debug`/`Display` print `(sensitive value)`.
+
+use std::fmt;
+use std::io::Write;
+
+use serde_json::{Map, Value as Json};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Field-name fragments that are never logged.
+pub const DENYLIST: &[&str] = &[
+    "token",
+    "password",
+    "passwd",
+    "secret",
+    "private_key",
+    "api_key",
+    "apikey",
+    "authorization",
+    "credential",
+    "cookie",
+];
+
+/// Whether a field with this name is dropped.
+pub fn is_denied(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("sensitive") || DENYLIST.iter().any(|d| lower.contains(d))
+}
+
+/// Wraps a value so it is never shown: `Debug` and `Display` print `(sensitive value)`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Sensitive<T>(pub T);
+
+impl<T> fmt::Debug for Sensitive<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(sensitive value)")
+    }
+}
+
+impl<T> fmt::Display for Sensitive<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(sensitive value)")
+    }
+}
+
+/// Maps one TF_LOG-style value to a level filter (`None` = empty value).
+pub fn parse_level(value: &str) -> Option<LevelFilter> {
+    let v = value.trim();
+    if v.is_empty() {
+        return None;
+    }
+    Some(match v.to_ascii_uppercase().as_str() {
+        "TRACE" | "JSON" => LevelFilter::TRACE,
+        "DEBUG" => LevelFilter::DEBUG,
+        "INFO" => LevelFilter::INFO,
+        "WARN" => LevelFilter::WARN,
+        "ERROR" => LevelFilter::ERROR,
+        "OFF" => LevelFilter::OFF,
+        _ => LevelFilter::TRACE,
+    })
+}
+
+/// The level chosen by the environment for provider `provider_type`
+/// (`LevelFilter::OFF` when nothing is set).
+pub fn level_from_env(provider_type: &str) -> LevelFilter {
+    let per_provider = format!("TF_LOG_PROVIDER_{}", provider_type.to_ascii_uppercase());
+    [per_provider.as_str(), "TF_LOG_PROVIDER", "TF_LOG"]
+        .iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .find_map(|v| parse_level(&v))
+        .unwrap_or(LevelFilter::OFF)
+}
+
+/// Formats a time the way hclog does: `2006-01-02T15:04:05.000000Z07:00` (UTC, `Z`).
+pub fn hclog_timestamp(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
+/// A `tracing` layer writing one hclog JSON object per event to a writer.
+pub struct HclogLayer<W> {
+    module: String,
+    make_writer: W,
+}
+
+impl<W> fmt::Debug for HclogLayer<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HclogLayer")
+            .field("module", &self.module)
+            .finish()
+    }
+}
+
+impl HclogLayer<fn() -> std::io::Stderr> {
+    /// Layer for `@module` = `provider.terraform-provider-<provider_type>`, writing to stderr.
+    pub fn stderr(provider_type: &str) -> Self {
+        Self::new(
+            format!("provider.terraform-provider-{provider_type}"),
+            std::io::stderr,
+        )
+    }
+}
+
+impl<W, O> HclogLayer<W>
+where
+    W: Fn() -> O + Send + Sync + 'static,
+    O: Write,
+{
+    /// Layer with a given `@module` and writer factory.
+    pub fn new(module: impl Into<String>, make_writer: W) -> Self {
+        Self {
+            module: module.into(),
+            make_writer,
+        }
+    }
+
+    /// Renders one event as a JSON line (without newline).
+    fn render(&self, event: &Event<'_>) -> String {
+        let mut visitor = FieldVisitor::default();
+        event.record(&mut visitor);
+        let mut obj = Map::new();
+        let level = match *event.metadata().level() {
+            Level::TRACE => "trace",
+            Level::DEBUG => "debug",
+            Level::INFO => "info",
+            Level::WARN => "warn",
+            Level::ERROR => "error",
+        };
+        obj.insert("@level".into(), Json::String(level.into()));
+        obj.insert(
+            "@message".into(),
+            Json::String(visitor.message.unwrap_or_default()),
+        );
+        obj.insert("@module".into(), Json::String(self.module.clone()));
+        obj.insert(
+            "@timestamp".into(),
+            Json::String(hclog_timestamp(time::OffsetDateTime::now_utc())),
+        );
+        for (k, v) in visitor.fields {
+            obj.entry(k).or_insert(v);
+        }
+        Json::Object(obj).to_string()
+    }
+}
+
+impl<S, W, O> Layer<S> for HclogLayer<W>
+where
+    S: Subscriber,
+    W: Fn() -> O + Send + Sync + 'static,
+    O: Write,
+{
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let mut line = self.render(event);
+        line.push('\n');
+        let mut w = (self.make_writer)();
+        // One write per line so concurrent lines do not interleave.
+        let _ = w.write_all(line.as_bytes());
+        let _ = w.flush();
+    }
+}
+
+#[derive(Default)]
+struct FieldVisitor {
+    message: Option<String>,
+    fields: Vec<(String, Json)>,
+}
+
+impl FieldVisitor {
+    fn put(&mut self, field: &Field, value: Json) {
+        let name = field.name();
+        if name == "message" {
+            self.message = Some(match value {
+                Json::String(s) => s,
+                other => other.to_string(),
+            });
+        } else if !is_denied(name) {
+            self.fields.push((name.to_string(), value));
+        }
+    }
+}
+
+impl Visit for FieldVisitor {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, Json::String(value.to_string()));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, Json::Bool(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, Json::from(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, Json::from(value));
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, Json::from(value));
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.put(field, Json::String(value.to_string()));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.put(field, Json::String(format!("{value:?}")));
+    }
+}
+
+/// Installs the global subscriber: hclog JSON on stderr at the level from the
+/// environment (see the module docs). Does nothing when logging is off.
+/// Errors if a global subscriber is already set.
+pub fn init(provider_type: &str) -> Result<(), tracing_subscriber::util::TryInitError> {
+    let level = level_from_env(provider_type);
+    if level == LevelFilter::OFF {
+        return Ok(());
+    }
+    tracing_subscriber::registry()
+        .with(HclogLayer::stderr(provider_type).with_filter(level))
+        .try_init()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn levels() {
+        assert_eq!(parse_level("debug"), Some(LevelFilter::DEBUG));
+        assert_eq!(parse_level("JSON"), Some(LevelFilter::TRACE));
+        assert_eq!(parse_level("off"), Some(LevelFilter::OFF));
+        assert_eq!(parse_level("bogus"), Some(LevelFilter::TRACE));
+        assert_eq!(parse_level(""), None);
+    }
+
+    #[test]
+    fn timestamp_format() {
+        let t = time::Date::from_calendar_date(2026, time::Month::January, 2)
+            .and_then(|d| d.with_hms_micro(3, 4, 5, 123))
+            .map(|dt| dt.assume_utc())
+            .expect("valid date");
+        assert_eq!(hclog_timestamp(t), "2026-01-02T03:04:05.000123Z");
+    }
+
+    #[test]
+    fn line_format_and_denylist() {
+        let buf = Buf::default();
+        let b2 = buf.clone();
+        let layer = HclogLayer::new("provider.terraform-provider-test", move || b2.clone());
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(id = "w-1", count = 3, token = "s3cr3t", api_token = "x", hidden = ?Sensitive("pw"), "created widget");
+        });
+        let out = String::from_utf8(buf.0.lock().map(|v| v.clone()).unwrap_or_default())
+            .unwrap_or_default();
+        assert!(
+            !out.contains("s3cr3t") && !out.contains("\"x\"") && !out.contains("pw"),
+            "{out}"
+        );
+        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json line");
+        assert_eq!(v["@level"], "info");
+        assert_eq!(v["@message"], "created widget");
+        assert_eq!(v["@module"], "provider.terraform-provider-test");
+        assert_eq!(v["id"], "w-1");
+        assert_eq!(v["hidden"], "(sensitive value)");
+        let ts = v["@timestamp"].as_str().unwrap_or_default();
+        assert_eq!(ts.len(), "2026-01-02T03:04:05.123456Z".len(), "{ts}");
+    }
+}
