@@ -5,6 +5,7 @@ pub mod proto;
 pub mod server;
 
 pub mod diag;
+pub mod plan;
 pub mod provider;
 pub mod schema;
 pub mod value;

@@ -1,0 +1,262 @@
+//! Consistency checks on what a provider returns, reported per attribute.
+//!
+//! Terraform runs the same checks and, on failure, prints a generic "Provider produced
+//! inconsistent result after apply" that blames no line of provider code. Running them
+//! here first turns the mistake into a diagnostic naming the attribute and the rule.
+
+use crate::diag::Diagnostics;
+use crate::schema::{AttrType, Block, Schema};
+use crate::value::{AttributePath, PathStep, Value};
+
+/// Paths of sensitive and write-only attributes (nested attributes included; blocks walked).
+fn flagged(block: &Block, path: &AttributePath, sensitive: &mut Vec<AttributePath>, write_only: &mut Vec<AttributePath>) {
+    for a in &block.attributes {
+        let p = path.with_attr(&a.name);
+        if a.sensitive {
+            sensitive.push(p.clone());
+        }
+        if a.write_only {
+            write_only.push(p.clone());
+        }
+        if let AttrType::Nested(n) = &a.kind {
+            let b = Block {
+                attributes: n.attributes.clone(),
+                ..Block::default()
+            };
+            flagged(&b, &p, sensitive, write_only);
+        }
+    }
+    for nb in &block.blocks {
+        flagged(&nb.block, &path.with_attr(&nb.type_name), sensitive, write_only);
+    }
+}
+
+/// Path with element steps removed, for matching against schema attribute paths.
+fn schema_path(p: &AttributePath) -> AttributePath {
+    AttributePath(p.0.iter().filter(|s| matches!(s, PathStep::Attribute(_))).cloned().collect())
+}
+
+struct Checker {
+    sensitive: Vec<AttributePath>,
+    write_only: Vec<AttributePath>,
+    diags: Diagnostics,
+    what: &'static str,
+}
+
+impl Checker {
+    fn new(schema: &Schema, what: &'static str) -> Self {
+        let (mut s, mut w) = (Vec::new(), Vec::new());
+        flagged(&schema.block, &AttributePath::root(), &mut s, &mut w);
+        Checker {
+            sensitive: s,
+            write_only: w,
+            diags: Diagnostics::new(),
+            what,
+        }
+    }
+
+    fn is_sensitive(&self, p: &AttributePath) -> bool {
+        let sp = schema_path(p);
+        self.sensitive.iter().any(|s| sp.0.starts_with(&s.0))
+    }
+
+    fn show(&self, p: &AttributePath, v: &Value) -> String {
+        if self.is_sensitive(p) {
+            return "(sensitive value)".into();
+        }
+        match v {
+            Value::Null => "null".into(),
+            Value::Unknown(_) => "(known after apply)".into(),
+            Value::Bool(b) => b.to_string(),
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => format!("{s:?}"),
+            other => format!("a {}", other.kind()),
+        }
+    }
+
+    fn err(&mut self, p: &AttributePath, summary: &str, detail: String) {
+        self.diags.attribute_error(p.clone(), summary, detail);
+    }
+
+    /// Unknowns left anywhere → one error per path.
+    fn no_unknowns(&mut self, v: &Value, p: &AttributePath) {
+        match v {
+            Value::Unknown(_) => {
+                let w = self.what;
+                self.err(
+                    p,
+                    "Provider returned an unknown value",
+                    format!("The {w} result still has an unknown value for {p}. Every attribute must be known after {w}; this is a bug in the provider."),
+                );
+            }
+            Value::List(items) | Value::Tuple(items) => {
+                for (i, it) in items.iter().enumerate() {
+                    self.no_unknowns(it, &p.with_index(i as i64));
+                }
+            }
+            Value::Set(items) => items.iter().for_each(|it| self.no_unknowns(it, p)),
+            Value::Map(m) => m.iter().for_each(|(k, it)| self.no_unknowns(it, &p.with_key(k))),
+            Value::Object(m) => m.iter().for_each(|(k, it)| self.no_unknowns(it, &p.with_attr(k))),
+            _ => {}
+        }
+    }
+
+    fn write_only_null(&mut self, v: &Value) {
+        for p in self.write_only.clone() {
+            if v.at_path(&p).is_some_and(|x| !x.is_null()) {
+                self.err(&p, "Write-only attribute returned", format!("{p} is write-only: the provider must return null for it (it is never stored in state)."));
+            }
+        }
+    }
+
+    /// Planned vs actual (`AssertObjectCompatible`).
+    fn compatible(&mut self, planned: &Value, actual: &Value, p: &AttributePath) {
+        let mismatch = |c: &mut Self, why: String| {
+            let w = c.what;
+            c.err(
+                p,
+                "Provider produced inconsistent result after apply",
+                format!("When applying changes, the provider's {w} returned {why} for {p}; the plan said {}. Known planned values must be returned unchanged (use a computed attribute, or a plan modifier, for values the API changes). This is a bug in the provider.", c.show(p, planned)),
+            );
+        };
+        match (planned, actual) {
+            (Value::Unknown(r), a) => {
+                if !r.admits(a) {
+                    let why = format!("{} which breaks the plan's promise about the unknown value", self.show(p, a));
+                    mismatch(self, why);
+                }
+            }
+            (Value::Null, Value::Null) => {}
+            (Value::Null, a) | (a, Value::Null) if !a.is_null() => {
+                let why = self.show(p, actual);
+                mismatch(self, why);
+            }
+            (Value::Object(pm), Value::Object(am)) => {
+                for (k, pv) in pm {
+                    self.compatible(pv, am.get(k).unwrap_or(&Value::Null), &p.with_attr(k));
+                }
+            }
+            (Value::Map(pm), Value::Map(am)) => {
+                if pm.len() != am.len() || pm.keys().any(|k| !am.contains_key(k)) {
+                    mismatch(self, format!("a map with keys {:?}", am.keys().collect::<Vec<_>>()));
+                    return;
+                }
+                for (k, pv) in pm {
+                    self.compatible(pv, &am[k], &p.with_key(k));
+                }
+            }
+            (Value::List(pl), Value::List(al)) | (Value::Tuple(pl), Value::Tuple(al)) => {
+                if pl.len() != al.len() {
+                    mismatch(self, format!("{} elements instead of {}", al.len(), pl.len()));
+                    return;
+                }
+                for (i, (pv, av)) in pl.iter().zip(al).enumerate() {
+                    self.compatible(pv, av, &p.with_index(i as i64));
+                }
+            }
+            (Value::Set(ps), Value::Set(as_)) => {
+                if planned.is_wholly_known() {
+                    if planned != actual {
+                        mismatch(self, "a different set".into());
+                    }
+                } else if as_.len() > ps.len() {
+                    mismatch(self, format!("a set of {} elements (more than planned)", as_.len()));
+                }
+            }
+            (pv, av) => {
+                if pv != av {
+                    let why = self.show(p, av);
+                    mismatch(self, why);
+                }
+            }
+        }
+    }
+}
+
+/// Checks an apply (create/update) result against the plan. Returns diagnostics that
+/// name each offending attribute; empty when the result is consistent.
+pub fn check_apply_result(schema: &Schema, planned: &Value, new_state: &Value) -> Diagnostics {
+    let mut c = Checker::new(schema, "apply");
+    let root = AttributePath::root();
+    if new_state.is_null() {
+        c.err(&root, "Provider returned no object after apply", "The provider's create/update returned a null state without an error. Return the object (or an error diagnostic).".into());
+        return c.diags;
+    }
+    if let Err((p, m)) = new_state.conforms(&schema.implied_type()) {
+        c.err(&p, "Provider returned an invalid object", format!("The apply result does not match the schema at {p}: {m}."));
+        return c.diags;
+    }
+    c.no_unknowns(new_state, &root);
+    c.write_only_null(new_state);
+    if !c.diags.has_errors() {
+        c.compatible(planned, new_state, &root);
+    }
+    c.diags
+}
+
+/// Checks a refresh (`ReadResource`) or data-source result: conforms, wholly known,
+/// write-only attributes null. A null state (object gone) is fine for Read.
+pub fn check_read_result(schema: &Schema, new_state: &Value) -> Diagnostics {
+    let mut c = Checker::new(schema, "read");
+    if new_state.is_null() {
+        return c.diags;
+    }
+    if let Err((p, m)) = new_state.conforms(&schema.implied_type()) {
+        c.err(&p, "Provider returned an invalid object", format!("The read result does not match the schema at {p}: {m}."));
+        return c.diags;
+    }
+    c.no_unknowns(new_state, &AttributePath::root());
+    c.write_only_null(new_state);
+    c.diags
+}
+
+/// Checks a plan against the config (Terraform's `AssertPlanValid`, top-level and nested
+/// attributes): a configured value may not be changed, a non-computed attribute may not
+/// be planned when unset, write-only attributes must be planned null.
+pub fn check_plan(schema: &Schema, prior: &Value, config: &Value, planned: &Value) -> Diagnostics {
+    let mut c = Checker::new(schema, "plan");
+    if config.is_null() || planned.is_null() {
+        return c.diags;
+    }
+    plan_block(&mut c, &schema.block, prior, config, planned, &AttributePath::root());
+    c.diags
+}
+
+fn plan_block(c: &mut Checker, b: &Block, prior: &Value, config: &Value, planned: &Value, path: &AttributePath) {
+    if !matches!(planned, Value::Object(_)) {
+        return;
+    }
+    for a in &b.attributes {
+        let p = path.with_attr(&a.name);
+        let (pr, cf, pl) = (prior.get(&a.name), config.get(&a.name), planned.get(&a.name));
+        if a.write_only {
+            if !pl.is_null() {
+                c.err(&p, "Provider produced invalid plan", format!("{p} is write-only and must be planned as null."));
+            }
+            continue;
+        }
+        if pl == cf || (!pr.is_null() && !cf.is_null() && pl == pr) {
+            continue;
+        }
+        if a.computed && !a.optional {
+            continue;
+        }
+        if cf.is_null() && a.computed {
+            continue;
+        }
+        if let (AttrType::Nested(n), Value::Object(_)) = (&a.kind, pl) {
+            let blk = Block {
+                attributes: n.attributes.clone(),
+                ..Block::default()
+            };
+            plan_block(c, &blk, pr, cf, pl, &p);
+            continue;
+        }
+        let detail = if cf.is_null() {
+            format!("The plan sets {p} to {} but it is not computed and not configured.", c.show(&p, pl))
+        } else {
+            format!("The plan sets {p} to {} but the configuration says {}. A provider may not change a configured value.", c.show(&p, pl), c.show(&p, cf))
+        };
+        c.err(&p, "Provider produced invalid plan", detail);
+    }
+}

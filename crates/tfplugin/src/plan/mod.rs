@@ -1,0 +1,251 @@
+//! The declarative plan engine and the result checks.
+//!
+//! [`plan_resource_change`] turns Terraform's proposed new state into a planned state the
+//! way terraform-plugin-framework does: write-only attributes are nulled, defaults fill
+//! null optional attributes, and — only when the resource is created or actually changes
+//! — computed attributes without a config value become unknown ("known after apply").
+//! Plan modifiers then run: `UseStateForUnknown` keeps prior values instead of unknown,
+//! `RequiresReplace[If]` records paths whose value really differs from prior state.
+//!
+//! [`check`] holds the consistency checks Terraform would otherwise report as the
+//! generic "Provider produced inconsistent result"; we report them naming the attribute.
+
+pub mod check;
+
+use crate::diag::Diagnostics;
+use crate::schema::{AttrType, Attribute, Block, NestingMode, ObjectNesting, PlanModifier, Schema};
+use crate::value::{AttributePath, Value};
+
+/// Output of the declarative plan.
+#[derive(Debug, Clone, Default)]
+pub struct Planned {
+    /// The planned new state.
+    pub planned_state: Value,
+    /// Paths whose change forces replacement (only those whose value differs).
+    pub requires_replace: Vec<AttributePath>,
+    /// Problems.
+    pub diagnostics: Diagnostics,
+}
+
+/// Plans a change: see the module docs for the rules.
+pub fn plan_resource_change(schema: &Schema, prior: &Value, proposed: &Value, config: &Value) -> Planned {
+    let mut out = Planned::default();
+    if proposed.is_null() {
+        // destroy: Terraform requires a null plan
+        return out;
+    }
+    let mut planned = proposed.clone();
+    let root = AttributePath::root();
+    prepare_block(&schema.block, config, &mut planned);
+    let changed = prior.is_null() || planned != *prior;
+    if changed {
+        mark_computed_unknown(&schema.block, config, &mut planned);
+    }
+    let mut ctx = ModCtx {
+        create: prior.is_null(),
+        replace: Vec::new(),
+    };
+    modify_block(&schema.block, prior, config, &mut planned, &root, &mut ctx);
+    out.planned_state = planned;
+    out.requires_replace = ctx.replace;
+    out
+}
+
+// ------------------------------------------------------------ element walking
+
+/// Visits each element object of a nested value together with the matching prior and
+/// config element (by index for lists, key for maps; set elements have no identity, so
+/// their prior is null and config is matched by position as a best effort).
+fn for_elements(
+    single: bool,
+    prior: &Value,
+    config: &Value,
+    planned: &mut Value,
+    path: &AttributePath,
+    mut f: impl FnMut(&Value, &Value, &mut Value, &AttributePath),
+) {
+    if single {
+        if matches!(planned, Value::Object(_)) {
+            f(prior, config, planned, path);
+        }
+        return;
+    }
+    let null = Value::Null;
+    match planned {
+        Value::List(items) => {
+            for (i, it) in items.iter_mut().enumerate() {
+                let p = prior.as_list().and_then(|l| l.get(i)).unwrap_or(&null);
+                let c = config.as_list().and_then(|l| l.get(i)).unwrap_or(&null);
+                f(p, c, it, &path.with_index(i as i64));
+            }
+        }
+        Value::Set(items) => {
+            for (i, it) in items.iter_mut().enumerate() {
+                let c = config.as_list().and_then(|l| l.get(i)).unwrap_or(&null);
+                f(&null, c, it, path);
+            }
+        }
+        Value::Map(m) => {
+            for (k, it) in m.iter_mut() {
+                f(prior.get(k), config.get(k), it, &path.with_key(k));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn nesting_single(a: &Attribute) -> Option<bool> {
+    match &a.kind {
+        AttrType::Nested(n) => Some(n.nesting == ObjectNesting::Single),
+        AttrType::Type(_) => None,
+    }
+}
+
+fn block_single(n: NestingMode) -> bool {
+    matches!(n, NestingMode::Single | NestingMode::Group)
+}
+
+// ------------------------------------------------------------ defaults & write-only
+
+fn prepare_block(b: &Block, config: &Value, planned: &mut Value) {
+    let Value::Object(_) = planned else { return };
+    for a in &b.attributes {
+        let c = config.get(&a.name);
+        let Some(pv) = planned.get_mut(&a.name) else { continue };
+        if a.write_only {
+            *pv = Value::Null;
+            continue;
+        }
+        if c.is_null() {
+            if let Some(d) = &a.default {
+                *pv = d.clone();
+            }
+        }
+        if let (Some(single), AttrType::Nested(n)) = (nesting_single(a), &a.kind) {
+            for_elements(single, &Value::Null, c, pv, &AttributePath::root(), |_, ce, pe, _| {
+                let blk = Block {
+                    attributes: n.attributes.clone(),
+                    ..Block::default()
+                };
+                prepare_block(&blk, ce, pe);
+            });
+        }
+    }
+    for nb in &b.blocks {
+        let c = config.get(&nb.type_name);
+        if let Some(pv) = planned.get_mut(&nb.type_name) {
+            for_elements(block_single(nb.nesting), &Value::Null, c, pv, &AttributePath::root(), |_, ce, pe, _| {
+                prepare_block(&nb.block, ce, pe)
+            });
+        }
+    }
+}
+
+// ------------------------------------------------------------ computed-unknown rule
+
+fn mark_computed_unknown(b: &Block, config: &Value, planned: &mut Value) {
+    let Value::Object(_) = planned else { return };
+    for a in &b.attributes {
+        let c = config.get(&a.name);
+        let Some(pv) = planned.get_mut(&a.name) else { continue };
+        if a.computed && c.is_null() && a.default.is_none() && !a.write_only {
+            *pv = Value::unknown();
+            continue;
+        }
+        if let (Some(single), AttrType::Nested(n)) = (nesting_single(a), &a.kind) {
+            let blk = Block {
+                attributes: n.attributes.clone(),
+                ..Block::default()
+            };
+            for_elements(single, &Value::Null, c, pv, &AttributePath::root(), |_, ce, pe, _| {
+                mark_computed_unknown(&blk, ce, pe)
+            });
+        }
+    }
+    for nb in &b.blocks {
+        let c = config.get(&nb.type_name);
+        if let Some(pv) = planned.get_mut(&nb.type_name) {
+            for_elements(block_single(nb.nesting), &Value::Null, c, pv, &AttributePath::root(), |_, ce, pe, _| {
+                mark_computed_unknown(&nb.block, ce, pe)
+            });
+        }
+    }
+}
+
+// ------------------------------------------------------------ plan modifiers
+
+struct ModCtx {
+    create: bool,
+    replace: Vec<AttributePath>,
+}
+
+fn modify_block(b: &Block, prior: &Value, config: &Value, planned: &mut Value, path: &AttributePath, ctx: &mut ModCtx) {
+    let Value::Object(_) = planned else { return };
+    for a in &b.attributes {
+        let p = prior.get(&a.name);
+        let c = config.get(&a.name);
+        let ap = path.with_attr(&a.name);
+        let Some(pv) = planned.get_mut(&a.name) else { continue };
+        for m in &a.plan_modifiers {
+            apply_modifier(m, p, c, pv, &ap, !prior.is_null(), ctx);
+        }
+        if let (Some(single), AttrType::Nested(n)) = (nesting_single(a), &a.kind) {
+            let blk = Block {
+                attributes: n.attributes.clone(),
+                ..Block::default()
+            };
+            for_elements(single, p, c, pv, &ap, |pe, ce, pl, ep| modify_block(&blk, pe, ce, pl, ep, ctx));
+        }
+    }
+    for nb in &b.blocks {
+        let p = prior.get(&nb.type_name);
+        let c = config.get(&nb.type_name);
+        let bp = path.with_attr(&nb.type_name);
+        if let Some(pv) = planned.get_mut(&nb.type_name) {
+            for_elements(block_single(nb.nesting), p, c, pv, &bp, |pe, ce, pl, ep| {
+                modify_block(&nb.block, pe, ce, pl, ep, ctx)
+            });
+        }
+    }
+}
+
+/// `parent_exists`: the object holding this attribute existed in prior state (so
+/// "use state" has a state to use).
+fn apply_modifier(
+    m: &PlanModifier,
+    prior: &Value,
+    config: &Value,
+    planned: &mut Value,
+    path: &AttributePath,
+    parent_exists: bool,
+    ctx: &mut ModCtx,
+) {
+    match m {
+        PlanModifier::UseStateForUnknown | PlanModifier::UseNonNullStateForUnknown => {
+            let non_null_only = matches!(m, PlanModifier::UseNonNullStateForUnknown);
+            if parent_exists && planned.is_unknown() && config.is_null() && !(non_null_only && prior.is_null()) {
+                *planned = prior.clone();
+            }
+        }
+        PlanModifier::RequiresReplace | PlanModifier::RequiresReplaceIf(_) => {
+            if ctx.create || !parent_exists || values_equal(prior, planned) {
+                return;
+            }
+            let wanted = match m {
+                PlanModifier::RequiresReplaceIf(f) => f.call(prior, planned),
+                _ => true,
+            };
+            if wanted && !ctx.replace.contains(path) {
+                ctx.replace.push(path.clone());
+            }
+        }
+    }
+}
+
+/// Equality for plan purposes: an unknown is never equal to a known value.
+fn values_equal(a: &Value, b: &Value) -> bool {
+    !a.is_unknown() && !b.is_unknown() && a == b
+}
+
+#[cfg(test)]
+mod tests;
