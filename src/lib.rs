@@ -1,2 +1,24 @@
-//! terraform-provider-clouddb (work in progress)
+//! terraform-provider-clouddb: a Terraform provider (plugin protocol 6) for CloudDB managed database
+//! instances, built on the `tfplugin` framework crate.
+//!
+//! # Layout
+//!
+//! - [`provider`]: the `clouddb` provider — configuration schema (`endpoint`, `token`, `project`,
+//!   `request_timeout`, `max_retries`, `poll_interval`, each with its `CLOUDDB_*` environment fallback) and
+//!   `configure`, which builds one pooled [`client::Client`] shared by all resources.
+//! - [`client`]: the REST client of the CloudDB API — wire DTOs (`types`), errors carrying status, reason,
+//!   request id and field violations (`error`), retries with capped exponential backoff, jitter,
+//!   `Retry-After` and idempotency keys (`retry`), and the operation waiter that honours timeouts and
+//!   Terraform's stop signal (`wait`). It knows nothing about Terraform values.
+//! - [`resources`]: the registry of resource types; [`resources::instance`] is `clouddb_instance`
+//!   (schema, plan-time checks, CRUD, import, state upgrade from schema version 0).
+//! - `main.rs`: parses `--debug` and hands the provider to `tfplugin`'s server.
+//!
+//! Acceptance tests live in `tests/acceptance/` and drive the real `terraform` CLI; see
+//! `tests/acceptance/README.md`.
+
 pub mod client;
+pub mod provider;
+pub mod resources;
+
+pub use provider::CloudDbProvider;

@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# Instances are imported by name.
+terraform import clouddb_instance.example orders-db

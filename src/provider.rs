@@ -1,0 +1,393 @@
+//! The `clouddb` provider: its configuration schema and `configure`, which builds the one pooled
+//! [`Client`] every resource shares.
+//!
+//! Each setting comes from the provider block or, when unset there, from its environment variable
+//! (`CLOUDDB_ENDPOINT`, `CLOUDDB_TOKEN`, `CLOUDDB_PROJECT`). Unknown values (a provider block that
+//! references another resource) are tolerated: planning proceeds, and only calls that need the API
+//! report that the provider is not configured yet.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tfplugin::diag::Diagnostics;
+use tfplugin::provider::{ConfigureRequest, Context, Provider, Resource};
+use tfplugin::schema::timeouts::parse_duration;
+use tfplugin::schema::validators::{duration, int_between};
+use tfplugin::schema::{Attribute, Schema};
+use tfplugin::value::{AttributePath, Value};
+
+use crate::client::{Client, ClientConfig, RetryPolicy};
+
+/// Full registry address of this provider.
+pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/clouddb/clouddb";
+
+pub const ENV_ENDPOINT: &str = "CLOUDDB_ENDPOINT";
+pub const ENV_TOKEN: &str = "CLOUDDB_TOKEN";
+pub const ENV_PROJECT: &str = "CLOUDDB_PROJECT";
+
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_MAX_RETRIES: u32 = 8;
+const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// What `configure` produced, shared with every resource.
+#[derive(Debug, Default)]
+pub enum Configured {
+    /// `configure` has not run yet.
+    #[default]
+    NotYet,
+    /// The configuration had unknown values (known only after another resource is applied).
+    Unknown(Vec<String>),
+    /// Ready to call the API.
+    Ready(Client),
+}
+
+/// Shared handle on the configured client.
+#[derive(Debug, Default)]
+pub struct ProviderData {
+    state: RwLock<Configured>,
+}
+
+impl ProviderData {
+    /// The client, or an error diagnostic explaining why there is none.
+    pub fn client(&self) -> Result<Client, Diagnostics> {
+        let guard = self.state.read().unwrap_or_else(|e| e.into_inner());
+        match &*guard {
+            Configured::Ready(c) => Ok(c.clone()),
+            Configured::Unknown(attrs) => {
+                let mut d = Diagnostics::new();
+                d.error(
+                    "CloudDB provider configuration is not known yet",
+                    format!(
+                        "The provider settings {} depend on values known only after apply, so the CloudDB \
+                         API cannot be called in this run. Apply the resources they depend on first \
+                         (e.g. with -target), then run again.",
+                        attrs.join(", ")
+                    ),
+                );
+                Err(d)
+            }
+            Configured::NotYet => {
+                let mut d = Diagnostics::new();
+                d.error(
+                    "CloudDB provider not configured",
+                    "Terraform called the provider before ConfigureProvider; this is a bug.",
+                );
+                Err(d)
+            }
+        }
+    }
+
+    fn set(&self, c: Configured) {
+        *self.state.write().unwrap_or_else(|e| e.into_inner()) = c;
+    }
+}
+
+/// The provider implementation.
+#[derive(Debug, Default)]
+pub struct CloudDbProvider {
+    data: Arc<ProviderData>,
+}
+
+impl CloudDbProvider {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// Read a string setting: config value, else environment variable. `Err(())` when unknown.
+fn setting(config: &Value, attr: &str, env: Option<&str>) -> Result<Option<String>, ()> {
+    let v = config.get(attr);
+    if v.is_unknown() {
+        return Err(());
+    }
+    if let Some(s) = v.as_str() {
+        return Ok(Some(s.to_string()));
+    }
+    Ok(env
+        .and_then(|e| std::env::var(e).ok())
+        .filter(|s| !s.trim().is_empty()))
+}
+
+/// Build a client config from the provider block + environment. `Ok(None)` when some values are unknown.
+pub fn client_config(
+    config: &Value,
+    terraform_version: &str,
+    diags: &mut Diagnostics,
+) -> Option<ClientConfig> {
+    let mut unknown = Vec::new();
+    let mut get = |attr: &str, env: Option<&str>| match setting(config, attr, env) {
+        Ok(v) => v,
+        Err(()) => {
+            unknown.push(attr.to_string());
+            None
+        }
+    };
+    let endpoint = get("endpoint", Some(ENV_ENDPOINT));
+    let token = get("token", Some(ENV_TOKEN));
+    let project = get("project", Some(ENV_PROJECT));
+    let request_timeout = get("request_timeout", None);
+    let poll_interval = get("poll_interval", None);
+    let max_retries = config.get("max_retries");
+    if max_retries.is_unknown() {
+        unknown.push("max_retries".into());
+    }
+    if !unknown.is_empty() {
+        tracing::info!(attributes = ?unknown, "provider configuration has unknown values; deferring client set-up");
+        return None;
+    }
+    let missing = |d: &mut Diagnostics, attr: &str, env: &str, what: &str| {
+        d.attribute_error(
+            AttributePath::attr(attr),
+            format!("Missing CloudDB {attr}"),
+            format!("The provider needs {what}. Set `{attr}` in the provider \"clouddb\" block or the {env} environment variable."),
+        );
+    };
+    if endpoint.is_none() {
+        missing(
+            diags,
+            "endpoint",
+            ENV_ENDPOINT,
+            "the API base URL, e.g. http://127.0.0.1:8080",
+        );
+    }
+    if token.is_none() {
+        missing(diags, "token", ENV_TOKEN, "an API token");
+    }
+    if project.is_none() {
+        missing(
+            diags,
+            "project",
+            ENV_PROJECT,
+            "the project the instances belong to",
+        );
+    }
+    let mut parse_dur = |attr: &str, v: Option<String>, default: Duration| match v {
+        None => default,
+        Some(s) => match parse_duration(&s) {
+            Ok(d) if !d.is_zero() => d,
+            Ok(_) => {
+                diags.attribute_error(
+                    AttributePath::attr(attr),
+                    format!("Invalid {attr}"),
+                    "must be greater than zero",
+                );
+                default
+            }
+            Err(e) => {
+                diags.attribute_error(
+                    AttributePath::attr(attr),
+                    format!("Invalid {attr}"),
+                    e.to_string(),
+                );
+                default
+            }
+        },
+    };
+    let request_timeout = parse_dur("request_timeout", request_timeout, DEFAULT_REQUEST_TIMEOUT);
+    let poll_interval = parse_dur("poll_interval", poll_interval, DEFAULT_POLL_INTERVAL);
+    let max_retries = match max_retries.as_i64() {
+        None => DEFAULT_MAX_RETRIES,
+        Some(n) => match u32::try_from(n) {
+            Ok(n) if n <= 50 => n,
+            _ => {
+                diags.attribute_error(
+                    AttributePath::attr("max_retries"),
+                    "Invalid max_retries",
+                    format!("max_retries must be between 0 and 50, got {n}"),
+                );
+                DEFAULT_MAX_RETRIES
+            }
+        },
+    };
+    let (Some(endpoint), Some(token), Some(project)) = (endpoint, token, project) else {
+        return None;
+    };
+    if diags.has_errors() {
+        return None;
+    }
+    let mut cfg = ClientConfig::new(endpoint, token, project);
+    cfg.request_timeout = request_timeout;
+    cfg.poll_interval = poll_interval;
+    cfg.retry = RetryPolicy {
+        max_retries,
+        ..RetryPolicy::default()
+    };
+    cfg.terraform_version = terraform_version.to_string();
+    Some(cfg)
+}
+
+#[async_trait]
+impl Provider for CloudDbProvider {
+    fn type_name(&self) -> &'static str {
+        "clouddb"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new()
+            .description("Manage CloudDB managed database instances.")
+            .attribute(
+                Attribute::string("endpoint")
+                    .optional()
+                    .description("Base URL of the CloudDB API, e.g. `http://127.0.0.1:8080`. Defaults to the `CLOUDDB_ENDPOINT` environment variable."),
+            )
+            .attribute(
+                Attribute::string("token")
+                    .optional()
+                    .sensitive()
+                    .description("API bearer token. Defaults to the `CLOUDDB_TOKEN` environment variable."),
+            )
+            .attribute(
+                Attribute::string("project")
+                    .optional()
+                    .description("Project that owns the instances. Defaults to the `CLOUDDB_PROJECT` environment variable."),
+            )
+            .attribute(
+                Attribute::string("request_timeout")
+                    .optional()
+                    .validator(duration())
+                    .description("Time limit of one HTTP request, as a duration (default `\"30s\"`)."),
+            )
+            .attribute(
+                Attribute::int64("max_retries")
+                    .optional()
+                    .validator(int_between(0, 50))
+                    .description("Retries of a failed request (429, 5xx, connection errors, busy instance); default 8."),
+            )
+            .attribute(
+                Attribute::string("poll_interval")
+                    .optional()
+                    .validator(duration())
+                    .description("How often to poll a running operation when the API gives no `Retry-After` (default `\"2s\"`)."),
+            )
+    }
+
+    async fn validate_config(&self, _ctx: &Context, config: &Value) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        if let Some(e) = config.get("endpoint").as_str() {
+            let ok = e.starts_with("http://") || e.starts_with("https://");
+            if !ok {
+                d.attribute_error(
+                    AttributePath::attr("endpoint"),
+                    "Invalid endpoint",
+                    format!("endpoint must be an http:// or https:// URL, got {e:?}."),
+                );
+            }
+        }
+        if let Some(p) = config.get("project").as_str()
+            && (p.is_empty()
+                || !p
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        {
+            d.attribute_error(
+                AttributePath::attr("project"),
+                "Invalid project",
+                format!("project must be non-empty letters, digits, '-' or '_', got {p:?}."),
+            );
+        }
+        d
+    }
+
+    async fn configure(&self, _ctx: &Context, req: ConfigureRequest) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        match client_config(&req.config, &req.terraform_version, &mut diags) {
+            Some(cfg) => match Client::new(cfg) {
+                Ok(c) => {
+                    tracing::debug!(client = ?c, "CloudDB client configured");
+                    self.data.set(Configured::Ready(c));
+                }
+                Err(e) => {
+                    let attr = match &e {
+                        crate::client::ApiError::Config(m) if m.starts_with("project") => "project",
+                        crate::client::ApiError::Config(m) if m.starts_with("token") => "token",
+                        _ => "endpoint",
+                    };
+                    diags.attribute_error(
+                        AttributePath::attr(attr),
+                        "Invalid CloudDB provider configuration",
+                        e.to_string(),
+                    );
+                }
+            },
+            None if !diags.has_errors() => {
+                let unknown: Vec<String> = [
+                    "endpoint",
+                    "token",
+                    "project",
+                    "request_timeout",
+                    "max_retries",
+                    "poll_interval",
+                ]
+                .iter()
+                .filter(|a| req.config.get(a).is_unknown())
+                .map(|a| a.to_string())
+                .collect();
+                self.data.set(Configured::Unknown(unknown));
+            }
+            None => {}
+        }
+        diags
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource>> {
+        crate::resources::all(&self.data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, Value)]) -> Value {
+        Value::object(pairs.iter().map(|(k, v)| (*k, v.clone())))
+    }
+
+    #[test]
+    fn unknown_values_are_tolerated() {
+        let mut d = Diagnostics::new();
+        let c = cfg(&[
+            ("endpoint", Value::unknown()),
+            ("token", Value::string("t")),
+            ("project", Value::string("p")),
+        ]);
+        assert!(client_config(&c, "1.11.4", &mut d).is_none());
+        assert!(!d.has_errors());
+    }
+
+    #[test]
+    fn explicit_values_build_a_config() {
+        let mut d = Diagnostics::new();
+        let c = cfg(&[
+            ("endpoint", Value::string("http://127.0.0.1:1")),
+            ("token", Value::string("t")),
+            ("project", Value::string("p")),
+            ("request_timeout", Value::string("5s")),
+            ("max_retries", Value::int(2)),
+        ]);
+        let got = client_config(&c, "1.11.4", &mut d).expect("config");
+        assert_eq!(got.request_timeout, Duration::from_secs(5));
+        assert_eq!(got.retry.max_retries, 2);
+        assert!(!d.has_errors());
+    }
+
+    #[test]
+    fn missing_settings_name_the_attribute() {
+        // Only meaningful when the environment doesn't provide them.
+        if std::env::var_os(ENV_ENDPOINT).is_some() || std::env::var_os(ENV_TOKEN).is_some() {
+            return;
+        }
+        let mut d = Diagnostics::new();
+        let c = cfg(&[("project", Value::string("p"))]);
+        assert!(client_config(&c, "", &mut d).is_none());
+        let text = format!("{d:?}");
+        assert!(
+            text.contains("endpoint") && text.contains("CLOUDDB_ENDPOINT"),
+            "{text}"
+        );
+        assert!(
+            text.contains("token") && text.contains("CLOUDDB_TOKEN"),
+            "{text}"
+        );
+    }
+}
