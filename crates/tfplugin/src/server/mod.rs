@@ -316,7 +316,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 pub struct Conn(Box<dyn Io>);
 
 impl Conn {
-    fn new<T: AsyncRead + AsyncWrite + Send + Unpin + 'static>(io: T) -> Self {
+    pub(crate) fn new<T: AsyncRead + AsyncWrite + Send + Unpin + 'static>(io: T) -> Self {
         Self(Box::new(io))
     }
 }
