@@ -121,7 +121,9 @@ impl PrivateState {
 
     /// Reads and deserialises a key; `None` if absent or of another shape.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        self.0.get(key).and_then(|v| serde_json::from_value(v.clone()).ok())
+        self.0
+            .get(key)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
     }
 
     /// Stores a key.
@@ -439,7 +441,10 @@ pub trait Resource: Send + Sync + 'static {
         ImportResult {
             diagnostics: Diagnostic::error(
                 "Import not supported",
-                format!("The resource type {} does not support import.", self.type_name()),
+                format!(
+                    "The resource type {} does not support import.",
+                    self.type_name()
+                ),
             )
             .into(),
             ..Default::default()
@@ -650,7 +655,13 @@ pub trait ListResource: Send + Sync + 'static {
     /// Schema of the `list` block config.
     fn schema(&self) -> Schema;
     /// Lists objects.
-    async fn list(&self, ctx: &Context, config: &Value, include_resource: bool, limit: i64) -> Result<Vec<ListItem>, Diagnostics>;
+    async fn list(
+        &self,
+        ctx: &Context,
+        config: &Value,
+        include_resource: bool,
+        limit: i64,
+    ) -> Result<Vec<ListItem>, Diagnostics>;
 }
 
 #[cfg(test)]

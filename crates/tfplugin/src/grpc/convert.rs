@@ -3,7 +3,9 @@
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::proto::tfplugin6 as pb;
 use crate::provider::{Parameter, Signature};
-use crate::schema::{AttrType, Attribute, Block, IdentitySchema, NestedBlock, NestingMode, ObjectNesting, Schema};
+use crate::schema::{
+    AttrType, Attribute, Block, IdentitySchema, NestedBlock, NestingMode, ObjectNesting, Schema,
+};
 use crate::value::{AttributePath, PathStep, Type, Value, json, msgpack, type_json};
 
 // ------------------------------------------------------------ diagnostics & paths
@@ -33,7 +35,11 @@ pub(crate) fn diag_to_pb(d: &Diagnostic) -> pb::Diagnostic {
         },
         summary: d.summary.clone(),
         detail: d.detail.clone(),
-        attribute: d.attribute.as_ref().filter(|p| !p.is_empty()).map(path_to_pb),
+        attribute: d
+            .attribute
+            .as_ref()
+            .filter(|p| !p.is_empty())
+            .map(path_to_pb),
     }
 }
 
@@ -45,7 +51,11 @@ pub(crate) fn diags_to_pb(d: &Diagnostics) -> Vec<pb::Diagnostic> {
 
 /// Decodes a request `DynamicValue` (msgpack, else JSON, else null). Failures become an
 /// error diagnostic naming the field (`what`) and the path inside the value.
-pub(crate) fn decode_dv(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Value, Diagnostic> {
+pub(crate) fn decode_dv(
+    dv: Option<&pb::DynamicValue>,
+    ty: &Type,
+    what: &str,
+) -> Result<Value, Diagnostic> {
     let Some(dv) = dv else { return Ok(Value::Null) };
     let res = if !dv.msgpack.is_empty() {
         msgpack::decode(ty, &dv.msgpack).map_err(|e| (e.path, e.message, "msgpack"))
@@ -55,7 +65,11 @@ pub(crate) fn decode_dv(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) ->
         return Ok(Value::Null);
     };
     res.map_err(|(path, msg, enc)| {
-        let at = if path.is_empty() { String::new() } else { format!(" at {path}") };
+        let at = if path.is_empty() {
+            String::new()
+        } else {
+            format!(" at {path}")
+        };
         let d = Diagnostic::error(
             format!("Invalid {what}"),
             format!("Terraform sent a {what} that could not be decoded as {enc}{at}: {msg}."),
@@ -81,7 +95,9 @@ pub(crate) fn encode_dv(ty: &Type, v: &Value, what: &str) -> Result<pb::DynamicV
 pub(crate) fn scrub_unknowns(v: &mut Value) {
     match v {
         Value::Unknown(_) => *v = Value::Null,
-        Value::List(items) | Value::Set(items) | Value::Tuple(items) => items.iter_mut().for_each(scrub_unknowns),
+        Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
+            items.iter_mut().for_each(scrub_unknowns)
+        }
         Value::Map(m) | Value::Object(m) => m.values_mut().for_each(scrub_unknowns),
         _ => {}
     }
@@ -91,7 +107,9 @@ pub(crate) fn scrub_unknowns(v: &mut Value) {
 pub(crate) fn scrub_write_only(block: &Block, v: &mut Value) {
     fn attrs(list: &[Attribute], v: &mut Value) {
         for a in list {
-            let Some(x) = v.get_mut(&a.name) else { continue };
+            let Some(x) = v.get_mut(&a.name) else {
+                continue;
+            };
             if a.write_only {
                 *x = Value::Null;
             } else if let AttrType::Nested(n) = &a.kind {
@@ -118,7 +136,11 @@ pub(crate) fn scrub_write_only(block: &Block, v: &mut Value) {
 // ------------------------------------------------------------ schemas
 
 fn kind(desc: &str) -> i32 {
-    if desc.is_empty() { pb::StringKind::Plain as i32 } else { pb::StringKind::Markdown as i32 }
+    if desc.is_empty() {
+        pb::StringKind::Plain as i32
+    } else {
+        pb::StringKind::Markdown as i32
+    }
 }
 
 fn attr_to_pb(a: &Attribute) -> pb::schema::Attribute {

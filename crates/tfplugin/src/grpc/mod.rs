@@ -13,7 +13,9 @@ mod rest;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::proto::tfplugin6 as pb;
-use crate::provider::{Context, DataSource, EphemeralResource, Function, ListResource, Provider, Resource, StopSignal};
+use crate::provider::{
+    Context, DataSource, EphemeralResource, Function, ListResource, Provider, Resource, StopSignal,
+};
 use crate::schema::{IdentitySchema, Schema};
 use crate::value::Type;
 use convert::diags_to_pb;
@@ -26,7 +28,8 @@ use std::sync::{Arc, RwLock};
 use tonic::{Request, Response, Status};
 
 type Res<T> = Result<Response<T>, Status>;
-type BoxStream<T> = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send + 'static>>;
+type BoxStream<T> =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 /// A schema with its implied type, computed once.
 #[derive(Clone)]
@@ -78,26 +81,58 @@ impl ProviderService {
                     let t = i.implied_type();
                     (i, t)
                 });
-                let e = ResourceEntry { s: Typed::new(r.schema()), imp: r, identity };
+                let e = ResourceEntry {
+                    s: Typed::new(r.schema()),
+                    imp: r,
+                    identity,
+                };
                 (e.imp.type_name().to_string(), e)
             })
             .collect();
         let data_sources = provider
             .data_sources()
             .into_iter()
-            .map(|d| (d.type_name().to_string(), Entry { s: Typed::new(d.schema()), imp: d }))
+            .map(|d| {
+                (
+                    d.type_name().to_string(),
+                    Entry {
+                        s: Typed::new(d.schema()),
+                        imp: d,
+                    },
+                )
+            })
             .collect();
         let ephemeral = provider
             .ephemeral_resources()
             .into_iter()
-            .map(|d| (d.type_name().to_string(), Entry { s: Typed::new(d.schema()), imp: d }))
+            .map(|d| {
+                (
+                    d.type_name().to_string(),
+                    Entry {
+                        s: Typed::new(d.schema()),
+                        imp: d,
+                    },
+                )
+            })
             .collect();
         let lists = provider
             .list_resources()
             .into_iter()
-            .map(|d| (d.type_name().to_string(), Entry { s: Typed::new(d.schema()), imp: d }))
+            .map(|d| {
+                (
+                    d.type_name().to_string(),
+                    Entry {
+                        s: Typed::new(d.schema()),
+                        imp: d,
+                    },
+                )
+            })
             .collect();
-        let functions = provider.functions().into_iter().map(|f| (f.name().to_string(), f)).collect();
+        let functions = provider
+            .functions()
+            .into_iter()
+            .map(|f| (f.name().to_string(), f))
+            .collect();
         ProviderService {
             provider_schema: Typed::new(provider.schema()),
             provider,
@@ -117,14 +152,20 @@ impl ProviderService {
     }
 
     fn ctx(&self, caps: Option<&pb::ClientCapabilities>) -> Context {
-        let v = self.terraform_version.read().map(|g| g.clone()).unwrap_or_default();
+        let v = self
+            .terraform_version
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_default();
         let mut c = self.stop.context(v);
         c.deferral_allowed = caps.is_some_and(|c| c.deferral_allowed);
         c
     }
 
     fn resource(&self, name: &str) -> Result<&ResourceEntry, Diagnostic> {
-        self.resources.get(name).ok_or_else(|| unknown_type("resource", name))
+        self.resources
+            .get(name)
+            .ok_or_else(|| unknown_type("resource", name))
     }
 }
 
@@ -138,7 +179,10 @@ fn unknown_type(kind: &str, name: &str) -> Diagnostic {
 /// Runs a provider handler, turning a panic into an error diagnostic so one bad handler
 /// cannot take down the plugin (Terraform would report every later call as a crash).
 pub(crate) async fn guard<T>(what: &str, fut: impl Future<Output = T>) -> Result<T, Diagnostic> {
-    AssertUnwindSafe(fut).catch_unwind().await.map_err(|p| panic_diag(what, p.as_ref()))
+    AssertUnwindSafe(fut)
+        .catch_unwind()
+        .await
+        .map_err(|p| panic_diag(what, p.as_ref()))
 }
 
 /// Synchronous counterpart of [`guard`].
@@ -155,7 +199,9 @@ fn panic_diag(what: &str, payload: &(dyn std::any::Any + Send)) -> Diagnostic {
     tracing::error!(handler = what, panic = %msg, "provider handler panicked");
     Diagnostic::error(
         "Provider panicked",
-        format!("The provider's {what} handler panicked: {msg}. This is a bug in the provider; the plugin keeps running."),
+        format!(
+            "The provider's {what} handler panicked: {msg}. This is a bug in the provider; the plugin keeps running."
+        ),
     )
 }
 
@@ -171,7 +217,10 @@ impl<T> Collect<T> for Result<T, Diagnostic> {
 }
 
 /// Serves `provider` over the go-plugin/tfplugin6 transport (handshake, AutoMTLS, …).
-pub async fn serve_provider(provider: impl Provider, opts: crate::server::ServeOptions) -> Result<(), crate::server::ServeError> {
+pub async fn serve_provider(
+    provider: impl Provider,
+    opts: crate::server::ServeOptions,
+) -> Result<(), crate::server::ServeError> {
     crate::server::serve(ProviderService::new(provider), opts).await
 }
 
@@ -181,10 +230,16 @@ fn ok<T>(t: T) -> Res<T> {
 
 #[tonic::async_trait]
 impl PbProvider for ProviderService {
-    async fn get_metadata(&self, _r: Request<pb::get_metadata::Request>) -> Res<pb::get_metadata::Response> {
+    async fn get_metadata(
+        &self,
+        _r: Request<pb::get_metadata::Request>,
+    ) -> Res<pb::get_metadata::Response> {
         ok(self.metadata())
     }
-    async fn get_provider_schema(&self, _r: Request<pb::get_provider_schema::Request>) -> Res<pb::get_provider_schema::Response> {
+    async fn get_provider_schema(
+        &self,
+        _r: Request<pb::get_provider_schema::Request>,
+    ) -> Res<pb::get_provider_schema::Response> {
         ok(self.provider_schema_pb())
     }
     async fn get_resource_identity_schemas(
@@ -195,7 +250,11 @@ impl PbProvider for ProviderService {
             identity_schemas: self
                 .resources
                 .iter()
-                .filter_map(|(n, e)| e.identity.as_ref().map(|(i, _)| (n.clone(), convert::identity_to_pb(i))))
+                .filter_map(|(n, e)| {
+                    e.identity
+                        .as_ref()
+                        .map(|(i, _)| (n.clone(), convert::identity_to_pb(i)))
+                })
                 .collect(),
             diagnostics: Vec::new(),
         })
@@ -206,29 +265,51 @@ impl PbProvider for ProviderService {
     ) -> Res<pb::validate_provider_config::Response> {
         let r = r.into_inner();
         let d = self.validate_provider(r.config.as_ref()).await;
-        ok(pb::validate_provider_config::Response { diagnostics: diags_to_pb(&d) })
+        ok(pb::validate_provider_config::Response {
+            diagnostics: diags_to_pb(&d),
+        })
     }
-    async fn configure_provider(&self, r: Request<pb::configure_provider::Request>) -> Res<pb::configure_provider::Response> {
+    async fn configure_provider(
+        &self,
+        r: Request<pb::configure_provider::Request>,
+    ) -> Res<pb::configure_provider::Response> {
         let d = self.configure(r.into_inner()).await;
-        ok(pb::configure_provider::Response { diagnostics: diags_to_pb(&d) })
+        ok(pb::configure_provider::Response {
+            diagnostics: diags_to_pb(&d),
+        })
     }
     async fn validate_resource_config(
         &self,
         r: Request<pb::validate_resource_config::Request>,
     ) -> Res<pb::validate_resource_config::Response> {
         let r = r.into_inner();
-        let d = self.validate_resource(&r.type_name, r.config.as_ref(), r.client_capabilities.as_ref()).await;
-        ok(pb::validate_resource_config::Response { diagnostics: diags_to_pb(&d) })
+        let d = self
+            .validate_resource(
+                &r.type_name,
+                r.config.as_ref(),
+                r.client_capabilities.as_ref(),
+            )
+            .await;
+        ok(pb::validate_resource_config::Response {
+            diagnostics: diags_to_pb(&d),
+        })
     }
     async fn validate_data_resource_config(
         &self,
         r: Request<pb::validate_data_resource_config::Request>,
     ) -> Res<pb::validate_data_resource_config::Response> {
         let r = r.into_inner();
-        let d = self.validate_data_source(&r.type_name, r.config.as_ref()).await;
-        ok(pb::validate_data_resource_config::Response { diagnostics: diags_to_pb(&d) })
+        let d = self
+            .validate_data_source(&r.type_name, r.config.as_ref())
+            .await;
+        ok(pb::validate_data_resource_config::Response {
+            diagnostics: diags_to_pb(&d),
+        })
     }
-    async fn upgrade_resource_state(&self, r: Request<pb::upgrade_resource_state::Request>) -> Res<pb::upgrade_resource_state::Response> {
+    async fn upgrade_resource_state(
+        &self,
+        r: Request<pb::upgrade_resource_state::Request>,
+    ) -> Res<pb::upgrade_resource_state::Response> {
         ok(self.upgrade_state(r.into_inner()))
     }
     async fn upgrade_resource_identity(
@@ -237,22 +318,40 @@ impl PbProvider for ProviderService {
     ) -> Res<pb::upgrade_resource_identity::Response> {
         ok(self.upgrade_identity(r.into_inner()))
     }
-    async fn read_resource(&self, r: Request<pb::read_resource::Request>) -> Res<pb::read_resource::Response> {
+    async fn read_resource(
+        &self,
+        r: Request<pb::read_resource::Request>,
+    ) -> Res<pb::read_resource::Response> {
         ok(self.read(r.into_inner()).await)
     }
-    async fn plan_resource_change(&self, r: Request<pb::plan_resource_change::Request>) -> Res<pb::plan_resource_change::Response> {
+    async fn plan_resource_change(
+        &self,
+        r: Request<pb::plan_resource_change::Request>,
+    ) -> Res<pb::plan_resource_change::Response> {
         ok(self.plan(r.into_inner()).await)
     }
-    async fn apply_resource_change(&self, r: Request<pb::apply_resource_change::Request>) -> Res<pb::apply_resource_change::Response> {
+    async fn apply_resource_change(
+        &self,
+        r: Request<pb::apply_resource_change::Request>,
+    ) -> Res<pb::apply_resource_change::Response> {
         ok(self.apply(r.into_inner()).await)
     }
-    async fn import_resource_state(&self, r: Request<pb::import_resource_state::Request>) -> Res<pb::import_resource_state::Response> {
+    async fn import_resource_state(
+        &self,
+        r: Request<pb::import_resource_state::Request>,
+    ) -> Res<pb::import_resource_state::Response> {
         ok(self.import(r.into_inner()).await)
     }
-    async fn move_resource_state(&self, r: Request<pb::move_resource_state::Request>) -> Res<pb::move_resource_state::Response> {
+    async fn move_resource_state(
+        &self,
+        r: Request<pb::move_resource_state::Request>,
+    ) -> Res<pb::move_resource_state::Response> {
         ok(self.move_state(r.into_inner()).await)
     }
-    async fn read_data_source(&self, r: Request<pb::read_data_source::Request>) -> Res<pb::read_data_source::Response> {
+    async fn read_data_source(
+        &self,
+        r: Request<pb::read_data_source::Request>,
+    ) -> Res<pb::read_data_source::Response> {
         ok(self.read_data(r.into_inner()).await)
     }
     async fn generate_resource_config(
@@ -266,8 +365,12 @@ impl PbProvider for ProviderService {
         r: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Res<pb::validate_ephemeral_resource_config::Response> {
         let r = r.into_inner();
-        let d = self.validate_ephemeral(&r.type_name, r.config.as_ref()).await;
-        ok(pb::validate_ephemeral_resource_config::Response { diagnostics: diags_to_pb(&d) })
+        let d = self
+            .validate_ephemeral(&r.type_name, r.config.as_ref())
+            .await;
+        ok(pb::validate_ephemeral_resource_config::Response {
+            diagnostics: diags_to_pb(&d),
+        })
     }
     async fn open_ephemeral_resource(
         &self,
@@ -287,7 +390,10 @@ impl PbProvider for ProviderService {
     ) -> Res<pb::close_ephemeral_resource::Response> {
         ok(self.close_ephemeral(r.into_inner()).await)
     }
-    async fn list_resource(&self, r: Request<pb::list_resource::Request>) -> Res<BoxStream<pb::list_resource::Event>> {
+    async fn list_resource(
+        &self,
+        r: Request<pb::list_resource::Request>,
+    ) -> Res<BoxStream<pb::list_resource::Event>> {
         let events = self.list(r.into_inner()).await;
         ok(Box::pin(tokio_stream::iter(events.into_iter().map(Ok))))
     }
@@ -297,15 +403,23 @@ impl PbProvider for ProviderService {
     ) -> Res<pb::validate_list_resource_config::Response> {
         let r = r.into_inner();
         let d = self.validate_list(&r.type_name, r.config.as_ref()).await;
-        ok(pb::validate_list_resource_config::Response { diagnostics: diags_to_pb(&d) })
+        ok(pb::validate_list_resource_config::Response {
+            diagnostics: diags_to_pb(&d),
+        })
     }
-    async fn get_functions(&self, _r: Request<pb::get_functions::Request>) -> Res<pb::get_functions::Response> {
+    async fn get_functions(
+        &self,
+        _r: Request<pb::get_functions::Request>,
+    ) -> Res<pb::get_functions::Response> {
         ok(pb::get_functions::Response {
             functions: self.functions_pb(),
             diagnostics: Vec::new(),
         })
     }
-    async fn call_function(&self, r: Request<pb::call_function::Request>) -> Res<pb::call_function::Response> {
+    async fn call_function(
+        &self,
+        r: Request<pb::call_function::Request>,
+    ) -> Res<pb::call_function::Response> {
         ok(self.call(r.into_inner()).await)
     }
 
@@ -314,15 +428,23 @@ impl PbProvider for ProviderService {
         &self,
         r: Request<pb::validate_state_store::Request>,
     ) -> Res<pb::validate_state_store::Response> {
-        ok(pb::validate_state_store::Response { diagnostics: no_state_store(&r.into_inner().type_name) })
+        ok(pb::validate_state_store::Response {
+            diagnostics: no_state_store(&r.into_inner().type_name),
+        })
     }
-    async fn configure_state_store(&self, r: Request<pb::configure_state_store::Request>) -> Res<pb::configure_state_store::Response> {
+    async fn configure_state_store(
+        &self,
+        r: Request<pb::configure_state_store::Request>,
+    ) -> Res<pb::configure_state_store::Response> {
         ok(pb::configure_state_store::Response {
             diagnostics: no_state_store(&r.into_inner().type_name),
             capabilities: None,
         })
     }
-    async fn read_state_bytes(&self, r: Request<pb::read_state_bytes::Request>) -> Res<BoxStream<pb::read_state_bytes::Response>> {
+    async fn read_state_bytes(
+        &self,
+        r: Request<pb::read_state_bytes::Request>,
+    ) -> Res<BoxStream<pb::read_state_bytes::Response>> {
         let ev = pb::read_state_bytes::Response {
             diagnostics: no_state_store(&r.into_inner().type_name),
             ..Default::default()
@@ -333,35 +455,59 @@ impl PbProvider for ProviderService {
         &self,
         _r: Request<tonic::Streaming<pb::write_state_bytes::RequestChunk>>,
     ) -> Res<pb::write_state_bytes::Response> {
-        ok(pb::write_state_bytes::Response { diagnostics: no_state_store("") })
+        ok(pb::write_state_bytes::Response {
+            diagnostics: no_state_store(""),
+        })
     }
-    async fn lock_state(&self, r: Request<pb::lock_state::Request>) -> Res<pb::lock_state::Response> {
+    async fn lock_state(
+        &self,
+        r: Request<pb::lock_state::Request>,
+    ) -> Res<pb::lock_state::Response> {
         ok(pb::lock_state::Response {
             lock_id: String::new(),
             diagnostics: no_state_store(&r.into_inner().type_name),
         })
     }
-    async fn unlock_state(&self, r: Request<pb::unlock_state::Request>) -> Res<pb::unlock_state::Response> {
-        ok(pb::unlock_state::Response { diagnostics: no_state_store(&r.into_inner().type_name) })
+    async fn unlock_state(
+        &self,
+        r: Request<pb::unlock_state::Request>,
+    ) -> Res<pb::unlock_state::Response> {
+        ok(pb::unlock_state::Response {
+            diagnostics: no_state_store(&r.into_inner().type_name),
+        })
     }
-    async fn get_states(&self, r: Request<pb::get_states::Request>) -> Res<pb::get_states::Response> {
+    async fn get_states(
+        &self,
+        r: Request<pb::get_states::Request>,
+    ) -> Res<pb::get_states::Response> {
         ok(pb::get_states::Response {
             state_id: Vec::new(),
             diagnostics: no_state_store(&r.into_inner().type_name),
         })
     }
-    async fn delete_state(&self, r: Request<pb::delete_state::Request>) -> Res<pb::delete_state::Response> {
-        ok(pb::delete_state::Response { diagnostics: no_state_store(&r.into_inner().type_name) })
+    async fn delete_state(
+        &self,
+        r: Request<pb::delete_state::Request>,
+    ) -> Res<pb::delete_state::Response> {
+        ok(pb::delete_state::Response {
+            diagnostics: no_state_store(&r.into_inner().type_name),
+        })
     }
 
     // ---- actions: none defined; answer with a clear diagnostic.
-    async fn plan_action(&self, r: Request<pb::plan_action::Request>) -> Res<pb::plan_action::Response> {
+    async fn plan_action(
+        &self,
+        r: Request<pb::plan_action::Request>,
+    ) -> Res<pb::plan_action::Response> {
         ok(pb::plan_action::Response {
             diagnostics: no_action(&r.into_inner().action_type),
             deferred: None,
         })
     }
-    async fn invoke_action(&self, r: Request<pb::invoke_action::Request>) -> Res<BoxStream<pb::invoke_action::Event>> {
+    async fn invoke_action(
+        &self,
+        r: Request<pb::invoke_action::Request>,
+    ) -> Res<BoxStream<pb::invoke_action::Event>> {
         use pb::invoke_action::event;
         let ev = pb::invoke_action::Event {
             r#type: Some(event::Type::Completed(event::Completed {
@@ -374,13 +520,20 @@ impl PbProvider for ProviderService {
         &self,
         r: Request<pb::validate_action_config::Request>,
     ) -> Res<pb::validate_action_config::Response> {
-        ok(pb::validate_action_config::Response { diagnostics: no_action(&r.into_inner().type_name) })
+        ok(pb::validate_action_config::Response {
+            diagnostics: no_action(&r.into_inner().type_name),
+        })
     }
 
-    async fn stop_provider(&self, _r: Request<pb::stop_provider::Request>) -> Res<pb::stop_provider::Response> {
+    async fn stop_provider(
+        &self,
+        _r: Request<pb::stop_provider::Request>,
+    ) -> Res<pb::stop_provider::Response> {
         tracing::info!("StopProvider: signalling in-flight operations to stop");
         self.stop.stop();
-        ok(pb::stop_provider::Response { error: String::new() })
+        ok(pb::stop_provider::Response {
+            error: String::new(),
+        })
     }
 }
 

@@ -1,36 +1,48 @@
 //! Provider-level and managed-resource RPCs.
 
-use super::convert::{decode_dv, diags_to_pb, encode_dv, path_to_pb, schema_to_pb, scrub_unknowns, scrub_write_only};
+use super::convert::{
+    decode_dv, diags_to_pb, encode_dv, path_to_pb, schema_to_pb, scrub_unknowns, scrub_write_only,
+};
 use super::{Collect, ProviderService, guard, guard_sync};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::plan::{self, check};
 use crate::proto::tfplugin6 as pb;
 use crate::provider::{
-    ConfigureRequest, CreateRequest, DeleteRequest, MoveStateRequest, PlanRequest, PlanResponse, PrivateState, ReadRequest,
-    UpdateRequest,
+    ConfigureRequest, CreateRequest, DeleteRequest, MoveStateRequest, PlanRequest, PlanResponse,
+    PrivateState, ReadRequest, UpdateRequest,
 };
 use crate::schema::{AttrType, validate_config};
 use crate::value::{Type, Value, raw_state};
 
 fn private(bytes: &[u8], what: &str) -> Result<PrivateState, Diagnostic> {
-    PrivateState::from_bytes(bytes).map_err(|e| Diagnostic::error(format!("Invalid {what}"), e.to_string()))
+    PrivateState::from_bytes(bytes)
+        .map_err(|e| Diagnostic::error(format!("Invalid {what}"), e.to_string()))
 }
 
-fn identity_in(dv: Option<&pb::ResourceIdentityData>, ty: Option<&Type>) -> Result<Option<Value>, Diagnostic> {
+fn identity_in(
+    dv: Option<&pb::ResourceIdentityData>,
+    ty: Option<&Type>,
+) -> Result<Option<Value>, Diagnostic> {
     match (dv.and_then(|i| i.identity_data.as_ref()), ty) {
         (Some(d), Some(t)) => decode_dv(Some(d), t, "resource identity").map(Some),
         _ => Ok(None),
     }
 }
 
-fn identity_out(v: Option<&Value>, ty: Option<&Type>, d: &mut Diagnostics) -> Option<pb::ResourceIdentityData> {
+fn identity_out(
+    v: Option<&Value>,
+    ty: Option<&Type>,
+    d: &mut Diagnostics,
+) -> Option<pb::ResourceIdentityData> {
     let (v, t) = (v?, ty?);
     if v.is_null() {
         return None;
     }
     encode_dv(t, v, "resource identity")
         .collect_into(d)
-        .map(|dv| pb::ResourceIdentityData { identity_data: Some(dv) })
+        .map(|dv| pb::ResourceIdentityData {
+            identity_data: Some(dv),
+        })
 }
 
 impl ProviderService {
@@ -39,11 +51,39 @@ impl ProviderService {
         pb::get_metadata::Response {
             server_capabilities: Some(capabilities()),
             diagnostics: Vec::new(),
-            resources: self.resources.keys().map(|n| m::ResourceMetadata { type_name: n.clone() }).collect(),
-            data_sources: self.data_sources.keys().map(|n| m::DataSourceMetadata { type_name: n.clone() }).collect(),
-            functions: self.functions.keys().map(|n| m::FunctionMetadata { name: n.clone() }).collect(),
-            ephemeral_resources: self.ephemeral.keys().map(|n| m::EphemeralMetadata { type_name: n.clone() }).collect(),
-            list_resources: self.lists.keys().map(|n| m::ListResourceMetadata { type_name: n.clone() }).collect(),
+            resources: self
+                .resources
+                .keys()
+                .map(|n| m::ResourceMetadata {
+                    type_name: n.clone(),
+                })
+                .collect(),
+            data_sources: self
+                .data_sources
+                .keys()
+                .map(|n| m::DataSourceMetadata {
+                    type_name: n.clone(),
+                })
+                .collect(),
+            functions: self
+                .functions
+                .keys()
+                .map(|n| m::FunctionMetadata { name: n.clone() })
+                .collect(),
+            ephemeral_resources: self
+                .ephemeral
+                .keys()
+                .map(|n| m::EphemeralMetadata {
+                    type_name: n.clone(),
+                })
+                .collect(),
+            list_resources: self
+                .lists
+                .keys()
+                .map(|n| m::ListResourceMetadata {
+                    type_name: n.clone(),
+                })
+                .collect(),
             state_stores: Vec::new(),
             actions: Vec::new(),
         }
@@ -57,13 +97,31 @@ impl ProviderService {
             }
             schema_to_pb(s)
         };
-        let provider = checked("provider", self.provider.type_name(), &self.provider_schema.schema);
-        let resource_schemas = self.resources.iter().map(|(n, e)| (n.clone(), checked("resource", n, &e.s.schema))).collect();
-        let data_source_schemas =
-            self.data_sources.iter().map(|(n, e)| (n.clone(), checked("data source", n, &e.s.schema))).collect();
-        let ephemeral_resource_schemas =
-            self.ephemeral.iter().map(|(n, e)| (n.clone(), checked("ephemeral resource", n, &e.s.schema))).collect();
-        let list_resource_schemas = self.lists.iter().map(|(n, e)| (n.clone(), checked("list resource", n, &e.s.schema))).collect();
+        let provider = checked(
+            "provider",
+            self.provider.type_name(),
+            &self.provider_schema.schema,
+        );
+        let resource_schemas = self
+            .resources
+            .iter()
+            .map(|(n, e)| (n.clone(), checked("resource", n, &e.s.schema)))
+            .collect();
+        let data_source_schemas = self
+            .data_sources
+            .iter()
+            .map(|(n, e)| (n.clone(), checked("data source", n, &e.s.schema)))
+            .collect();
+        let ephemeral_resource_schemas = self
+            .ephemeral
+            .iter()
+            .map(|(n, e)| (n.clone(), checked("ephemeral resource", n, &e.s.schema)))
+            .collect();
+        let list_resource_schemas = self
+            .lists
+            .iter()
+            .map(|(n, e)| (n.clone(), checked("list resource", n, &e.s.schema)))
+            .collect();
         pb::get_provider_schema::Response {
             provider: Some(provider),
             resource_schemas,
@@ -81,12 +139,20 @@ impl ProviderService {
 
     pub(super) async fn validate_provider(&self, config: Option<&pb::DynamicValue>) -> Diagnostics {
         let mut d = Diagnostics::new();
-        let Some(cfg) = decode_dv(config, &self.provider_schema.ty, "provider configuration").collect_into(&mut d) else {
+        let Some(cfg) = decode_dv(config, &self.provider_schema.ty, "provider configuration")
+            .collect_into(&mut d)
+        else {
             return d;
         };
         d.extend(validate_config(&self.provider_schema.schema.block, &cfg));
         let ctx = self.ctx(None);
-        guard("validate provider config", self.provider.validate_config(&ctx, &cfg)).await.map(|x| d.extend(x)).collect_into(&mut d);
+        guard(
+            "validate provider config",
+            self.provider.validate_config(&ctx, &cfg),
+        )
+        .await
+        .map(|x| d.extend(x))
+        .collect_into(&mut d);
         d
     }
 
@@ -95,12 +161,23 @@ impl ProviderService {
         if let Ok(mut v) = self.terraform_version.write() {
             v.clone_from(&r.terraform_version);
         }
-        let Some(cfg) = decode_dv(r.config.as_ref(), &self.provider_schema.ty, "provider configuration").collect_into(&mut d) else {
+        let Some(cfg) = decode_dv(
+            r.config.as_ref(),
+            &self.provider_schema.ty,
+            "provider configuration",
+        )
+        .collect_into(&mut d) else {
             return d;
         };
         let ctx = self.ctx(r.client_capabilities.as_ref());
-        let req = ConfigureRequest { config: cfg, terraform_version: r.terraform_version };
-        guard("configure", self.provider.configure(&ctx, req)).await.map(|x| d.extend(x)).collect_into(&mut d);
+        let req = ConfigureRequest {
+            config: cfg,
+            terraform_version: r.terraform_version,
+        };
+        guard("configure", self.provider.configure(&ctx, req))
+            .await
+            .map(|x| d.extend(x))
+            .collect_into(&mut d);
         d
     }
 
@@ -111,21 +188,39 @@ impl ProviderService {
         caps: Option<&pb::ClientCapabilities>,
     ) -> Diagnostics {
         let mut d = Diagnostics::new();
-        let Some(e) = self.resource(name).collect_into(&mut d) else { return d };
-        let Some(cfg) = decode_dv(config, &e.s.ty, "resource configuration").collect_into(&mut d) else { return d };
+        let Some(e) = self.resource(name).collect_into(&mut d) else {
+            return d;
+        };
+        let Some(cfg) = decode_dv(config, &e.s.ty, "resource configuration").collect_into(&mut d)
+        else {
+            return d;
+        };
         d.extend(validate_config(&e.s.schema.block, &cfg));
         let ctx = self.ctx(caps);
-        guard("validate", e.imp.validate(&ctx, &cfg)).await.map(|x| d.extend(x)).collect_into(&mut d);
+        guard("validate", e.imp.validate(&ctx, &cfg))
+            .await
+            .map(|x| d.extend(x))
+            .collect_into(&mut d);
         d
     }
 
-    pub(super) fn upgrade_state(&self, r: pb::upgrade_resource_state::Request) -> pb::upgrade_resource_state::Response {
+    pub(super) fn upgrade_state(
+        &self,
+        r: pb::upgrade_resource_state::Request,
+    ) -> pb::upgrade_resource_state::Response {
         let mut d = Diagnostics::new();
         let upgraded = self.upgrade_state_inner(&r, &mut d);
-        pb::upgrade_resource_state::Response { upgraded_state: upgraded, diagnostics: diags_to_pb(&d) }
+        pb::upgrade_resource_state::Response {
+            upgraded_state: upgraded,
+            diagnostics: diags_to_pb(&d),
+        }
     }
 
-    fn upgrade_state_inner(&self, r: &pb::upgrade_resource_state::Request, d: &mut Diagnostics) -> Option<pb::DynamicValue> {
+    fn upgrade_state_inner(
+        &self,
+        r: &pb::upgrade_resource_state::Request,
+        d: &mut Diagnostics,
+    ) -> Option<pb::DynamicValue> {
         let e = self.resource(&r.type_name).collect_into(d)?;
         let current = e.s.schema.version;
         if r.version > current {
@@ -141,7 +236,10 @@ impl ProviderService {
                 .map_err(|e| Diagnostic::error("Invalid stored resource state", e.to_string()))
                 .collect_into(d)?;
             if r.version < current {
-                let res = guard_sync("upgrade_state", || e.imp.upgrade_state(r.version, j.clone())).collect_into(d)?;
+                let res = guard_sync("upgrade_state", || {
+                    e.imp.upgrade_state(r.version, j.clone())
+                })
+                .collect_into(d)?;
                 match res {
                     Ok(up) => j = up,
                     Err(errs) => {
@@ -151,7 +249,12 @@ impl ProviderService {
                 }
             }
             raw_state::from_json_state(&e.s.ty, &j)
-                .map_err(|err| Diagnostic::error("Unable to upgrade resource state", format!("The state does not fit schema version {current}: {err}.")))
+                .map_err(|err| {
+                    Diagnostic::error(
+                        "Unable to upgrade resource state",
+                        format!("The state does not fit schema version {current}: {err}."),
+                    )
+                })
                 .collect_into(d)?
         } else if !raw.flatmap.is_empty() {
             if r.version < current {
@@ -170,18 +273,30 @@ impl ProviderService {
         encode_dv(&e.s.ty, &value, "upgraded state").collect_into(d)
     }
 
-    pub(super) fn upgrade_identity(&self, r: pb::upgrade_resource_identity::Request) -> pb::upgrade_resource_identity::Response {
+    pub(super) fn upgrade_identity(
+        &self,
+        r: pb::upgrade_resource_identity::Request,
+    ) -> pb::upgrade_resource_identity::Response {
         let mut d = Diagnostics::new();
         let out = (|| {
             let e = self.resource(&r.type_name).collect_into(&mut d)?;
             let Some((schema, ty)) = &e.identity else {
-                d.error("Resource has no identity", format!("{} does not define a resource identity schema.", r.type_name));
+                d.error(
+                    "Resource has no identity",
+                    format!(
+                        "{} does not define a resource identity schema.",
+                        r.type_name
+                    ),
+                );
                 return None;
             };
             if r.version != schema.version {
                 d.error(
                     "Unable to upgrade resource identity",
-                    format!("Identity schema version {} cannot be converted to {}.", r.version, schema.version),
+                    format!(
+                        "Identity schema version {} cannot be converted to {}.",
+                        r.version, schema.version
+                    ),
                 );
                 return None;
             }
@@ -192,14 +307,24 @@ impl ProviderService {
             let v = raw_state::from_json_state(ty, &j)
                 .map_err(|e| Diagnostic::error("Invalid stored identity", e.to_string()))
                 .collect_into(&mut d)?;
-            encode_dv(ty, &v, "identity").collect_into(&mut d).map(|dv| pb::ResourceIdentityData { identity_data: Some(dv) })
+            encode_dv(ty, &v, "identity")
+                .collect_into(&mut d)
+                .map(|dv| pb::ResourceIdentityData {
+                    identity_data: Some(dv),
+                })
         })();
-        pb::upgrade_resource_identity::Response { upgraded_identity: out, diagnostics: diags_to_pb(&d) }
+        pb::upgrade_resource_identity::Response {
+            upgraded_identity: out,
+            diagnostics: diags_to_pb(&d),
+        }
     }
 
     pub(super) async fn read(&self, r: pb::read_resource::Request) -> pb::read_resource::Response {
         let mut d = Diagnostics::new();
-        let mut resp = pb::read_resource::Response { private: r.private.clone(), ..Default::default() };
+        let mut resp = pb::read_resource::Response {
+            private: r.private.clone(),
+            ..Default::default()
+        };
         let Some(e) = self.resource(&r.type_name).collect_into(&mut d) else {
             resp.diagnostics = diags_to_pb(&d);
             return resp;
@@ -207,7 +332,8 @@ impl ProviderService {
         let id_ty = e.identity.as_ref().map(|(_, t)| t);
         let inputs = (|| {
             Some((
-                decode_dv(r.current_state.as_ref(), &e.s.ty, "current state").collect_into(&mut d)?,
+                decode_dv(r.current_state.as_ref(), &e.s.ty, "current state")
+                    .collect_into(&mut d)?,
                 private(&r.private, "private state").collect_into(&mut d)?,
                 identity_in(r.current_identity.as_ref(), id_ty).collect_into(&mut d)?,
             ))
@@ -223,7 +349,18 @@ impl ProviderService {
             return resp;
         }
         let ctx = self.ctx(r.client_capabilities.as_ref());
-        match guard("read", e.imp.read(&ctx, ReadRequest { state: state.clone(), private: priv_state })).await {
+        match guard(
+            "read",
+            e.imp.read(
+                &ctx,
+                ReadRequest {
+                    state: state.clone(),
+                    private: priv_state,
+                },
+            ),
+        )
+        .await
+        {
             Ok(mut res) => {
                 d.extend(res.diagnostics);
                 if !d.has_errors() {
@@ -231,9 +368,11 @@ impl ProviderService {
                 }
                 scrub_unknowns(&mut res.new_state);
                 scrub_write_only(&e.s.schema.block, &mut res.new_state);
-                resp.new_state = encode_dv(&e.s.ty, &res.new_state, "refreshed state").collect_into(&mut d);
+                resp.new_state =
+                    encode_dv(&e.s.ty, &res.new_state, "refreshed state").collect_into(&mut d);
                 resp.private = res.private.to_bytes();
-                resp.new_identity = identity_out(res.identity.as_ref().or(identity.as_ref()), id_ty, &mut d);
+                resp.new_identity =
+                    identity_out(res.identity.as_ref().or(identity.as_ref()), id_ty, &mut d);
             }
             Err(p) => {
                 d.push(p);
@@ -245,9 +384,15 @@ impl ProviderService {
         resp
     }
 
-    pub(super) async fn plan(&self, r: pb::plan_resource_change::Request) -> pb::plan_resource_change::Response {
+    pub(super) async fn plan(
+        &self,
+        r: pb::plan_resource_change::Request,
+    ) -> pb::plan_resource_change::Response {
         let mut d = Diagnostics::new();
-        let mut resp = pb::plan_resource_change::Response { planned_private: r.prior_private.clone(), ..Default::default() };
+        let mut resp = pb::plan_resource_change::Response {
+            planned_private: r.prior_private.clone(),
+            ..Default::default()
+        };
         let Some(e) = self.resource(&r.type_name).collect_into(&mut d) else {
             resp.diagnostics = diags_to_pb(&d);
             return resp;
@@ -255,7 +400,8 @@ impl ProviderService {
         let inputs = (|| {
             Some((
                 decode_dv(r.prior_state.as_ref(), &e.s.ty, "prior state").collect_into(&mut d)?,
-                decode_dv(r.proposed_new_state.as_ref(), &e.s.ty, "proposed new state").collect_into(&mut d)?,
+                decode_dv(r.proposed_new_state.as_ref(), &e.s.ty, "proposed new state")
+                    .collect_into(&mut d)?,
                 decode_dv(r.config.as_ref(), &e.s.ty, "configuration").collect_into(&mut d)?,
                 private(&r.prior_private, "prior private state").collect_into(&mut d)?,
             ))
@@ -272,7 +418,12 @@ impl ProviderService {
             return resp;
         }
         let planned = plan::plan_resource_change(&e.s.schema, &prior, &proposed, &config);
-        let req = PlanRequest { config, prior_state: prior, proposed_new_state: proposed, prior_private: prior_private.clone() };
+        let req = PlanRequest {
+            config,
+            prior_state: prior,
+            proposed_new_state: proposed,
+            prior_private: prior_private.clone(),
+        };
         let mut out = PlanResponse {
             planned_state: planned.planned_state,
             requires_replace: planned.requires_replace,
@@ -280,19 +431,30 @@ impl ProviderService {
             diagnostics: planned.diagnostics,
         };
         let ctx = self.ctx(r.client_capabilities.as_ref());
-        guard("modify_plan", e.imp.modify_plan(&ctx, &req, &mut out)).await.collect_into(&mut d);
+        guard("modify_plan", e.imp.modify_plan(&ctx, &req, &mut out))
+            .await
+            .collect_into(&mut d);
         d.extend(std::mem::take(&mut out.diagnostics));
         if !d.has_errors() {
-            d.extend(check::check_plan(&e.s.schema, &req.prior_state, &req.config, &out.planned_state));
+            d.extend(check::check_plan(
+                &e.s.schema,
+                &req.prior_state,
+                &req.config,
+                &out.planned_state,
+            ));
         }
-        resp.planned_state = encode_dv(&e.s.ty, &out.planned_state, "planned state").collect_into(&mut d);
+        resp.planned_state =
+            encode_dv(&e.s.ty, &out.planned_state, "planned state").collect_into(&mut d);
         resp.requires_replace = out.requires_replace.iter().map(path_to_pb).collect();
         resp.planned_private = out.planned_private.to_bytes();
         resp.diagnostics = diags_to_pb(&d);
         resp
     }
 
-    pub(super) async fn apply(&self, r: pb::apply_resource_change::Request) -> pb::apply_resource_change::Response {
+    pub(super) async fn apply(
+        &self,
+        r: pb::apply_resource_change::Request,
+    ) -> pb::apply_resource_change::Response {
         let mut d = Diagnostics::new();
         let mut resp = pb::apply_resource_change::Response::default();
         let Some(e) = self.resource(&r.type_name).collect_into(&mut d) else {
@@ -303,7 +465,8 @@ impl ProviderService {
         let inputs = (|| {
             Some((
                 decode_dv(r.prior_state.as_ref(), &e.s.ty, "prior state").collect_into(&mut d)?,
-                decode_dv(r.planned_state.as_ref(), &e.s.ty, "planned state").collect_into(&mut d)?,
+                decode_dv(r.planned_state.as_ref(), &e.s.ty, "planned state")
+                    .collect_into(&mut d)?,
                 decode_dv(r.config.as_ref(), &e.s.ty, "configuration").collect_into(&mut d)?,
                 private(&r.planned_private, "planned private state").collect_into(&mut d)?,
                 identity_in(r.planned_identity.as_ref(), id_ty).collect_into(&mut d)?,
@@ -316,7 +479,10 @@ impl ProviderService {
         };
         let ctx = self.ctx(None);
         if planned.is_null() {
-            let req = DeleteRequest { prior_state: prior, private: planned_private };
+            let req = DeleteRequest {
+                prior_state: prior,
+                private: planned_private,
+            };
             match guard("delete", e.imp.delete(&ctx, req)).await {
                 Ok(x) => d.extend(x),
                 Err(p) => d.push(p),
@@ -326,23 +492,41 @@ impl ProviderService {
             return resp;
         }
         let result = if prior.is_null() {
-            let req = CreateRequest { config, planned_state: planned.clone(), planned_private };
+            let req = CreateRequest {
+                config,
+                planned_state: planned.clone(),
+                planned_private,
+            };
             guard("create", e.imp.create(&ctx, req)).await
         } else {
-            let req = UpdateRequest { config, prior_state: prior, planned_state: planned.clone(), planned_private };
+            let req = UpdateRequest {
+                config,
+                prior_state: prior,
+                planned_state: planned.clone(),
+                planned_private,
+            };
             guard("update", e.imp.update(&ctx, req)).await
         };
         match result {
             Ok(mut res) => {
                 d.extend(res.diagnostics);
                 if !d.has_errors() {
-                    d.extend(check::check_apply_result(&e.s.schema, &planned, &res.new_state));
+                    d.extend(check::check_apply_result(
+                        &e.s.schema,
+                        &planned,
+                        &res.new_state,
+                    ));
                 }
                 scrub_unknowns(&mut res.new_state);
                 scrub_write_only(&e.s.schema.block, &mut res.new_state);
-                resp.new_state = encode_dv(&e.s.ty, &res.new_state, "new state").collect_into(&mut d);
+                resp.new_state =
+                    encode_dv(&e.s.ty, &res.new_state, "new state").collect_into(&mut d);
                 resp.private = res.private.to_bytes();
-                resp.new_identity = identity_out(res.identity.as_ref().or(planned_identity.as_ref()), id_ty, &mut d);
+                resp.new_identity = identity_out(
+                    res.identity.as_ref().or(planned_identity.as_ref()),
+                    id_ty,
+                    &mut d,
+                );
             }
             Err(p) => d.push(p),
         }
@@ -350,25 +534,33 @@ impl ProviderService {
         resp
     }
 
-    pub(super) async fn import(&self, r: pb::import_resource_state::Request) -> pb::import_resource_state::Response {
+    pub(super) async fn import(
+        &self,
+        r: pb::import_resource_state::Request,
+    ) -> pb::import_resource_state::Response {
         let mut d = Diagnostics::new();
         let mut imported = Vec::new();
         if let Some(e) = self.resource(&r.type_name).collect_into(&mut d) {
             let ctx = self.ctx(r.client_capabilities.as_ref());
-            if let Some(mut res) = guard("import", e.imp.import(&ctx, &r.id)).await.collect_into(&mut d) {
+            if let Some(mut res) = guard("import", e.imp.import(&ctx, &r.id))
+                .await
+                .collect_into(&mut d)
+            {
                 d.extend(res.diagnostics);
                 if !d.has_errors() {
                     // fill in the attributes the import left out with null
-                    if let Value::Object(m) = &mut res.state {
-                        if let Type::Object(o) = &e.s.ty {
-                            for k in o.attrs.keys() {
-                                m.entry(k.clone()).or_insert(Value::Null);
-                            }
+                    if let Value::Object(m) = &mut res.state
+                        && let Type::Object(o) = &e.s.ty
+                    {
+                        for k in o.attrs.keys() {
+                            m.entry(k.clone()).or_insert(Value::Null);
                         }
                     }
                     scrub_unknowns(&mut res.state);
                     let id_ty = e.identity.as_ref().map(|(_, t)| t);
-                    if let Some(state) = encode_dv(&e.s.ty, &res.state, "imported state").collect_into(&mut d) {
+                    if let Some(state) =
+                        encode_dv(&e.s.ty, &res.state, "imported state").collect_into(&mut d)
+                    {
                         imported.push(pb::import_resource_state::ImportedResource {
                             type_name: r.type_name.clone(),
                             state: Some(state),
@@ -379,23 +571,37 @@ impl ProviderService {
                 }
             }
         }
-        pb::import_resource_state::Response { imported_resources: imported, diagnostics: diags_to_pb(&d), deferred: None }
+        pb::import_resource_state::Response {
+            imported_resources: imported,
+            diagnostics: diags_to_pb(&d),
+            deferred: None,
+        }
     }
 
-    pub(super) async fn move_state(&self, r: pb::move_resource_state::Request) -> pb::move_resource_state::Response {
+    pub(super) async fn move_state(
+        &self,
+        r: pb::move_resource_state::Request,
+    ) -> pb::move_resource_state::Response {
         let mut d = Diagnostics::new();
         let mut resp = pb::move_resource_state::Response::default();
         let Some(e) = self.resource(&r.target_type_name).collect_into(&mut d) else {
             resp.diagnostics = diags_to_pb(&d);
             return resp;
         };
-        let json = r.source_state.as_ref().map(|s| s.json.as_slice()).unwrap_or_default();
+        let json = r
+            .source_state
+            .as_ref()
+            .map(|s| s.json.as_slice())
+            .unwrap_or_default();
         let src = if json.is_empty() {
             Ok(serde_json::Value::Null)
         } else {
-            raw_state::parse_json(json).map_err(|e| Diagnostic::error("Invalid source state", e.to_string()))
+            raw_state::parse_json(json)
+                .map_err(|e| Diagnostic::error("Invalid source state", e.to_string()))
         };
-        let inputs = src.collect_into(&mut d).zip(private(&r.source_private, "source private state").collect_into(&mut d));
+        let inputs = src
+            .collect_into(&mut d)
+            .zip(private(&r.source_private, "source private state").collect_into(&mut d));
         if let Some((source_state, source_private)) = inputs {
             let req = MoveStateRequest {
                 source_provider_address: r.source_provider_address,
@@ -405,10 +611,14 @@ impl ProviderService {
                 source_private,
             };
             let ctx = self.ctx(None);
-            if let Some(mut res) = guard("move_state", e.imp.move_state(&ctx, req)).await.collect_into(&mut d) {
+            if let Some(mut res) = guard("move_state", e.imp.move_state(&ctx, req))
+                .await
+                .collect_into(&mut d)
+            {
                 d.extend(res.diagnostics);
                 scrub_unknowns(&mut res.target_state);
-                resp.target_state = encode_dv(&e.s.ty, &res.target_state, "moved state").collect_into(&mut d);
+                resp.target_state =
+                    encode_dv(&e.s.ty, &res.target_state, "moved state").collect_into(&mut d);
                 resp.target_private = res.target_private.to_bytes();
             }
         }
@@ -418,21 +628,27 @@ impl ProviderService {
 
     /// Config for `-generate-config-out`: the state minus computed-only and write-only
     /// attributes (those cannot appear in configuration).
-    pub(super) fn generate_config(&self, r: pb::generate_resource_config::Request) -> pb::generate_resource_config::Response {
+    pub(super) fn generate_config(
+        &self,
+        r: pb::generate_resource_config::Request,
+    ) -> pb::generate_resource_config::Response {
         let mut d = Diagnostics::new();
         let mut config = None;
-        if let Some(e) = self.resource(&r.type_name).collect_into(&mut d) {
-            if let Some(mut v) = decode_dv(r.state.as_ref(), &e.s.ty, "state").collect_into(&mut d) {
-                for a in &e.s.schema.block.attributes {
-                    let drop = (a.computed && !a.optional) || a.write_only;
-                    if drop && !matches!(a.kind, AttrType::Nested(_) if a.optional) {
-                        v.set_attr(a.name.clone(), Value::Null);
-                    }
+        if let Some(e) = self.resource(&r.type_name).collect_into(&mut d)
+            && let Some(mut v) = decode_dv(r.state.as_ref(), &e.s.ty, "state").collect_into(&mut d)
+        {
+            for a in &e.s.schema.block.attributes {
+                let drop = (a.computed && !a.optional) || a.write_only;
+                if drop && !matches!(a.kind, AttrType::Nested(_) if a.optional) {
+                    v.set_attr(a.name.clone(), Value::Null);
                 }
-                config = encode_dv(&e.s.ty, &v, "generated config").collect_into(&mut d);
             }
+            config = encode_dv(&e.s.ty, &v, "generated config").collect_into(&mut d);
         }
-        pb::generate_resource_config::Response { config, diagnostics: diags_to_pb(&d) }
+        pb::generate_resource_config::Response {
+            config,
+            diagnostics: diags_to_pb(&d),
+        }
     }
 }
 
@@ -448,4 +664,3 @@ fn capabilities() -> pb::ServerCapabilities {
         generate_resource_config: false,
     }
 }
-

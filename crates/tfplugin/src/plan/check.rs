@@ -9,7 +9,12 @@ use crate::schema::{AttrType, Block, Schema};
 use crate::value::{AttributePath, PathStep, Value};
 
 /// Paths of sensitive and write-only attributes (nested attributes included; blocks walked).
-fn flagged(block: &Block, path: &AttributePath, sensitive: &mut Vec<AttributePath>, write_only: &mut Vec<AttributePath>) {
+fn flagged(
+    block: &Block,
+    path: &AttributePath,
+    sensitive: &mut Vec<AttributePath>,
+    write_only: &mut Vec<AttributePath>,
+) {
     for a in &block.attributes {
         let p = path.with_attr(&a.name);
         if a.sensitive {
@@ -27,13 +32,23 @@ fn flagged(block: &Block, path: &AttributePath, sensitive: &mut Vec<AttributePat
         }
     }
     for nb in &block.blocks {
-        flagged(&nb.block, &path.with_attr(&nb.type_name), sensitive, write_only);
+        flagged(
+            &nb.block,
+            &path.with_attr(&nb.type_name),
+            sensitive,
+            write_only,
+        );
     }
 }
 
 /// Path with element steps removed, for matching against schema attribute paths.
 fn schema_path(p: &AttributePath) -> AttributePath {
-    AttributePath(p.0.iter().filter(|s| matches!(s, PathStep::Attribute(_))).cloned().collect())
+    AttributePath(
+        p.0.iter()
+            .filter(|s| matches!(s, PathStep::Attribute(_)))
+            .cloned()
+            .collect(),
+    )
 }
 
 struct Checker {
@@ -95,8 +110,12 @@ impl Checker {
                 }
             }
             Value::Set(items) => items.iter().for_each(|it| self.no_unknowns(it, p)),
-            Value::Map(m) => m.iter().for_each(|(k, it)| self.no_unknowns(it, &p.with_key(k))),
-            Value::Object(m) => m.iter().for_each(|(k, it)| self.no_unknowns(it, &p.with_attr(k))),
+            Value::Map(m) => m
+                .iter()
+                .for_each(|(k, it)| self.no_unknowns(it, &p.with_key(k))),
+            Value::Object(m) => m
+                .iter()
+                .for_each(|(k, it)| self.no_unknowns(it, &p.with_attr(k))),
             _ => {}
         }
     }
@@ -122,7 +141,10 @@ impl Checker {
         match (planned, actual) {
             (Value::Unknown(r), a) => {
                 if !r.admits(a) {
-                    let why = format!("{} which breaks the plan's promise about the unknown value", self.show(p, a));
+                    let why = format!(
+                        "{} which breaks the plan's promise about the unknown value",
+                        self.show(p, a)
+                    );
                     mismatch(self, why);
                 }
             }
@@ -138,7 +160,10 @@ impl Checker {
             }
             (Value::Map(pm), Value::Map(am)) => {
                 if pm.len() != am.len() || pm.keys().any(|k| !am.contains_key(k)) {
-                    mismatch(self, format!("a map with keys {:?}", am.keys().collect::<Vec<_>>()));
+                    mismatch(
+                        self,
+                        format!("a map with keys {:?}", am.keys().collect::<Vec<_>>()),
+                    );
                     return;
                 }
                 for (k, pv) in pm {
@@ -147,7 +172,10 @@ impl Checker {
             }
             (Value::List(pl), Value::List(al)) | (Value::Tuple(pl), Value::Tuple(al)) => {
                 if pl.len() != al.len() {
-                    mismatch(self, format!("{} elements instead of {}", al.len(), pl.len()));
+                    mismatch(
+                        self,
+                        format!("{} elements instead of {}", al.len(), pl.len()),
+                    );
                     return;
                 }
                 for (i, (pv, av)) in pl.iter().zip(al).enumerate() {
@@ -160,7 +188,10 @@ impl Checker {
                         mismatch(self, "a different set".into());
                     }
                 } else if as_.len() > ps.len() {
-                    mismatch(self, format!("a set of {} elements (more than planned)", as_.len()));
+                    mismatch(
+                        self,
+                        format!("a set of {} elements (more than planned)", as_.len()),
+                    );
                 }
             }
             (pv, av) => {
@@ -183,7 +214,11 @@ pub fn check_apply_result(schema: &Schema, planned: &Value, new_state: &Value) -
         return c.diags;
     }
     if let Err((p, m)) = new_state.conforms(&schema.implied_type()) {
-        c.err(&p, "Provider returned an invalid object", format!("The apply result does not match the schema at {p}: {m}."));
+        c.err(
+            &p,
+            "Provider returned an invalid object",
+            format!("The apply result does not match the schema at {p}: {m}."),
+        );
         return c.diags;
     }
     c.no_unknowns(new_state, &root);
@@ -202,7 +237,11 @@ pub fn check_read_result(schema: &Schema, new_state: &Value) -> Diagnostics {
         return c.diags;
     }
     if let Err((p, m)) = new_state.conforms(&schema.implied_type()) {
-        c.err(&p, "Provider returned an invalid object", format!("The read result does not match the schema at {p}: {m}."));
+        c.err(
+            &p,
+            "Provider returned an invalid object",
+            format!("The read result does not match the schema at {p}: {m}."),
+        );
         return c.diags;
     }
     c.no_unknowns(new_state, &AttributePath::root());
@@ -218,20 +257,42 @@ pub fn check_plan(schema: &Schema, prior: &Value, config: &Value, planned: &Valu
     if config.is_null() || planned.is_null() {
         return c.diags;
     }
-    plan_block(&mut c, &schema.block, prior, config, planned, &AttributePath::root());
+    plan_block(
+        &mut c,
+        &schema.block,
+        prior,
+        config,
+        planned,
+        &AttributePath::root(),
+    );
     c.diags
 }
 
-fn plan_block(c: &mut Checker, b: &Block, prior: &Value, config: &Value, planned: &Value, path: &AttributePath) {
+fn plan_block(
+    c: &mut Checker,
+    b: &Block,
+    prior: &Value,
+    config: &Value,
+    planned: &Value,
+    path: &AttributePath,
+) {
     if !matches!(planned, Value::Object(_)) {
         return;
     }
     for a in &b.attributes {
         let p = path.with_attr(&a.name);
-        let (pr, cf, pl) = (prior.get(&a.name), config.get(&a.name), planned.get(&a.name));
+        let (pr, cf, pl) = (
+            prior.get(&a.name),
+            config.get(&a.name),
+            planned.get(&a.name),
+        );
         if a.write_only {
             if !pl.is_null() {
-                c.err(&p, "Provider produced invalid plan", format!("{p} is write-only and must be planned as null."));
+                c.err(
+                    &p,
+                    "Provider produced invalid plan",
+                    format!("{p} is write-only and must be planned as null."),
+                );
             }
             continue;
         }
@@ -253,9 +314,16 @@ fn plan_block(c: &mut Checker, b: &Block, prior: &Value, config: &Value, planned
             continue;
         }
         let detail = if cf.is_null() {
-            format!("The plan sets {p} to {} but it is not computed and not configured.", c.show(&p, pl))
+            format!(
+                "The plan sets {p} to {} but it is not computed and not configured.",
+                c.show(&p, pl)
+            )
         } else {
-            format!("The plan sets {p} to {} but the configuration says {}. A provider may not change a configured value.", c.show(&p, pl), c.show(&p, cf))
+            format!(
+                "The plan sets {p} to {} but the configuration says {}. A provider may not change a configured value.",
+                c.show(&p, pl),
+                c.show(&p, cf)
+            )
         };
         c.err(&p, "Provider produced invalid plan", detail);
     }

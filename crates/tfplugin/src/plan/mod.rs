@@ -28,7 +28,12 @@ pub struct Planned {
 }
 
 /// Plans a change: see the module docs for the rules.
-pub fn plan_resource_change(schema: &Schema, prior: &Value, proposed: &Value, config: &Value) -> Planned {
+pub fn plan_resource_change(
+    schema: &Schema,
+    prior: &Value,
+    proposed: &Value,
+    config: &Value,
+) -> Planned {
     let mut out = Planned::default();
     if proposed.is_null() {
         // destroy: Terraform requires a null plan
@@ -111,32 +116,46 @@ fn prepare_block(b: &Block, config: &Value, planned: &mut Value) {
     let Value::Object(_) = planned else { return };
     for a in &b.attributes {
         let c = config.get(&a.name);
-        let Some(pv) = planned.get_mut(&a.name) else { continue };
+        let Some(pv) = planned.get_mut(&a.name) else {
+            continue;
+        };
         if a.write_only {
             *pv = Value::Null;
             continue;
         }
-        if c.is_null() {
-            if let Some(d) = &a.default {
-                *pv = d.clone();
-            }
+        if c.is_null()
+            && let Some(d) = &a.default
+        {
+            *pv = d.clone();
         }
         if let (Some(single), AttrType::Nested(n)) = (nesting_single(a), &a.kind) {
-            for_elements(single, &Value::Null, c, pv, &AttributePath::root(), |_, ce, pe, _| {
-                let blk = Block {
-                    attributes: n.attributes.clone(),
-                    ..Block::default()
-                };
-                prepare_block(&blk, ce, pe);
-            });
+            for_elements(
+                single,
+                &Value::Null,
+                c,
+                pv,
+                &AttributePath::root(),
+                |_, ce, pe, _| {
+                    let blk = Block {
+                        attributes: n.attributes.clone(),
+                        ..Block::default()
+                    };
+                    prepare_block(&blk, ce, pe);
+                },
+            );
         }
     }
     for nb in &b.blocks {
         let c = config.get(&nb.type_name);
         if let Some(pv) = planned.get_mut(&nb.type_name) {
-            for_elements(block_single(nb.nesting), &Value::Null, c, pv, &AttributePath::root(), |_, ce, pe, _| {
-                prepare_block(&nb.block, ce, pe)
-            });
+            for_elements(
+                block_single(nb.nesting),
+                &Value::Null,
+                c,
+                pv,
+                &AttributePath::root(),
+                |_, ce, pe, _| prepare_block(&nb.block, ce, pe),
+            );
         }
     }
 }
@@ -147,7 +166,9 @@ fn mark_computed_unknown(b: &Block, config: &Value, planned: &mut Value) {
     let Value::Object(_) = planned else { return };
     for a in &b.attributes {
         let c = config.get(&a.name);
-        let Some(pv) = planned.get_mut(&a.name) else { continue };
+        let Some(pv) = planned.get_mut(&a.name) else {
+            continue;
+        };
         if a.computed && c.is_null() && a.default.is_none() && !a.write_only {
             *pv = Value::unknown();
             continue;
@@ -157,17 +178,27 @@ fn mark_computed_unknown(b: &Block, config: &Value, planned: &mut Value) {
                 attributes: n.attributes.clone(),
                 ..Block::default()
             };
-            for_elements(single, &Value::Null, c, pv, &AttributePath::root(), |_, ce, pe, _| {
-                mark_computed_unknown(&blk, ce, pe)
-            });
+            for_elements(
+                single,
+                &Value::Null,
+                c,
+                pv,
+                &AttributePath::root(),
+                |_, ce, pe, _| mark_computed_unknown(&blk, ce, pe),
+            );
         }
     }
     for nb in &b.blocks {
         let c = config.get(&nb.type_name);
         if let Some(pv) = planned.get_mut(&nb.type_name) {
-            for_elements(block_single(nb.nesting), &Value::Null, c, pv, &AttributePath::root(), |_, ce, pe, _| {
-                mark_computed_unknown(&nb.block, ce, pe)
-            });
+            for_elements(
+                block_single(nb.nesting),
+                &Value::Null,
+                c,
+                pv,
+                &AttributePath::root(),
+                |_, ce, pe, _| mark_computed_unknown(&nb.block, ce, pe),
+            );
         }
     }
 }
@@ -179,13 +210,22 @@ struct ModCtx {
     replace: Vec<AttributePath>,
 }
 
-fn modify_block(b: &Block, prior: &Value, config: &Value, planned: &mut Value, path: &AttributePath, ctx: &mut ModCtx) {
+fn modify_block(
+    b: &Block,
+    prior: &Value,
+    config: &Value,
+    planned: &mut Value,
+    path: &AttributePath,
+    ctx: &mut ModCtx,
+) {
     let Value::Object(_) = planned else { return };
     for a in &b.attributes {
         let p = prior.get(&a.name);
         let c = config.get(&a.name);
         let ap = path.with_attr(&a.name);
-        let Some(pv) = planned.get_mut(&a.name) else { continue };
+        let Some(pv) = planned.get_mut(&a.name) else {
+            continue;
+        };
         for m in &a.plan_modifiers {
             apply_modifier(m, p, c, pv, &ap, !prior.is_null(), ctx);
         }
@@ -194,7 +234,9 @@ fn modify_block(b: &Block, prior: &Value, config: &Value, planned: &mut Value, p
                 attributes: n.attributes.clone(),
                 ..Block::default()
             };
-            for_elements(single, p, c, pv, &ap, |pe, ce, pl, ep| modify_block(&blk, pe, ce, pl, ep, ctx));
+            for_elements(single, p, c, pv, &ap, |pe, ce, pl, ep| {
+                modify_block(&blk, pe, ce, pl, ep, ctx)
+            });
         }
     }
     for nb in &b.blocks {
@@ -223,7 +265,11 @@ fn apply_modifier(
     match m {
         PlanModifier::UseStateForUnknown | PlanModifier::UseNonNullStateForUnknown => {
             let non_null_only = matches!(m, PlanModifier::UseNonNullStateForUnknown);
-            if parent_exists && planned.is_unknown() && config.is_null() && !(non_null_only && prior.is_null()) {
+            if parent_exists
+                && planned.is_unknown()
+                && config.is_null()
+                && !(non_null_only && prior.is_null())
+            {
                 *planned = prior.clone();
             }
         }

@@ -10,16 +10,32 @@ fn schema() -> Schema {
         .attribute(Attribute::string("name").required().requires_replace())
         .attribute(Attribute::number("storage_gb").optional().default(20))
         .attribute(Attribute::string("endpoint").computed())
-        .attribute(Attribute::string("status").computed().use_non_null_state_for_unknown())
+        .attribute(
+            Attribute::string("status")
+                .computed()
+                .use_non_null_state_for_unknown(),
+        )
         .attribute(Attribute::string("password").optional().write_only())
-        .attribute(Attribute::string("tier").optional().requires_replace_if("upgrade only", |prior, planned| {
-            prior.as_str() == Some("premium") && planned.as_str() != Some("premium")
-        }))
+        .attribute(Attribute::string("tier").optional().requires_replace_if(
+            "upgrade only",
+            |prior, planned| {
+                prior.as_str() == Some("premium") && planned.as_str() != Some("premium")
+            },
+        ))
 }
 
 fn obj(pairs: &[(&str, Value)]) -> Value {
     let mut v = Value::object(
-        ["id", "name", "storage_gb", "endpoint", "status", "password", "tier"].map(|k| (k, Value::Null)),
+        [
+            "id",
+            "name",
+            "storage_gb",
+            "endpoint",
+            "status",
+            "password",
+            "tier",
+        ]
+        .map(|k| (k, Value::Null)),
     );
     for (k, x) in pairs {
         v.set_attr(*k, x.clone());
@@ -55,7 +71,9 @@ fn create_applies_defaults_and_marks_computed_unknown() {
     let out = plan_resource_change(&schema(), &Value::Null, &proposed(&cfg, &Value::Null), &cfg);
     let p = &out.planned_state;
     assert_eq!(p.get("storage_gb").as_i64(), Some(20), "default");
-    assert!(p.get("id").is_unknown() && p.get("endpoint").is_unknown() && p.get("status").is_unknown());
+    assert!(
+        p.get("id").is_unknown() && p.get("endpoint").is_unknown() && p.get("status").is_unknown()
+    );
     assert!(p.get("password").is_null(), "write-only planned null");
     assert!(out.requires_replace.is_empty(), "never replace on create");
     assert!(check_plan(&schema(), &Value::Null, &cfg, p).is_empty());
@@ -63,7 +81,11 @@ fn create_applies_defaults_and_marks_computed_unknown() {
 
 #[test]
 fn no_change_keeps_prior_values() {
-    let cfg = obj(&[("name", "db".into()), ("storage_gb", 20.into()), ("tier", "premium".into())]);
+    let cfg = obj(&[
+        ("name", "db".into()),
+        ("storage_gb", 20.into()),
+        ("tier", "premium".into()),
+    ]);
     let out = plan_resource_change(&schema(), &state(), &proposed(&cfg, &state()), &cfg);
     assert_eq!(out.planned_state, state());
     assert!(out.requires_replace.is_empty());
@@ -71,12 +93,23 @@ fn no_change_keeps_prior_values() {
 
 #[test]
 fn update_uses_state_for_unknown_where_asked() {
-    let cfg = obj(&[("name", "db".into()), ("storage_gb", 50.into()), ("tier", "premium".into())]);
+    let cfg = obj(&[
+        ("name", "db".into()),
+        ("storage_gb", 50.into()),
+        ("tier", "premium".into()),
+    ]);
     let out = plan_resource_change(&schema(), &state(), &proposed(&cfg, &state()), &cfg);
     let p = &out.planned_state;
     assert_eq!(p.get("id").as_str(), Some("i-1"), "UseStateForUnknown");
-    assert_eq!(p.get("status").as_str(), Some("ready"), "UseNonNullStateForUnknown");
-    assert!(p.get("endpoint").is_unknown(), "computed without modifier becomes unknown");
+    assert_eq!(
+        p.get("status").as_str(),
+        Some("ready"),
+        "UseNonNullStateForUnknown"
+    );
+    assert!(
+        p.get("endpoint").is_unknown(),
+        "computed without modifier becomes unknown"
+    );
     assert!(out.requires_replace.is_empty());
 }
 
@@ -88,7 +121,11 @@ fn requires_replace_only_on_change() {
 
     let cfg = obj(&[("name", "db".into()), ("tier", "basic".into())]);
     let out = plan_resource_change(&schema(), &state(), &proposed(&cfg, &state()), &cfg);
-    assert_eq!(out.requires_replace, vec![AttributePath::attr("tier")], "RequiresReplaceIf true");
+    assert_eq!(
+        out.requires_replace,
+        vec![AttributePath::attr("tier")],
+        "RequiresReplaceIf true"
+    );
 
     let mut st = state();
     st.set_attr("tier", "basic".into());
@@ -106,7 +143,9 @@ fn destroy_plans_null() {
 #[test]
 fn apply_mismatch_names_the_attribute() {
     let cfg = obj(&[("name", "db".into())]);
-    let planned = plan_resource_change(&schema(), &Value::Null, &proposed(&cfg, &Value::Null), &cfg).planned_state;
+    let planned =
+        plan_resource_change(&schema(), &Value::Null, &proposed(&cfg, &Value::Null), &cfg)
+            .planned_state;
     let mut result = state();
     result.set_attr("storage_gb", 25.into());
     let d = check_apply_result(&schema(), &planned, &result);
@@ -121,11 +160,17 @@ fn apply_mismatch_names_the_attribute() {
 
     let mut result = state();
     result.set_attr("password", "x".into());
-    assert_eq!(check_apply_result(&schema(), &planned, &result).0[0].attribute, Some(AttributePath::attr("password")));
+    assert_eq!(
+        check_apply_result(&schema(), &planned, &result).0[0].attribute,
+        Some(AttributePath::attr("password"))
+    );
 
     let mut result = state();
     result.set_attr("tier", Value::Null);
-    assert!(check_apply_result(&schema(), &planned, &result).is_empty(), "consistent result passes");
+    assert!(
+        check_apply_result(&schema(), &planned, &result).is_empty(),
+        "consistent result passes"
+    );
 }
 
 #[test]
@@ -134,13 +179,18 @@ fn read_must_be_known() {
     assert!(check_read_result(&schema(), &s).is_empty());
     assert!(check_read_result(&schema(), &Value::Null).is_empty());
     s.set_attr("id", Value::unknown());
-    assert_eq!(check_read_result(&schema(), &s).0[0].attribute, Some(AttributePath::attr("id")));
+    assert_eq!(
+        check_read_result(&schema(), &s).0[0].attribute,
+        Some(AttributePath::attr("id"))
+    );
 }
 
 #[test]
 fn plan_check_rejects_changed_config() {
     let cfg = obj(&[("name", "db".into())]);
-    let mut planned = plan_resource_change(&schema(), &Value::Null, &proposed(&cfg, &Value::Null), &cfg).planned_state;
+    let mut planned =
+        plan_resource_change(&schema(), &Value::Null, &proposed(&cfg, &Value::Null), &cfg)
+            .planned_state;
     planned.set_attr("name", "other".into());
     let d = check_plan(&schema(), &Value::Null, &cfg, &planned);
     assert_eq!(d.0[0].attribute, Some(AttributePath::attr("name")));
@@ -150,19 +200,39 @@ fn plan_check_rejects_changed_config() {
 fn nested_attributes_and_blocks() {
     use crate::schema::{Block, NestedBlock};
     let s = Schema::new()
-        .attribute(Attribute::list_nested("users", vec![
-            Attribute::string("name").required(),
-            Attribute::string("uid").computed().use_state_for_unknown(),
-            Attribute::string("role").optional().default("reader"),
-        ]))
-        .block(NestedBlock::list("rule", Block::new().attribute(Attribute::string("rid").computed())));
+        .attribute(Attribute::list_nested(
+            "users",
+            vec![
+                Attribute::string("name").required(),
+                Attribute::string("uid").computed().use_state_for_unknown(),
+                Attribute::string("role").optional().default("reader"),
+            ],
+        ))
+        .block(NestedBlock::list(
+            "rule",
+            Block::new().attribute(Attribute::string("rid").computed()),
+        ));
     let cfg = Value::object([
-        ("users", Value::List(vec![Value::object([("name", "a".into()), ("uid", Value::Null), ("role", Value::Null)])])),
-        ("rule", Value::List(vec![Value::object([("rid", Value::Null)])])),
+        (
+            "users",
+            Value::List(vec![Value::object([
+                ("name", "a".into()),
+                ("uid", Value::Null),
+                ("role", Value::Null),
+            ])]),
+        ),
+        (
+            "rule",
+            Value::List(vec![Value::object([("rid", Value::Null)])]),
+        ),
     ]);
     let out = plan_resource_change(&s, &Value::Null, &cfg, &cfg);
     let u = &out.planned_state.get("users").as_list().expect("list")[0];
     assert_eq!(u.get("role").as_str(), Some("reader"));
     assert!(u.get("uid").is_unknown());
-    assert!(out.planned_state.get("rule").as_list().expect("l")[0].get("rid").is_unknown());
+    assert!(
+        out.planned_state.get("rule").as_list().expect("l")[0]
+            .get("rid")
+            .is_unknown()
+    );
 }

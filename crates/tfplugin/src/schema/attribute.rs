@@ -131,8 +131,18 @@ impl Attribute {
         Self::new(name, Type::map(elem))
     }
     /// Nested attributes of the given nesting.
-    pub fn nested(name: impl Into<String>, nesting: ObjectNesting, attributes: Vec<Attribute>) -> Self {
-        Self::with_kind(name, AttrType::Nested(NestedAttributes { nesting, attributes }))
+    pub fn nested(
+        name: impl Into<String>,
+        nesting: ObjectNesting,
+        attributes: Vec<Attribute>,
+    ) -> Self {
+        Self::with_kind(
+            name,
+            AttrType::Nested(NestedAttributes {
+                nesting,
+                attributes,
+            }),
+        )
     }
     /// A single nested object.
     pub fn single_nested(name: impl Into<String>, attributes: Vec<Attribute>) -> Self {
@@ -225,7 +235,10 @@ impl Attribute {
     where
         F: Fn(&Value, &Value) -> bool + Send + Sync + 'static,
     {
-        self.plan_modifier(PlanModifier::RequiresReplaceIf(ReplaceIfFn::new(description, f)))
+        self.plan_modifier(PlanModifier::RequiresReplaceIf(ReplaceIfFn::new(
+            description,
+            f,
+        )))
     }
     /// Keep the prior state value instead of "(known after apply)" (computed attributes).
     pub fn use_state_for_unknown(self) -> Self {

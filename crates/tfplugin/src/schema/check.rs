@@ -4,7 +4,9 @@
 use super::{AttrType, Attribute, Block, NestingMode, ObjectNesting};
 
 fn valid_name(n: &str) -> bool {
-    !n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    !n.is_empty()
+        && n.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 pub(super) fn check_block(b: &Block) -> Result<(), Vec<String>> {
@@ -31,14 +33,21 @@ fn walk_block(b: &Block, prefix: &str, errs: &mut Vec<String>, in_set: bool) {
         }
         match nb.nesting {
             NestingMode::Single if !(nb.min_items == nb.max_items && nb.min_items <= 1) => {
-                errs.push(format!("{p}: SINGLE blocks need min_items = max_items ∈ {{0,1}}"));
+                errs.push(format!(
+                    "{p}: SINGLE blocks need min_items = max_items ∈ {{0,1}}"
+                ));
             }
             NestingMode::Group | NestingMode::Map if nb.min_items != 0 || nb.max_items != 0 => {
                 errs.push(format!("{p}: GROUP/MAP blocks cannot have min/max items"));
             }
             _ => {}
         }
-        walk_block(&nb.block, &format!("{p}."), errs, in_set || nb.nesting == NestingMode::Set);
+        walk_block(
+            &nb.block,
+            &format!("{p}."),
+            errs,
+            in_set || nb.nesting == NestingMode::Set,
+        );
     }
 }
 
@@ -51,18 +60,24 @@ fn walk_attr(a: &Attribute, prefix: &str, errs: &mut Vec<String>, in_set: bool) 
         errs.push(format!("{p}: must be required, optional or computed"));
     }
     if a.required && (a.optional || a.computed) {
-        errs.push(format!("{p}: required cannot be combined with optional/computed"));
+        errs.push(format!(
+            "{p}: required cannot be combined with optional/computed"
+        ));
     }
     if a.write_only && a.computed {
         errs.push(format!("{p}: write-only attributes cannot be computed"));
     }
     if in_set && (a.write_only || a.ty().has_dynamic()) {
-        errs.push(format!("{p}: set elements cannot hold write-only or dynamic attributes"));
+        errs.push(format!(
+            "{p}: set elements cannot hold write-only or dynamic attributes"
+        ));
     }
-    if let Some(d) = &a.default {
-        if let Err((path, m)) = d.conforms(&a.ty()) {
-            errs.push(format!("{p}: default does not match the type at {path}: {m}"));
-        }
+    if let Some(d) = &a.default
+        && let Err((path, m)) = d.conforms(&a.ty())
+    {
+        errs.push(format!(
+            "{p}: default does not match the type at {path}: {m}"
+        ));
     }
     if let AttrType::Nested(n) = &a.kind {
         let set = in_set || n.nesting == ObjectNesting::Set;

@@ -75,7 +75,9 @@ impl IdentitySchema {
     /// The object type of identity values.
     pub fn implied_type(&self) -> Type {
         Type::Object(ObjectType::new(
-            self.attributes.iter().map(|a| (a.name.clone(), a.ty.clone())),
+            self.attributes
+                .iter()
+                .map(|a| (a.name.clone(), a.ty.clone())),
         ))
     }
 }

@@ -25,21 +25,41 @@ fn walk_block(b: &Block, v: &Value, path: &AttributePath, d: &mut Diagnostics) {
         let bp = path.with_attr(&nb.type_name);
         if let Some(n) = bv.collection_len() {
             let n = n as i64;
-            if bv.is_wholly_known() && ((nb.min_items > 0 && n < nb.min_items) || (nb.max_items > 0 && n > nb.max_items)) {
+            if bv.is_wholly_known()
+                && ((nb.min_items > 0 && n < nb.min_items)
+                    || (nb.max_items > 0 && n > nb.max_items))
+            {
                 d.attribute_error(
                     bp.clone(),
                     "Invalid number of blocks",
-                    format!("{} expects between {} and {} blocks, got {n}.", nb.type_name, nb.min_items, if nb.max_items > 0 { nb.max_items.to_string() } else { "any".into() }),
+                    format!(
+                        "{} expects between {} and {} blocks, got {n}.",
+                        nb.type_name,
+                        nb.min_items,
+                        if nb.max_items > 0 {
+                            nb.max_items.to_string()
+                        } else {
+                            "any".into()
+                        }
+                    ),
                 );
             }
         }
-        for_each_element(bv, &bp, matches!(nb.nesting, NestingMode::Single | NestingMode::Group), |ev, ep| {
-            walk_block(&nb.block, ev, ep, d)
-        });
+        for_each_element(
+            bv,
+            &bp,
+            matches!(nb.nesting, NestingMode::Single | NestingMode::Group),
+            |ev, ep| walk_block(&nb.block, ev, ep, d),
+        );
     }
 }
 
-fn for_each_element(v: &Value, path: &AttributePath, single: bool, mut f: impl FnMut(&Value, &AttributePath)) {
+fn for_each_element(
+    v: &Value,
+    path: &AttributePath,
+    single: bool,
+    mut f: impl FnMut(&Value, &AttributePath),
+) {
     if single {
         return f(v, path);
     }
@@ -93,21 +113,50 @@ mod tests {
     #[test]
     fn nested_paths_in_diagnostics() {
         let s = Schema::new()
-            .attribute(Attribute::string("engine").required().validator(validators::one_of(&["pg"])))
+            .attribute(
+                Attribute::string("engine")
+                    .required()
+                    .validator(validators::one_of(&["pg"])),
+            )
             .attribute(Attribute::list_nested(
                 "users",
-                vec![Attribute::string("name").required().validator(validators::string_length(1, 3))],
+                vec![
+                    Attribute::string("name")
+                        .required()
+                        .validator(validators::string_length(1, 3)),
+                ],
             ))
             .block(timeouts::block(&["create"]))
-            .block(NestedBlock::list("rule", Block::new().attribute(Attribute::number("port").optional())).max_items(1));
+            .block(
+                NestedBlock::list(
+                    "rule",
+                    Block::new().attribute(Attribute::number("port").optional()),
+                )
+                .max_items(1),
+            );
         let cfg = Value::object([
             ("engine", Value::unknown()),
-            ("users", Value::List(vec![Value::object([("name", Value::from("toolong"))])])),
-            ("timeouts", Value::object([("create", Value::from("5 minutes"))])),
-            ("rule", Value::List(vec![Value::object([("port", Value::Null)]), Value::object([("port", Value::Null)])])),
+            (
+                "users",
+                Value::List(vec![Value::object([("name", Value::from("toolong"))])]),
+            ),
+            (
+                "timeouts",
+                Value::object([("create", Value::from("5 minutes"))]),
+            ),
+            (
+                "rule",
+                Value::List(vec![
+                    Value::object([("port", Value::Null)]),
+                    Value::object([("port", Value::Null)]),
+                ]),
+            ),
         ]);
         let d = validate_config(&s.block, &cfg);
-        let paths: Vec<String> = d.iter().filter_map(|x| x.attribute.as_ref().map(ToString::to_string)).collect();
+        let paths: Vec<String> = d
+            .iter()
+            .filter_map(|x| x.attribute.as_ref().map(ToString::to_string))
+            .collect();
         assert_eq!(paths, vec!["users[0].name", "timeouts.create", "rule"]);
     }
 }

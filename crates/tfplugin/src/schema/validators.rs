@@ -48,24 +48,37 @@ fn invalid(diags: &mut Diagnostics, path: &AttributePath, detail: String) {
 
 /// String length (in characters) within `min..=max`.
 pub fn string_length(min: usize, max: usize) -> FnValidator {
-    FnValidator::new(format!("string length between {min} and {max}"), move |p, v, d| {
-        if let Some(s) = v.as_str() {
-            let n = s.chars().count();
-            if n < min || n > max {
-                invalid(d, p, format!("Attribute {p} string length must be between {min} and {max}, got: {n}."));
+    FnValidator::new(
+        format!("string length between {min} and {max}"),
+        move |p, v, d| {
+            if let Some(s) = v.as_str() {
+                let n = s.chars().count();
+                if n < min || n > max {
+                    invalid(
+                        d,
+                        p,
+                        format!(
+                            "Attribute {p} string length must be between {min} and {max}, got: {n}."
+                        ),
+                    );
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// String is one of `allowed`.
 pub fn one_of(allowed: &[&str]) -> FnValidator {
     let allowed: Vec<String> = allowed.iter().map(|s| (*s).to_string()).collect();
     FnValidator::new(format!("one of {allowed:?}"), move |p, v, d| {
-        if let Some(s) = v.as_str() {
-            if !allowed.iter().any(|a| a == s) {
-                invalid(d, p, format!("Attribute {p} value must be one of: {allowed:?}, got: {s:?}"));
-            }
+        if let Some(s) = v.as_str()
+            && !allowed.iter().any(|a| a == s)
+        {
+            invalid(
+                d,
+                p,
+                format!("Attribute {p} value must be one of: {allowed:?}, got: {s:?}"),
+            );
         }
     })
 }
@@ -75,10 +88,14 @@ pub fn one_of(allowed: &[&str]) -> FnValidator {
 pub fn string_chars(what: &str, pred: fn(char) -> bool) -> FnValidator {
     let what = what.to_string();
     FnValidator::new(format!("only {what}"), move |p, v, d| {
-        if let Some(s) = v.as_str() {
-            if let Some(c) = s.chars().find(|c| !pred(*c)) {
-                invalid(d, p, format!("Attribute {p} may only contain {what}; found {c:?}."));
-            }
+        if let Some(s) = v.as_str()
+            && let Some(c) = s.chars().find(|c| !pred(*c))
+        {
+            invalid(
+                d,
+                p,
+                format!("Attribute {p} may only contain {what}; found {c:?}."),
+            );
         }
     })
 }
@@ -86,45 +103,65 @@ pub fn string_chars(what: &str, pred: fn(char) -> bool) -> FnValidator {
 /// Whole number.
 pub fn integer() -> FnValidator {
     FnValidator::new("a whole number", |p, v, d| {
-        if let Some(n) = v.as_number() {
-            if !n.is_integer() {
-                invalid(d, p, format!("Attribute {p} must be a whole number, got: {n}."));
-            }
+        if let Some(n) = v.as_number()
+            && !n.is_integer()
+        {
+            invalid(
+                d,
+                p,
+                format!("Attribute {p} must be a whole number, got: {n}."),
+            );
         }
     })
 }
 
 /// Whole number within `min..=max`.
 pub fn int_between(min: i64, max: i64) -> FnValidator {
-    FnValidator::new(format!("whole number between {min} and {max}"), move |p, v, d| {
-        if let Some(n) = v.as_number() {
-            let lo = Number::from(min);
-            let hi = Number::from(max);
-            if !n.is_integer() || n.cmp_num(&lo).is_lt() || n.cmp_num(&hi).is_gt() {
-                invalid(d, p, format!("Attribute {p} value must be between {min} and {max}, got: {n}"));
+    FnValidator::new(
+        format!("whole number between {min} and {max}"),
+        move |p, v, d| {
+            if let Some(n) = v.as_number() {
+                let lo = Number::from(min);
+                let hi = Number::from(max);
+                if !n.is_integer() || n.cmp_num(&lo).is_lt() || n.cmp_num(&hi).is_gt() {
+                    invalid(
+                        d,
+                        p,
+                        format!("Attribute {p} value must be between {min} and {max}, got: {n}"),
+                    );
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// Collection size within `min..=max`.
 pub fn size_between(min: usize, max: usize) -> FnValidator {
-    FnValidator::new(format!("between {min} and {max} elements"), move |p, v, d| {
-        if let Some(n) = v.collection_len() {
-            if n < min || n > max {
-                invalid(d, p, format!("Attribute {p} must contain between {min} and {max} elements, got: {n}"));
+    FnValidator::new(
+        format!("between {min} and {max} elements"),
+        move |p, v, d| {
+            if let Some(n) = v.collection_len()
+                && (n < min || n > max)
+            {
+                invalid(
+                    d,
+                    p,
+                    format!(
+                        "Attribute {p} must contain between {min} and {max} elements, got: {n}"
+                    ),
+                );
             }
-        }
-    })
+        },
+    )
 }
 
 /// Duration string like `"30m"` or `"1h30m"` (see [`super::timeouts::parse_duration`]).
 pub fn duration() -> FnValidator {
     FnValidator::new("a duration like \"30m\" or \"1h30m\"", |p, v, d| {
-        if let Some(s) = v.as_str() {
-            if let Err(e) = super::timeouts::parse_duration(s) {
-                invalid(d, p, format!("Attribute {p}: {e}"));
-            }
+        if let Some(s) = v.as_str()
+            && let Err(e) = super::timeouts::parse_duration(s)
+        {
+            invalid(d, p, format!("Attribute {p}: {e}"));
         }
     })
 }

@@ -54,13 +54,17 @@ fn dec(ty: &Type, j: &J, path: &AttributePath, ua: UnknownAttrs) -> Result<Value
             let t = type_json::from_json(&m["type"]).map_err(|e| err(e.to_string()))?;
             dec(&t, &m["value"], path, ua)?
         }
-        (Type::Dynamic, _) => return Err(err("dynamic value must be {\"value\":…,\"type\":…}".into())),
+        (Type::Dynamic, _) => {
+            return Err(err("dynamic value must be {\"value\":…,\"type\":…}".into()));
+        }
         (Type::Bool, J::Bool(b)) => Value::Bool(*b),
         (Type::Bool, J::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
         (Type::Number, J::Number(n)) => {
             Value::Number(Number::parse(&n.to_string()).map_err(|e| err(e.to_string()))?)
         }
-        (Type::Number, J::String(s)) => Value::Number(Number::parse(s).map_err(|e| err(e.to_string()))?),
+        (Type::Number, J::String(s)) => {
+            Value::Number(Number::parse(s).map_err(|e| err(e.to_string()))?)
+        }
         (Type::String, J::String(s)) => Value::String(s.clone()),
         (Type::String, J::Number(n)) => Value::String(n.to_string()),
         (Type::String, J::Bool(b)) => Value::String(b.to_string()),
@@ -70,12 +74,18 @@ fn dec(ty: &Type, j: &J, path: &AttributePath, ua: UnknownAttrs) -> Result<Value
                 .map(|(i, x)| dec(e, x, &path.with_index(i as i64), ua))
                 .collect::<Result<_, _>>()?,
         ),
-        (Type::Set(e), J::Array(a)) => {
-            Value::Set(a.iter().map(|x| dec(e, x, path, ua)).collect::<Result<_, _>>()?)
-        }
+        (Type::Set(e), J::Array(a)) => Value::Set(
+            a.iter()
+                .map(|x| dec(e, x, path, ua))
+                .collect::<Result<_, _>>()?,
+        ),
         (Type::Tuple(ts), J::Array(a)) => {
             if ts.len() != a.len() {
-                return Err(err(format!("tuple needs {} elements, found {}", ts.len(), a.len())));
+                return Err(err(format!(
+                    "tuple needs {} elements, found {}",
+                    ts.len(),
+                    a.len()
+                )));
             }
             Value::Tuple(
                 ts.iter()
@@ -132,7 +142,9 @@ fn enc(ty: &Type, v: &Value, path: &AttributePath) -> Result<J, JsonError> {
     };
     Ok(match (ty, v) {
         (_, Value::Null) => J::Null,
-        (_, Value::Unknown(_)) => return Err(err("unknown values cannot be encoded as JSON".into())),
+        (_, Value::Unknown(_)) => {
+            return Err(err("unknown values cannot be encoded as JSON".into()));
+        }
         (Type::Dynamic, v) => {
             let t = v.infer_type();
             let mut m = serde_json::Map::new();
@@ -156,9 +168,11 @@ fn enc(ty: &Type, v: &Value, path: &AttributePath) -> Result<J, JsonError> {
                 .map(|(i, x)| enc(e, x, &path.with_index(i as i64)))
                 .collect::<Result<_, _>>()?,
         ),
-        (Type::Set(e), Value::Set(a)) => {
-            J::Array(a.iter().map(|x| enc(e, x, path)).collect::<Result<_, _>>()?)
-        }
+        (Type::Set(e), Value::Set(a)) => J::Array(
+            a.iter()
+                .map(|x| enc(e, x, path))
+                .collect::<Result<_, _>>()?,
+        ),
         (Type::Tuple(ts), Value::Tuple(a)) if ts.len() == a.len() => J::Array(
             ts.iter()
                 .zip(a)
@@ -174,11 +188,20 @@ fn enc(ty: &Type, v: &Value, path: &AttributePath) -> Result<J, JsonError> {
         (Type::Object(o), Value::Object(m)) => {
             let mut out = serde_json::Map::new();
             for (k, t) in &o.attrs {
-                out.insert(k.clone(), enc(t, m.get(k).unwrap_or(&Value::Null), &path.with_attr(k))?);
+                out.insert(
+                    k.clone(),
+                    enc(t, m.get(k).unwrap_or(&Value::Null), &path.with_attr(k))?,
+                );
             }
             J::Object(out)
         }
-        (t, v) => return Err(err(format!("expected {}, got {}", t.friendly_name(), v.kind()))),
+        (t, v) => {
+            return Err(err(format!(
+                "expected {}, got {}",
+                t.friendly_name(),
+                v.kind()
+            )));
+        }
     })
 }
 
@@ -188,8 +211,17 @@ mod tests {
 
     #[test]
     fn lenient_primitives_and_dynamic() {
-        let t = Type::object([("n", Type::Number), ("s", Type::String), ("d", Type::Dynamic), ("m", Type::Bool)]);
-        let v = decode(&t, br#"{"n":"12.5","s":3,"d":{"value":["a"],"type":["list","string"]}}"#).expect("decode");
+        let t = Type::object([
+            ("n", Type::Number),
+            ("s", Type::String),
+            ("d", Type::Dynamic),
+            ("m", Type::Bool),
+        ]);
+        let v = decode(
+            &t,
+            br#"{"n":"12.5","s":3,"d":{"value":["a"],"type":["list","string"]}}"#,
+        )
+        .expect("decode");
         assert_eq!(v.get("n").as_f64(), Some(12.5));
         assert_eq!(v.get("s").as_str(), Some("3"));
         assert_eq!(v.get("d"), &Value::List(vec![Value::from("a")]));
@@ -202,6 +234,9 @@ mod tests {
     #[test]
     fn big_numbers_keep_precision() {
         let v = decode(&Type::Number, b"123456789012345678901234567890.123").expect("dec");
-        assert_eq!(encode(&Type::Number, &v).expect("enc"), b"123456789012345678901234567890.123");
+        assert_eq!(
+            encode(&Type::Number, &v).expect("enc"),
+            b"123456789012345678901234567890.123"
+        );
     }
 }

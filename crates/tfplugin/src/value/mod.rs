@@ -52,10 +52,10 @@ impl Refinements {
         if v.is_null() {
             return !self.not_null;
         }
-        if let (Some(p), Some(s)) = (&self.string_prefix, v.as_str()) {
-            if !s.starts_with(p.as_str()) {
-                return false;
-            }
+        if let (Some(p), Some(s)) = (&self.string_prefix, v.as_str())
+            && !s.starts_with(p.as_str())
+        {
+            return false;
         }
         if let Value::Number(n) = v {
             if let Some((b, inc)) = &self.number_lower {
@@ -73,7 +73,8 @@ impl Refinements {
         }
         if let Some(len) = v.collection_len() {
             let len = len as u64;
-            if self.length_lower.is_some_and(|l| len < l) || self.length_upper.is_some_and(|u| len > u)
+            if self.length_lower.is_some_and(|l| len < l)
+                || self.length_upper.is_some_and(|u| len > u)
             {
                 return false;
             }
@@ -248,7 +249,9 @@ impl Value {
     pub fn is_wholly_known(&self) -> bool {
         match self {
             Value::Unknown(_) => false,
-            Value::List(v) | Value::Set(v) | Value::Tuple(v) => v.iter().all(Value::is_wholly_known),
+            Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
+                v.iter().all(Value::is_wholly_known)
+            }
             Value::Map(m) | Value::Object(m) => m.values().all(Value::is_wholly_known),
             _ => true,
         }

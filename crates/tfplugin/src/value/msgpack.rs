@@ -208,7 +208,14 @@ fn write_int(out: &mut Vec<u8>, i: i64) {
     }
 }
 
-fn write_len(out: &mut Vec<u8>, len: usize, fix: Option<(u8, usize)>, m8: Option<u8>, m16: u8, m32: u8) {
+fn write_len(
+    out: &mut Vec<u8>,
+    len: usize,
+    fix: Option<(u8, usize)>,
+    m8: Option<u8>,
+    m16: u8,
+    m32: u8,
+) {
     match fix {
         Some((base, max)) if len <= max => out.push(base | len as u8),
         _ => {
@@ -401,7 +408,12 @@ pub fn decode(ty: &Type, bytes: &[u8]) -> Result<Value, DecodeError> {
     Ok(v)
 }
 
-fn dec(r: &mut Reader<'_>, ty: &Type, path: &AttributePath, depth: usize) -> Result<Value, DecodeError> {
+fn dec(
+    r: &mut Reader<'_>,
+    ty: &Type,
+    path: &AttributePath,
+    depth: usize,
+) -> Result<Value, DecodeError> {
     let err = |m: String| DecodeError {
         path: path.clone(),
         message: m,
@@ -410,7 +422,13 @@ fn dec(r: &mut Reader<'_>, ty: &Type, path: &AttributePath, depth: usize) -> Res
         return Err(err("value nested too deeply".into()));
     }
     let head = r.head().map_err(err)?;
-    let want = |h: &Head<'_>| err(format!("expected {}, found msgpack {}", ty.friendly_name(), head_kind(h)));
+    let want = |h: &Head<'_>| {
+        err(format!(
+            "expected {}, found msgpack {}",
+            ty.friendly_name(),
+            head_kind(h)
+        ))
+    };
     match head {
         Head::Nil => return Ok(Value::Null),
         // any ext type is an unknown (forward compatibility); only 12 carries refinements
@@ -426,7 +444,12 @@ fn dec(r: &mut Reader<'_>, ty: &Type, path: &AttributePath, depth: usize) -> Res
         (Type::Dynamic, Head::Array(2)) => {
             let tb = match r.head().map_err(err)? {
                 Head::Bin(b) | Head::Str(b) => b,
-                h => return Err(err(format!("dynamic value type must be bytes, found {}", head_kind(&h)))),
+                h => {
+                    return Err(err(format!(
+                        "dynamic value type must be bytes, found {}",
+                        head_kind(&h)
+                    )));
+                }
             };
             let t = type_json::from_bytes(tb).map_err(|e| err(e.to_string()))?;
             dec(r, &t, path, depth + 1)?
@@ -449,9 +472,11 @@ fn dec(r: &mut Reader<'_>, ty: &Type, path: &AttributePath, depth: usize) -> Res
                 .map(|i| dec(r, e, &path.with_index(i as i64), depth + 1))
                 .collect::<Result<_, _>>()?,
         ),
-        (Type::Set(e), Head::Array(n)) => {
-            Value::Set((0..n).map(|_| dec(r, e, path, depth + 1)).collect::<Result<_, _>>()?)
-        }
+        (Type::Set(e), Head::Array(n)) => Value::Set(
+            (0..n)
+                .map(|_| dec(r, e, path, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
         (Type::Tuple(ts), Head::Array(n)) => {
             if n != ts.len() {
                 return Err(err(format!("tuple needs {} elements, found {n}", ts.len())));
@@ -511,7 +536,9 @@ fn head_kind(h: &Head<'_>) -> &'static str {
 
 fn read_key(r: &mut Reader<'_>) -> Result<String, String> {
     match r.head()? {
-        Head::Str(s) => String::from_utf8(s.to_vec()).map_err(|_| "map key is not UTF-8".to_string()),
+        Head::Str(s) => {
+            String::from_utf8(s.to_vec()).map_err(|_| "map key is not UTF-8".to_string())
+        }
         h => Err(format!("map key must be a string, found {}", head_kind(&h))),
     }
 }
@@ -601,7 +628,9 @@ mod tests {
     /// The observed Terraform 1.11.4 vector from protocol.md §6.2 decodes and re-encodes byte-for-byte.
     #[test]
     fn terraform_vector_round_trips() {
-        let bytes = hex("88ac636f6d70757465645f6e756dc0a364796e92c4195b226f626a656374222c7b226b223a226e756d626572227d5d81a16b01a26964c0a56974656d7392a178a179a46e616d65a26e31a472756c659181a4706f727450a6736563726574c0a47461677382a161a131a162a132");
+        let bytes = hex(
+            "88ac636f6d70757465645f6e756dc0a364796e92c4195b226f626a656374222c7b226b223a226e756d626572227d5d81a16b01a26964c0a56974656d7392a178a179a46e616d65a26e31a472756c659181a4706f727450a6736563726574c0a47461677382a161a131a162a132",
+        );
         let v = decode(&vector_type(), &bytes).expect("decode");
         assert_eq!(v.get("name").as_str(), Some("n1"));
         assert_eq!(v.get("dyn").get("k").as_i64(), Some(1));
@@ -613,30 +642,51 @@ mod tests {
         assert_eq!(decode(&Type::String, &[0xd4, 0, 0]), Ok(Value::unknown()));
         let refined = hex("c7090c8201c202a47072652d");
         let v = decode(&Type::String, &refined).expect("refined");
-        let Value::Unknown(r) = &v else { panic!("not unknown") };
+        let Value::Unknown(r) = &v else {
+            panic!("not unknown")
+        };
         assert!(r.not_null);
         assert_eq!(r.string_prefix.as_deref(), Some("pre-"));
         assert_eq!(encode(&Type::String, &v).expect("enc"), refined);
-        assert_eq!(encode(&Type::String, &Value::unknown()).expect("enc"), vec![0xd4, 0, 0]);
+        assert_eq!(
+            encode(&Type::String, &Value::unknown()).expect("enc"),
+            vec![0xd4, 0, 0]
+        );
     }
 
     #[test]
     fn numbers_in_all_forms() {
         let t = Type::Number;
-        assert_eq!(decode(&t, &[0xcb, 0x40, 0x04, 0, 0, 0, 0, 0, 0]).ok(), Number::from_f64(2.5).map(Value::Number));
+        assert_eq!(
+            decode(&t, &[0xcb, 0x40, 0x04, 0, 0, 0, 0, 0, 0]).ok(),
+            Number::from_f64(2.5).map(Value::Number)
+        );
         let big = "123456789012345678901234567890.5";
         let mut b = vec![0xd9, big.len() as u8];
         b.extend_from_slice(big.as_bytes());
         let v = decode(&t, &b).expect("big");
         assert_eq!(encode(&t, &v).expect("enc"), b);
         assert_eq!(encode(&t, &Value::int(-1)).expect("enc"), vec![0xff]);
-        assert_eq!(decode(&t, &[0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).expect("u64").as_number().map(ToString::to_string), Some(u64::MAX.to_string()));
+        assert_eq!(
+            decode(&t, &[0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
+                .expect("u64")
+                .as_number()
+                .map(ToString::to_string),
+            Some(u64::MAX.to_string())
+        );
     }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         let t = vector_type();
-        for bad in [&b""[..], &[0xc1], &[0xdd, 0xff, 0xff, 0xff, 0xff], &[0x81, 0xa1, b'z', 0xc0], &[0x92, 0xc4, 0x01], &[0xa1]] {
+        for bad in [
+            &b""[..],
+            &[0xc1],
+            &[0xdd, 0xff, 0xff, 0xff, 0xff],
+            &[0x81, 0xa1, b'z', 0xc0],
+            &[0x92, 0xc4, 0x01],
+            &[0xa1],
+        ] {
             assert!(decode(&t, bad).is_err(), "{bad:?}");
         }
         assert!(decode(&Type::Dynamic, &[0x92, 0xc4, 0x01, b'{', 0xc0]).is_err());

@@ -107,10 +107,11 @@ impl Number {
         exp -= frac_part.len() as i64;
         let digits = format!("{int_part}{frac_part}");
         let n = Self::finite(neg, digits, exp);
-        if let Repr::Finite { digits, exp, .. } = &n.repr {
-            if !digits.is_empty() && (*exp > MAX_EXP || *exp < -MAX_EXP) {
-                return Err(err());
-            }
+        if let Repr::Finite { digits, exp, .. } = &n.repr
+            && !digits.is_empty()
+            && (*exp > MAX_EXP || *exp < -MAX_EXP)
+        {
+            return Err(err());
         }
         Ok(n)
     }

@@ -79,14 +79,21 @@ fn flat_value(
             }
             let mut m = BTreeMap::new();
             for (name, t) in &o.attrs {
-                m.insert(name.clone(), flat_value(t, &key(name), flat, &path.with_attr(name))?);
+                m.insert(
+                    name.clone(),
+                    flat_value(t, &key(name), flat, &path.with_attr(name))?,
+                );
             }
             Ok(Value::Object(m))
         }
         Type::List(e) | Type::Set(e) => {
             let count = flat.get(format!("{prefix}.#").as_str());
-            let Some(count) = count else { return Ok(Value::Null) };
-            let _n: usize = count.parse().map_err(|_| bad(prefix, "count is not a number"))?;
+            let Some(count) = count else {
+                return Ok(Value::Null);
+            };
+            let _n: usize = count
+                .parse()
+                .map_err(|_| bad(prefix, "count is not a number"))?;
             let mut idx = children(prefix);
             if matches!(ty, Type::List(_)) {
                 idx.sort_by_key(|s| s.parse::<u64>().unwrap_or(u64::MAX));
@@ -94,12 +101,25 @@ fn flat_value(
             let items = idx
                 .iter()
                 .enumerate()
-                .map(|(i, c)| flat_value(e, &format!("{prefix}.{c}"), flat, &path.with_index(i as i64)))
+                .map(|(i, c)| {
+                    flat_value(
+                        e,
+                        &format!("{prefix}.{c}"),
+                        flat,
+                        &path.with_index(i as i64),
+                    )
+                })
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(if matches!(ty, Type::List(_)) { Value::List(items) } else { Value::Set(items) })
+            Ok(if matches!(ty, Type::List(_)) {
+                Value::List(items)
+            } else {
+                Value::Set(items)
+            })
         }
         Type::Map(e) => {
-            if !flat.contains_key(format!("{prefix}.%").as_str()) && !flat.contains_key(format!("{prefix}.#").as_str()) {
+            if !flat.contains_key(format!("{prefix}.%").as_str())
+                && !flat.contains_key(format!("{prefix}.#").as_str())
+            {
                 return Ok(Value::Null);
             }
             let mut m = BTreeMap::new();
@@ -109,11 +129,17 @@ fn flat_value(
             }
             Ok(Value::Map(m))
         }
-        Type::Tuple(_) | Type::Dynamic => Err(bad(prefix, "tuple/dynamic values cannot come from flatmap")),
+        Type::Tuple(_) | Type::Dynamic => {
+            Err(bad(prefix, "tuple/dynamic values cannot come from flatmap"))
+        }
         prim => match flat.get(prefix) {
             None => Ok(Value::Null),
-            Some(s) => from_json(prim, &serde_json::Value::String((*s).to_string()), UnknownAttrs::Drop)
-                .map_err(|e| bad(prefix, &e.message)),
+            Some(s) => from_json(
+                prim,
+                &serde_json::Value::String((*s).to_string()),
+                UnknownAttrs::Drop,
+            )
+            .map_err(|e| bad(prefix, &e.message)),
         },
     }
 }
@@ -126,7 +152,10 @@ mod tests {
     fn json_drops_removed_attributes() {
         let t = Type::object([("a", Type::String)]);
         let j = parse_json(b"{\n  \"a\": \"x\",\n  \"old\": 1\n}").expect("json");
-        assert_eq!(from_json_state(&t, &j).expect("dec"), Value::object([("a", Value::from("x"))]));
+        assert_eq!(
+            from_json_state(&t, &j).expect("dec"),
+            Value::object([("a", Value::from("x"))])
+        );
     }
 
     #[test]
@@ -139,16 +168,29 @@ mod tests {
             ("b", Type::list(Type::object([("x", Type::Bool)]))),
         ]);
         let flat: HashMap<String, String> = [
-            ("id", "i1"), ("n", "3"), ("l.#", "2"), ("l.0", "a"), ("l.1", "b"),
-            ("m.%", "1"), ("m.k", "v"), ("b.#", "1"), ("b.0.x", "true"),
+            ("id", "i1"),
+            ("n", "3"),
+            ("l.#", "2"),
+            ("l.0", "a"),
+            ("l.1", "b"),
+            ("m.%", "1"),
+            ("m.k", "v"),
+            ("b.#", "1"),
+            ("b.0.x", "true"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let v = from_flatmap(&t, &flat).expect("flatmap");
         assert_eq!(v.get("n").as_i64(), Some(3));
-        assert_eq!(v.get("l"), &Value::List(vec![Value::from("a"), Value::from("b")]));
+        assert_eq!(
+            v.get("l"),
+            &Value::List(vec![Value::from("a"), Value::from("b")])
+        );
         assert_eq!(v.get("m").get("k").as_str(), Some("v"));
-        assert_eq!(v.get("b").as_list().map(|l| l[0].get("x").as_bool()), Some(Some(true)));
+        assert_eq!(
+            v.get("b").as_list().map(|l| l[0].get("x").as_bool()),
+            Some(Some(true))
+        );
     }
 }

@@ -25,8 +25,11 @@ pub fn to_json(ty: &Type) -> J {
         Type::Map(t) => json!(["map", to_json(t)]),
         Type::Tuple(ts) => json!(["tuple", ts.iter().map(to_json).collect::<Vec<_>>()]),
         Type::Object(o) => {
-            let attrs: serde_json::Map<String, J> =
-                o.attrs.iter().map(|(k, t)| (k.clone(), to_json(t))).collect();
+            let attrs: serde_json::Map<String, J> = o
+                .attrs
+                .iter()
+                .map(|(k, t)| (k.clone(), to_json(t)))
+                .collect();
             if o.optional.is_empty() {
                 json!(["object", attrs])
             } else {
@@ -94,7 +97,9 @@ fn parse(j: &J, depth: usize) -> Result<Type, TypeJsonError> {
                     }
                     Ok(Type::Object(o))
                 }
-                _ => Err(TypeJsonError(format!("unsupported type constructor {kind:?}"))),
+                _ => Err(TypeJsonError(format!(
+                    "unsupported type constructor {kind:?}"
+                ))),
             }
         }
         _ => err("type must be a string or an array"),
@@ -109,7 +114,11 @@ mod tests {
     fn round_trip() {
         let mut o = ObjectType::new([("a", Type::String), ("b", Type::list(Type::Number))]);
         o.optional.insert("b".into());
-        let t = Type::Tuple(vec![Type::Object(o), Type::map(Type::Dynamic), Type::set(Type::Bool)]);
+        let t = Type::Tuple(vec![
+            Type::Object(o),
+            Type::map(Type::Dynamic),
+            Type::set(Type::Bool),
+        ]);
         let b = to_bytes(&t);
         assert_eq!(from_bytes(&b), Ok(t));
         assert_eq!(to_bytes(&Type::String), b"\"string\"");
