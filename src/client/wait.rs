@@ -1,7 +1,7 @@
 //! Waiting for asynchronous operations.
 //!
 //! [`wait_operation`] polls `GET /operations/{id}` until the operation is done, sleeping for the server's
-//! `Retry-After` hint (or the configured poll interval), and gives up at the caller's deadline or as soon
+//! `Retry-After` hint (capped at 10 poll intervals) or else the poll interval, and gives up at the caller's deadline or as soon
 //! as the caller's stop future completes (Terraform's StopProvider / interrupt). It never cancels anything
 //! server-side: the caller keeps the operation id (private state) and can resume later.
 
@@ -75,8 +75,13 @@ where
                 waited: now.duration_since(started),
             });
         }
+        // The server's Retry-After is honoured, but never lets us go longer than 10 poll intervals
+        // without looking (so a stop, a clock jump or an early finish is noticed in bounded time).
+        let poll = client.poll_interval();
+        let cap = poll.saturating_mul(10).clamp(MIN_POLL, MAX_POLL);
         let delay = hint
-            .unwrap_or_else(|| client.poll_interval())
+            .map(|h| h.min(cap))
+            .unwrap_or(poll)
             .clamp(MIN_POLL, MAX_POLL)
             .min(deadline.saturating_duration_since(now));
         tracing::debug!(operation = %op.id, delay_ms = delay.as_millis() as u64, "waiting for operation");

@@ -1,0 +1,700 @@
+//! The acceptance harness: drives the real `terraform` CLI against the freshly built provider and a
+//! private `clouddb-server`, like terraform-plugin-testing does for Go providers.
+//!
+//! Each [`Env`] owns a temp dir with:
+//! - `mirror/` — a filesystem mirror holding a copy of `CARGO_BIN_EXE_terraform-provider-clouddb` in the
+//!   unpacked layout `registry.terraform.io/clouddb/clouddb/0.1.0/linux_amd64/`;
+//! - `terraformrc` — a CLI config (`TF_CLI_CONFIG_FILE`) whose only installation method is that mirror;
+//! - `work/` — the Terraform working directory (HCL written per step, state, plans);
+//! - a `clouddb-server` child process on a free loopback port, killed on drop.
+//!
+//! Steps are HCL plus expectations. After every successful apply the harness asserts that
+//! `terraform plan -detailed-exitcode` exits 0 (no perpetual diff). [`Env::finish`] destroys everything
+//! and asserts the server holds no instances.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const PROVIDER_VERSION: &str = "0.1.0";
+pub const TOKEN: &str = "acc-token";
+pub const PROJECT: &str = "acc";
+pub const ADMIN_TOKEN: &str = "acc-admin";
+
+/// The Terraform CLIs to test with, in order:
+/// `TF_ACC_TERRAFORM_PATHS` (colon-separated), else `TF_ACC_TERRAFORM`, else `terraform` on PATH.
+/// Empty when none is available (the tests then skip with a message).
+pub fn terraform_binaries() -> Vec<PathBuf> {
+    if let Ok(list) = std::env::var("TF_ACC_TERRAFORM_PATHS") {
+        let v: Vec<PathBuf> = list
+            .split(':')
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect();
+        if !v.is_empty() {
+            return v;
+        }
+    }
+    if let Ok(p) = std::env::var("TF_ACC_TERRAFORM")
+        && !p.is_empty()
+    {
+        return vec![PathBuf::from(p)];
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("terraform"))
+        .find(|p| p.is_file())
+        .into_iter()
+        .collect()
+}
+
+/// Run `test` once per Terraform CLI. Skips (with a note on stderr) when there is none.
+pub fn for_each_terraform(name: &str, test: impl Fn(&Path)) {
+    let bins = terraform_binaries();
+    if bins.is_empty() {
+        eprintln!(
+            "SKIP {name}: no terraform (set TF_ACC_TERRAFORM_PATHS or put terraform on PATH)"
+        );
+        return;
+    }
+    for bin in bins {
+        let started = Instant::now();
+        eprintln!("=== {name} with {}", bin.display());
+        test(&bin);
+        eprintln!(
+            "=== {name} with {} passed in {:.1?}",
+            bin.display(),
+            started.elapsed()
+        );
+    }
+}
+
+/// The `clouddb-server` binary: `CLOUDDB_SERVER_BIN`, else next to the provider binary in target/<profile>.
+pub fn server_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("CLOUDDB_SERVER_BIN") {
+        return PathBuf::from(p);
+    }
+    let provider = PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-clouddb"));
+    let candidate = provider.with_file_name("clouddb-server");
+    assert!(
+        candidate.is_file(),
+        "clouddb-server binary not found at {}: run `cargo build --workspace --bins` first or set CLOUDDB_SERVER_BIN",
+        candidate.display()
+    );
+    candidate
+}
+
+/// Options for the server a test gets.
+#[derive(Debug, Clone)]
+pub struct ServerOpts {
+    /// `--provision-time` virtual seconds a create takes.
+    pub provision_time: u64,
+    /// `--update-time` virtual seconds an update takes.
+    pub update_time: u64,
+    /// `--delete-time` virtual seconds a delete takes.
+    pub delete_time: u64,
+}
+
+impl Default for ServerOpts {
+    fn default() -> Self {
+        ServerOpts {
+            provision_time: 0,
+            update_time: 0,
+            delete_time: 0,
+        }
+    }
+}
+
+/// A running `clouddb-server`; killed on drop.
+pub struct Server {
+    child: Child,
+    pub endpoint: String,
+    /// `host:port`.
+    pub addr: String,
+}
+
+impl Server {
+    pub fn start(opts: &ServerOpts, log: &Path) -> Server {
+        let bin = server_binary();
+        let stderr = std::fs::File::create(log).expect("server log file");
+        let mut child = Command::new(&bin)
+            .args(["--listen", "127.0.0.1:0", "--in-memory"])
+            .args(["--token", &format!("{TOKEN}={PROJECT}")])
+            .args(["--admin-token", ADMIN_TOKEN])
+            .args(["--provision-time", &opts.provision_time.to_string()])
+            .args(["--update-time", &opts.update_time.to_string()])
+            .args(["--delete-time", &opts.delete_time.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let stdout = child.stdout.take().expect("server stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let n = reader.read_line(&mut line).expect("read server stdout");
+        assert!(
+            n > 0,
+            "clouddb-server exited before listening; see {}",
+            log.display()
+        );
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = reader.read_to_end(&mut sink);
+        });
+        let endpoint = line
+            .trim()
+            .strip_prefix("listening on ")
+            .map(|s| s.split_whitespace().next().unwrap_or(s).to_string())
+            .unwrap_or_else(|| panic!("unexpected first server line: {line:?}"));
+        let addr = endpoint
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        Server {
+            child,
+            endpoint,
+            addr,
+        }
+    }
+
+    /// Minimal blocking HTTP/1.1 call (loopback only): returns (status, JSON body or Null).
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut stream = TcpStream::connect(&self.addr).expect("connect clouddb-server");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let payload = body.map(|b| b.to_string()).unwrap_or_default();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+            self.addr,
+            payload.len()
+        );
+        stream.write_all(req.as_bytes()).expect("write request");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read response");
+        let text = String::from_utf8_lossy(&raw).to_string();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status: u16 = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let chunked = head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked");
+        let body = if chunked {
+            dechunk(body)
+        } else {
+            body.to_string()
+        };
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// Admin API call; panics unless 2xx.
+    pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.call(method, path, ADMIN_TOKEN, body.as_ref());
+        assert!(
+            (200..300).contains(&status),
+            "admin {method} {path} -> {status}: {v}"
+        );
+        v
+    }
+
+    /// Public API call with the test project's token.
+    pub fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call(
+            method,
+            &format!("/v1/projects/{PROJECT}{path}"),
+            TOKEN,
+            body.as_ref(),
+        )
+    }
+
+    pub fn instance(&self, name: &str) -> Option<Value> {
+        let (status, v) = self.api("GET", &format!("/instances/{name}"), None);
+        (status == 200).then_some(v)
+    }
+
+    pub fn instance_names(&self) -> Vec<String> {
+        let (status, v) = self.api("GET", "/instances?page_size=100", None);
+        assert_eq!(status, 200, "list instances: {v}");
+        v["instances"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| i["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Request log entries (`GET /admin/requests`).
+    pub fn requests(&self) -> Vec<Value> {
+        let v = self.admin("GET", "/admin/requests", None);
+        match v {
+            Value::Array(a) => a,
+            other => other["requests"].as_array().cloned().unwrap_or_default(),
+        }
+    }
+
+    pub fn fault(&self, spec: Value) -> Value {
+        self.admin("POST", "/admin/faults", Some(spec))
+    }
+
+    pub fn clear_faults(&self) {
+        self.admin("DELETE", "/admin/faults", None);
+    }
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size_line, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size_line.trim(), 16).unwrap_or(0);
+        if size == 0 || after.len() < size {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Result of one terraform command.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn combined(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// Expected outcome of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanExpect {
+    /// No changes (exit code 0).
+    Empty,
+    /// (add, change, destroy) counts as Terraform summarises them ("Plan: A to add, C to change, D to destroy").
+    Changes {
+        add: usize,
+        change: usize,
+        destroy: usize,
+    },
+}
+
+/// One step: a configuration and what applying it must do.
+#[derive(Debug, Clone, Default)]
+pub struct Step {
+    /// Resource HCL (the terraform/provider blocks are added by the harness).
+    pub config: String,
+    /// Expected plan before applying (None = don't check).
+    pub plan: Option<PlanExpect>,
+    /// When set, apply must fail with output matching this regex (plan errors count).
+    pub expect_error: Option<String>,
+    /// (resource address, attribute, expected JSON value) checked in state after apply.
+    pub checks: Vec<(String, String, Value)>,
+    /// Only plan, don't apply.
+    pub plan_only: bool,
+}
+
+/// One test environment: server, mirror, CLI config and working directory.
+pub struct Env {
+    pub tf: PathBuf,
+    pub tf_version: String,
+    pub dir: tempfile::TempDir,
+    pub work: PathBuf,
+    pub server: Server,
+    finished: bool,
+    /// Extra env for terraform (e.g. TF_LOG).
+    pub extra_env: BTreeMap<String, String>,
+}
+
+impl Env {
+    pub fn new(tf: &Path) -> Env {
+        Env::with_server(tf, ServerOpts::default())
+    }
+
+    pub fn with_server(tf: &Path, opts: ServerOpts) -> Env {
+        // Under target/ (CARGO_TARGET_TMPDIR) so the provider can be hard-linked, not copied.
+        let dir = tempfile::Builder::new()
+            .prefix("clouddb-acc-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .expect("tempdir");
+        let work = dir.path().join("work");
+        std::fs::create_dir_all(&work).expect("work dir");
+        // Per-test mirror: concurrent tests never share (or race on) a provider copy.
+        let mirror = dir.path().join("mirror");
+        let pkg = mirror.join(format!(
+            "registry.terraform.io/clouddb/clouddb/{PROVIDER_VERSION}/linux_amd64"
+        ));
+        std::fs::create_dir_all(&pkg).expect("mirror dir");
+        let src = PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-clouddb"));
+        let dst = pkg.join(format!("terraform-provider-clouddb_v{PROVIDER_VERSION}"));
+        if std::fs::hard_link(&src, &dst).is_err() {
+            std::fs::copy(&src, &dst).expect("copy provider into mirror");
+        }
+        let rc = format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/clouddb/*\"]\n  }}\n}}\n",
+            mirror.display()
+        );
+        std::fs::write(dir.path().join("terraformrc"), rc).expect("write terraformrc");
+        let server = Server::start(&opts, &dir.path().join("server.log"));
+        let mut env = Env {
+            tf: tf.to_path_buf(),
+            tf_version: String::new(),
+            dir,
+            work,
+            server,
+            finished: false,
+            extra_env: BTreeMap::new(),
+        };
+        let v = env.tf(&["version", "-json"]);
+        env.tf_version = serde_json::from_str::<Value>(&v.stdout)
+            .ok()
+            .and_then(|j| j["terraform_version"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        env
+    }
+
+    /// True for Terraform older than `major.minor`.
+    pub fn tf_older_than(&self, major: u64, minor: u64) -> bool {
+        let mut parts = self
+            .tf_version
+            .split('.')
+            .map(|p| p.parse::<u64>().unwrap_or(0));
+        let (a, b) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        (a, b) < (major, minor)
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.tf);
+        cmd.args(args)
+            .current_dir(&self.work)
+            .env("TF_CLI_CONFIG_FILE", self.dir.path().join("terraformrc"))
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env("CLOUDDB_ENDPOINT", &self.server.endpoint)
+            .env("CLOUDDB_TOKEN", TOKEN)
+            .env("CLOUDDB_PROJECT", PROJECT)
+            .env_remove("TF_CLI_ARGS")
+            .env_remove("TF_DATA_DIR")
+            .env_remove("TF_PLUGIN_CACHE_DIR")
+            .env_remove("TF_REATTACH_PROVIDERS")
+            .env("TF_LOG_PATH", self.dir.path().join("terraform.log"))
+            .stdin(Stdio::null());
+        if std::env::var_os("TF_LOG").is_none() {
+            cmd.env("TF_LOG", "debug");
+        }
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Run terraform with args; never panics on a non-zero exit.
+    pub fn tf(&self, args: &[&str]) -> Run {
+        let out: Output = self
+            .command(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.tf.display()));
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+        }
+    }
+
+    /// Run terraform and panic with its output unless it exits 0.
+    pub fn tf_ok(&self, args: &[&str]) -> Run {
+        let r = self.tf(args);
+        assert_eq!(
+            r.code,
+            0,
+            "terraform {args:?} failed ({}):\n{}",
+            self.tf_version,
+            r.combined()
+        );
+        r
+    }
+
+    /// Write `main.tf`: provider boilerplate plus `resources`.
+    pub fn write_config(&self, resources: &str) {
+        let hcl = format!(
+            "terraform {{\n  required_providers {{\n    clouddb = {{\n      source = \"clouddb/clouddb\"\n    }}\n  }}\n}}\n\nprovider \"clouddb\" {{\n  poll_interval = \"100ms\"\n}}\n\n{resources}\n"
+        );
+        std::fs::write(self.work.join("main.tf"), hcl).expect("write main.tf");
+        if !self.work.join(".terraform").exists() {
+            self.tf_ok(&["init", "-input=false", "-no-color"]);
+        }
+    }
+
+    /// `terraform plan -out` + `show -json`; returns (exit code, run, plan JSON or Null).
+    pub fn plan(&self) -> (Run, Value) {
+        let r = self.tf(&[
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-detailed-exitcode",
+            "-out=tfplan",
+        ]);
+        if r.code == 1 {
+            return (r, Value::Null);
+        }
+        let show = self.tf_ok(&["show", "-json", "tfplan"]);
+        let json: Value = serde_json::from_str(&show.stdout).expect("plan JSON");
+        (r, json)
+    }
+
+    /// Assert the plan matches `expect`; returns the plan JSON.
+    pub fn assert_plan(&self, expect: PlanExpect) -> Value {
+        let (r, json) = self.plan();
+        assert_ne!(
+            r.code,
+            1,
+            "plan failed ({}):\n{}",
+            self.tf_version,
+            r.combined()
+        );
+        let (add, change, destroy) = count_actions(&json);
+        match expect {
+            PlanExpect::Empty => assert!(
+                r.code == 0 && (add, change, destroy) == (0, 0, 0),
+                "expected an empty plan ({}), got exit {} +{add} ~{change} -{destroy}:\n{}",
+                self.tf_version,
+                r.code,
+                r.stdout
+            ),
+            PlanExpect::Changes {
+                add: a,
+                change: c,
+                destroy: d,
+            } => assert!(
+                (add, change, destroy) == (a, c, d),
+                "expected plan +{a} ~{c} -{d} ({}), got +{add} ~{change} -{destroy}:\n{}",
+                self.tf_version,
+                r.stdout
+            ),
+        }
+        json
+    }
+
+    /// Apply the current config; panics on failure, then asserts the follow-up plan is empty.
+    pub fn apply_ok(&self) -> Run {
+        let r = self.tf(&["apply", "-input=false", "-no-color", "-auto-approve"]);
+        assert_eq!(
+            r.code,
+            0,
+            "apply failed ({}):\n{}",
+            self.tf_version,
+            r.combined()
+        );
+        self.assert_plan(PlanExpect::Empty);
+        r
+    }
+
+    /// Apply expecting failure whose output matches `pattern`.
+    pub fn apply_err(&self, pattern: &str) -> Run {
+        let r = self.tf(&["apply", "-input=false", "-no-color", "-auto-approve"]);
+        assert_ne!(
+            r.code,
+            0,
+            "apply unexpectedly succeeded ({}):\n{}",
+            self.tf_version,
+            r.combined()
+        );
+        let re = regex::Regex::new(pattern).expect("regex");
+        // Terraform wraps long diagnostics; match against whitespace-normalised text too.
+        let flat = r
+            .combined()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            re.is_match(&r.combined()) || re.is_match(&flat),
+            "apply error ({}) does not match {pattern:?}:\n{}",
+            self.tf_version,
+            r.combined()
+        );
+        r
+    }
+
+    /// Run one step.
+    pub fn step(&self, step: &Step) {
+        self.write_config(&step.config);
+        if let Some(p) = step.plan {
+            self.assert_plan(p);
+        }
+        if step.plan_only {
+            return;
+        }
+        if let Some(pat) = &step.expect_error {
+            self.apply_err(pat);
+            return;
+        }
+        self.apply_ok();
+        for (addr, attr, want) in &step.checks {
+            let got = self.state_attr(addr, attr);
+            assert_eq!(&got, want, "{addr}.{attr} ({})", self.tf_version);
+        }
+    }
+
+    /// `terraform show -json` state resources by address.
+    pub fn state(&self) -> BTreeMap<String, Value> {
+        let r = self.tf_ok(&["show", "-json", "-no-color"]);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap_or(Value::Null);
+        let mut out = BTreeMap::new();
+        if let Some(rs) = v["values"]["root_module"]["resources"].as_array() {
+            for r in rs {
+                if let Some(addr) = r["address"].as_str() {
+                    out.insert(addr.to_string(), r["values"].clone());
+                }
+            }
+        }
+        out
+    }
+
+    pub fn state_attr(&self, addr: &str, attr: &str) -> Value {
+        let st = self.state();
+        let res = st
+            .get(addr)
+            .unwrap_or_else(|| panic!("{addr} not in state: {st:?}"));
+        attr.split('.').fold(res.clone(), |v, k| v[k].clone())
+    }
+
+    /// Raw state file JSON (for taint status and private bytes).
+    pub fn raw_state(&self) -> Value {
+        let p = self.work.join("terraform.tfstate");
+        std::fs::read_to_string(p)
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or(Value::Null)
+    }
+
+    /// Destroy everything and assert the server holds no instances. Call at the end of every test.
+    pub fn finish(mut self) {
+        self.finished = true;
+        self.destroy_all(true);
+    }
+
+    fn destroy_all(&self, strict: bool) {
+        if !self.work.join(".terraform").exists() {
+            return;
+        }
+        let r = self.tf(&["destroy", "-input=false", "-no-color", "-auto-approve"]);
+        if strict {
+            assert_eq!(
+                r.code,
+                0,
+                "destroy failed ({}):\n{}",
+                self.tf_version,
+                r.combined()
+            );
+            let left = self.server.instance_names();
+            assert!(
+                left.is_empty(),
+                "server still holds instances after destroy: {left:?}"
+            );
+        }
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if !self.finished {
+            // Best effort when a test failed half-way; the server dies with us anyway.
+            self.destroy_all(false);
+            if std::env::var_os("TF_ACC_KEEP").is_some() {
+                let kept = self.dir.path().to_path_buf();
+                eprintln!("keeping {}", kept.display());
+                let _ = std::mem::replace(
+                    &mut self.dir,
+                    tempfile::Builder::new()
+                        .prefix("clouddb-acc-dummy-")
+                        .tempdir()
+                        .expect("tempdir"),
+                )
+                .keep();
+            }
+        }
+    }
+}
+
+/// (add, change, destroy) as Terraform counts them: a replace counts as one add and one destroy.
+pub fn count_actions(plan: &Value) -> (usize, usize, usize) {
+    let (mut add, mut change, mut destroy) = (0, 0, 0);
+    for rc in plan["resource_changes"].as_array().into_iter().flatten() {
+        if rc["mode"] != "managed" {
+            continue;
+        }
+        let actions: Vec<&str> = rc["change"]["actions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        for a in actions {
+            match a {
+                "create" => add += 1,
+                "update" => change += 1,
+                "delete" => destroy += 1,
+                _ => {}
+            }
+        }
+    }
+    (add, change, destroy)
+}
+
+/// The planned change for `address`.
+pub fn resource_change<'a>(plan: &'a Value, address: &str) -> &'a Value {
+    plan["resource_changes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|rc| rc["address"] == address))
+        .unwrap_or(&Value::Null)
+}
+
+/// Attribute names that are unknown ("known after apply") in a planned change.
+pub fn unknown_attrs(change: &Value) -> Vec<String> {
+    change["change"]["after_unknown"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, v)| {
+                    **v == Value::Bool(true) || (v.is_object() && v.to_string().contains("true"))
+                })
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn json_str(s: &str) -> Value {
+    json!(s)
+}

@@ -1,0 +1,494 @@
+//! Acceptance tests: the real `terraform` CLI, the freshly built provider and a private `clouddb-server`.
+//!
+//! See `tests/acceptance/README.md` for how to run them (TF_ACC_TERRAFORM_PATHS, CLOUDDB_SERVER_BIN).
+
+mod harness;
+
+use std::time::{Duration, Instant};
+
+use harness::{
+    Env, PROJECT, PlanExpect, ServerOpts, Step, for_each_terraform, resource_change, unknown_attrs,
+};
+use serde_json::{Value, json};
+
+fn instance_hcl(name: &str, extra: &str) -> String {
+    format!(
+        "resource \"clouddb_instance\" \"db\" {{\n  name       = \"{name}\"\n  tier       = \"db-small\"\n  storage_gb = 20\n{extra}\n}}\n"
+    )
+}
+
+/// create → no-op plan → in-place update (tier) → replace (engine) → import → drift (changed, then
+/// deleted out of band) → destroy.
+#[test]
+fn lifecycle() {
+    for_each_terraform("lifecycle", |tf| {
+        let env = Env::new(tf);
+        let addr = "clouddb_instance.db";
+        let labels = "  labels = {\n    team = \"acc\"\n  }\n  backup = {\n    start_time = \"03:30\"\n  }\n";
+
+        // Create; the harness asserts the follow-up plan is empty.
+        env.step(&Step {
+            config: instance_hcl("acc-life", labels),
+            plan: Some(PlanExpect::Changes {
+                add: 1,
+                change: 0,
+                destroy: 0,
+            }),
+            checks: vec![
+                (addr.into(), "id".into(), json!("acc-life")),
+                (addr.into(), "engine".into(), json!("mysql")),
+                (addr.into(), "engine_version".into(), json!("8.0")),
+                (addr.into(), "admin_username".into(), json!("dbadmin")),
+                (addr.into(), "state".into(), json!("READY")),
+                (addr.into(), "backup.start_time".into(), json!("03:30")),
+                (addr.into(), "backup.retention_days".into(), json!(7)),
+                (addr.into(), "labels.team".into(), json!("acc")),
+            ],
+            ..Default::default()
+        });
+        let actual = env.state_attr(addr, "engine_version_actual");
+        assert!(
+            actual.as_str().is_some_and(|v| v.starts_with("8.0.")),
+            "{actual}"
+        );
+        assert!(
+            env.state_attr(addr, "endpoint_port")
+                .as_i64()
+                .is_some_and(|p| p > 0)
+        );
+
+        // In-place tier change: exactly one update, and no unrelated "(known after apply)".
+        env.write_config(&instance_hcl("acc-life", labels).replace("db-small", "db-standard-2"));
+        let plan = env.assert_plan(PlanExpect::Changes {
+            add: 0,
+            change: 1,
+            destroy: 0,
+        });
+        let rc = resource_change(&plan, addr);
+        assert_eq!(rc["change"]["actions"], json!(["update"]));
+        let unknown = unknown_attrs(rc);
+        assert!(
+            unknown.is_empty(),
+            "tier change marks unrelated attributes unknown: {unknown:?}"
+        );
+        env.apply_ok();
+        assert_eq!(
+            env.server.instance("acc-life").expect("exists")["tier"],
+            json!("db-standard-2")
+        );
+
+        // Replace: engine change.
+        let pg = format!("{labels}  engine = \"postgres\"\n");
+        env.step(&Step {
+            config: instance_hcl("acc-life", &pg).replace("db-small", "db-standard-2"),
+            plan: Some(PlanExpect::Changes {
+                add: 1,
+                change: 0,
+                destroy: 1,
+            }),
+            checks: vec![
+                (addr.into(), "engine".into(), json!("postgres")),
+                (addr.into(), "engine_version".into(), json!("16")),
+            ],
+            ..Default::default()
+        });
+
+        // Import: forget it, import by name, plan must be empty.
+        env.tf_ok(&["state", "rm", addr]);
+        env.tf_ok(&["import", "-input=false", "-no-color", addr, "acc-life"]);
+        env.assert_plan(PlanExpect::Empty);
+
+        // Drift: tier changed out of band → plan shows one update, apply fixes it.
+        env.server.admin(
+            "PATCH",
+            &format!("/admin/drift/projects/{PROJECT}/instances/acc-life"),
+            Some(json!({"tier": "db-micro", "labels": {"team": "acc", "rogue": "x"}})),
+        );
+        env.assert_plan(PlanExpect::Changes {
+            add: 0,
+            change: 1,
+            destroy: 0,
+        });
+        env.apply_ok();
+        let inst = env.server.instance("acc-life").expect("exists");
+        assert_eq!(inst["tier"], json!("db-standard-2"));
+        assert_eq!(inst["labels"], json!({"team": "acc"}));
+
+        // Deleted out of band → plan shows a create.
+        env.server.admin(
+            "DELETE",
+            &format!("/admin/drift/projects/{PROJECT}/instances/acc-life"),
+            None,
+        );
+        env.assert_plan(PlanExpect::Changes {
+            add: 1,
+            change: 0,
+            destroy: 0,
+        });
+        env.apply_ok();
+        env.finish();
+    });
+}
+
+/// Plan-time validation: bad name, storage decrease (naming storage_gb), major upgrade without opt-in,
+/// downgrade; minor upgrade in place works.
+#[test]
+fn validation_errors() {
+    for_each_terraform("validation_errors", |tf| {
+        let env = Env::new(tf);
+        env.step(&Step {
+            config: instance_hcl("Bad_Name", ""),
+            expect_error: Some("Invalid instance name".into()),
+            ..Default::default()
+        });
+        env.step(&Step {
+            config: instance_hcl("acc-valid", "  engine_version = \"8.0\"\n"),
+            ..Default::default()
+        });
+        env.step(&Step {
+            config: instance_hcl("acc-valid", "  engine_version = \"8.0\"\n")
+                .replace("storage_gb = 20", "storage_gb = 10"),
+            expect_error: Some(r"storage_gb cannot be decreased[\s\S]*20 GB".into()),
+            ..Default::default()
+        });
+        // Minor upgrade in place.
+        env.step(&Step {
+            config: instance_hcl("acc-valid", "  engine_version = \"8.4\"\n"),
+            plan: Some(PlanExpect::Changes {
+                add: 0,
+                change: 1,
+                destroy: 0,
+            }),
+            checks: vec![(
+                "clouddb_instance.db".into(),
+                "engine_version".into(),
+                json!("8.4"),
+            )],
+            ..Default::default()
+        });
+        env.step(&Step {
+            config: instance_hcl("acc-valid", "  engine_version = \"8.0\"\n"),
+            expect_error: Some("engine_version cannot be downgraded".into()),
+            ..Default::default()
+        });
+        // Back to the applied config so destroy sees a consistent state.
+        env.write_config(&instance_hcl("acc-valid", "  engine_version = \"8.4\"\n"));
+        env.finish();
+
+        let env = Env::new(tf);
+        env.step(&Step {
+            config: instance_hcl("acc-major", "  engine_version = \"5.7\"\n"),
+            ..Default::default()
+        });
+        env.step(&Step {
+            config: instance_hcl("acc-major", "  engine_version = \"8.0\"\n"),
+            expect_error: Some("allow_major_version_upgrade".into()),
+            ..Default::default()
+        });
+        env.step(&Step {
+            config: instance_hcl(
+                "acc-major",
+                "  engine_version = \"8.0\"\n  allow_major_version_upgrade = true\n",
+            ),
+            plan: Some(PlanExpect::Changes {
+                add: 0,
+                change: 1,
+                destroy: 0,
+            }),
+            checks: vec![(
+                "clouddb_instance.db".into(),
+                "engine_version".into(),
+                json!("8.0"),
+            )],
+            ..Default::default()
+        });
+        env.finish();
+    });
+}
+
+/// Deletion protection is enforced by the API and reported clearly; turning it off allows destroy.
+#[test]
+fn deletion_protection() {
+    for_each_terraform("deletion_protection", |tf| {
+        let env = Env::new(tf);
+        env.step(&Step {
+            config: instance_hcl("acc-protected", "  deletion_protection = true\n"),
+            ..Default::default()
+        });
+        let r = env.tf(&["destroy", "-input=false", "-no-color", "-auto-approve"]);
+        assert_ne!(
+            r.code,
+            0,
+            "destroy of a protected instance must fail:\n{}",
+            r.combined()
+        );
+        assert!(
+            r.combined().contains("deletion protection is enabled"),
+            "{}",
+            r.combined()
+        );
+        assert!(env.server.instance("acc-protected").is_some());
+        env.step(&Step {
+            config: instance_hcl("acc-protected", "  deletion_protection = false\n"),
+            plan: Some(PlanExpect::Changes {
+                add: 0,
+                change: 1,
+                destroy: 0,
+            }),
+            ..Default::default()
+        });
+        env.finish();
+    });
+}
+
+/// Count POST /instances requests in the server log and the distinct idempotency keys they used.
+fn create_posts(env: &Env) -> (usize, Vec<String>) {
+    let posts: Vec<Value> = env
+        .server
+        .requests()
+        .into_iter()
+        .filter(|e| {
+            e["method"] == "POST"
+                && e["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("/instances"))
+        })
+        .collect();
+    let mut keys: Vec<String> = posts
+        .iter()
+        .filter_map(|e| e["idempotency_key"].as_str().map(str::to_string))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    (posts.len(), keys)
+}
+
+/// Injected 429s, 5xx and a dropped (committed, then 502) response end with exactly one instance, created
+/// by retries that all carry the same idempotency key.
+#[test]
+fn faults_create_exactly_one_instance() {
+    for_each_terraform("faults_create_exactly_one_instance", |tf| {
+        let env = Env::new(tf);
+        let post = |kind: &str, extra: Value| {
+            let mut spec = json!({"kind": kind, "method": "POST", "path_prefix": format!("/v1/projects/{PROJECT}/instances")});
+            if let (Some(s), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
+                s.extend(e.clone());
+            }
+            env.server.fault(spec);
+        };
+        post("fail", json!({"status": 429, "count": 2, "retry_after": 0}));
+        post("fail", json!({"status": 503, "count": 1, "retry_after": 0}));
+        post("drop_response", json!({"count": 1}));
+        env.server.fault(json!({"kind": "random", "method": "GET", "rate": 0.2, "statuses": [500, 502, 503], "retry_after": 0}));
+        env.step(&Step {
+            config: instance_hcl("acc-faults", ""),
+            ..Default::default()
+        });
+        env.server.clear_faults();
+        assert_eq!(env.server.instance_names(), vec!["acc-faults".to_string()]);
+        let (n, keys) = create_posts(&env);
+        assert!(
+            n >= 5,
+            "expected the 429/503/drop retries to show up as {n} POSTs"
+        );
+        assert_eq!(
+            keys.len(),
+            1,
+            "one idempotency key across all retries: {keys:?}"
+        );
+        env.finish();
+    });
+}
+
+/// A create that outlives `timeouts.create` leaves the instance in state, tainted (never untracked);
+/// the next apply replaces it.
+#[test]
+fn create_timeout_taints_then_replaces() {
+    for_each_terraform("create_timeout_taints_then_replaces", |tf| {
+        let env = Env::with_server(
+            tf,
+            ServerOpts {
+                provision_time: 3600,
+                ..Default::default()
+            },
+        );
+        let cfg = instance_hcl("acc-slow", "  timeouts {\n    create = \"2s\"\n  }\n");
+        env.write_config(&cfg);
+        env.apply_err("timed out");
+        assert_tainted(&env, "acc-slow");
+        assert!(env.server.instance("acc-slow").is_some());
+        env.assert_plan(PlanExpect::Changes {
+            add: 1,
+            change: 0,
+            destroy: 1,
+        });
+        // Let virtual time run while the replacement waits (delete resumes the pending create first).
+        let _clock = ClockPump::start(&env);
+        let r = env.tf(&[
+            "apply",
+            "-input=false",
+            "-no-color",
+            "-auto-approve",
+            "-refresh=true",
+        ]);
+        drop(_clock);
+        assert_eq!(r.code, 0, "{}", r.combined());
+        env.assert_plan(PlanExpect::Empty);
+        assert_eq!(
+            env.server.instance("acc-slow").expect("exists")["state"],
+            json!("READY")
+        );
+        env.finish();
+    });
+}
+
+/// After a create timeout, `terraform untaint` + the operation finishing server-side means the next plan
+/// resumes (refresh clears the pending operation) and is empty.
+#[test]
+fn create_timeout_resumes_after_untaint() {
+    for_each_terraform("create_timeout_resumes_after_untaint", |tf| {
+        let env = Env::with_server(
+            tf,
+            ServerOpts {
+                provision_time: 3600,
+                ..Default::default()
+            },
+        );
+        let cfg = instance_hcl("acc-resume", "  timeouts {\n    create = \"2s\"\n  }\n");
+        env.write_config(&cfg);
+        env.apply_err("timed out");
+        assert_tainted(&env, "acc-resume");
+        env.tf_ok(&["untaint", "clouddb_instance.db"]);
+        env.server.admin(
+            "POST",
+            "/admin/clock",
+            Some(json!({"advance_seconds": 3700})),
+        );
+        env.assert_plan(PlanExpect::Empty);
+        env.tf_ok(&["apply", "-input=false", "-no-color", "-auto-approve"]);
+        assert_eq!(
+            env.state_attr("clouddb_instance.db", "state"),
+            json!("READY")
+        );
+        env.finish();
+    });
+}
+
+/// Ctrl-C (SIGINT → StopProvider) during a long create: Terraform exits promptly and the state holds the
+/// instance, so nothing is orphaned.
+#[test]
+fn stop_provider_keeps_instance_in_state() {
+    for_each_terraform("stop_provider_keeps_instance_in_state", |tf| {
+        let env = Env::with_server(
+            tf,
+            ServerOpts {
+                provision_time: 3600,
+                ..Default::default()
+            },
+        );
+        env.write_config(&instance_hcl("acc-stop", ""));
+        let mut child = env
+            .command(&["apply", "-input=false", "-no-color", "-auto-approve"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn terraform apply");
+        let started = Instant::now();
+        while env.server.instance("acc-stop").is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "create never reached the server"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        let pid = child.id().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let stopped_at = Instant::now();
+        let exit = loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                break s;
+            }
+            assert!(
+                stopped_at.elapsed() < Duration::from_secs(30),
+                "terraform did not stop after SIGINT"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(!exit.success(), "interrupted apply should fail");
+        let st = env.state();
+        assert!(
+            st.contains_key("clouddb_instance.db"),
+            "instance missing from state after interrupt: {st:?}"
+        );
+        env.server.admin(
+            "POST",
+            "/admin/clock",
+            Some(json!({"advance_seconds": 3700})),
+        );
+        env.finish();
+    });
+}
+
+fn assert_tainted(env: &Env, name: &str) {
+    let raw = env.raw_state();
+    let inst = raw["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["type"] == "clouddb_instance"))
+        .map(|r| r["instances"][0].clone())
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        inst["status"],
+        json!("tainted"),
+        "expected a tainted instance in state: {raw}"
+    );
+    assert_eq!(inst["attributes"]["name"], json!(name));
+}
+
+/// Advances the server's virtual clock in the background while alive.
+struct ClockPump {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ClockPump {
+    fn start(env: &Env) -> ClockPump {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let addr = env.server.addr.clone();
+        let handle = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let body = r#"{"advance_seconds":600}"#;
+                let req = format!(
+                    "POST /admin/clock HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    harness::ADMIN_TOKEN,
+                    body.len()
+                );
+                if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+                    use std::io::{Read, Write};
+                    let _ = s.write_all(req.as_bytes());
+                    let mut sink = Vec::new();
+                    let _ = s.read_to_end(&mut sink);
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        });
+        ClockPump {
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for ClockPump {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
