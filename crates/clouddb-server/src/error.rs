@@ -74,7 +74,10 @@ pub enum ApiError {
     RateLimited { retry_after: u64 },
     /// An injected fault: any status, optional Retry-After.
     #[error("injected fault")]
-    Injected { status: u16, retry_after: Option<u64> },
+    Injected {
+        status: u16,
+        retry_after: Option<u64>,
+    },
     /// 500 `INTERNAL`: storage failure (logged, never shown in detail).
     #[error("storage error: {0}")]
     Store(#[from] rusqlite::Error),

@@ -77,7 +77,10 @@ impl FaultSpec {
             if let Some(ss) = &self.statuses
                 && (ss.is_empty() || !ss.iter().all(|s| status_ok(*s)))
             {
-                v.push(FieldViolation::new("statuses", "non-empty list of 400..=599"));
+                v.push(FieldViolation::new(
+                    "statuses",
+                    "non-empty list of 400..=599",
+                ));
             }
         }
         if self.kind == "not_found_after_create" && !matches!(self.seconds, Some(s) if s >= 0.0) {
@@ -97,7 +100,10 @@ impl FaultSpec {
         self.method
             .as_deref()
             .is_none_or(|m| m.eq_ignore_ascii_case(method))
-            && self.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
+            && self
+                .path_prefix
+                .as_deref()
+                .is_none_or(|p| path.starts_with(p))
     }
 }
 
@@ -186,7 +192,10 @@ impl Faults {
         {
             let mut rules = self.rules();
             for r in rules.iter_mut() {
-                if r.spec.kind == "latency" && r.remaining != Some(0) && r.spec.matches(method, path) {
+                if r.spec.kind == "latency"
+                    && r.remaining != Some(0)
+                    && r.spec.matches(method, path)
+                {
                     d.latency_ms += r.spec.millis.unwrap_or(0);
                     r.hits += 1;
                     if let Some(n) = r.remaining.as_mut() {
@@ -197,9 +206,11 @@ impl Faults {
         }
         if let Some(spec) = self.take("fail", method, path) {
             let status = spec.status.unwrap_or(503);
-            let retry_after = spec
-                .retry_after
-                .or(if status == 429 || status == 503 { Some(1) } else { None });
+            let retry_after = spec.retry_after.or(if status == 429 || status == 503 {
+                Some(1)
+            } else {
+                None
+            });
             d.fail = Some(ApiError::Injected {
                 status,
                 retry_after,
@@ -214,17 +225,22 @@ impl Faults {
                     && r.spec.matches(method, path)
                     && crate::util::rand_f64() < r.spec.rate.unwrap_or(0.0)
                 {
-                    let statuses = r.spec.statuses.clone().unwrap_or_else(|| vec![500, 503, 429]);
+                    let statuses = r
+                        .spec
+                        .statuses
+                        .clone()
+                        .unwrap_or_else(|| vec![500, 503, 429]);
                     let idx = (crate::util::rand_u64() % statuses.len().max(1) as u64) as usize;
                     let status = statuses.get(idx).copied().unwrap_or(503);
                     r.hits += 1;
                     if let Some(n) = r.remaining.as_mut() {
                         *n -= 1;
                     }
-                    let retry_after = r
-                        .spec
-                        .retry_after
-                        .or(if status == 429 || status == 503 { Some(1) } else { None });
+                    let retry_after = r.spec.retry_after.or(if status == 429 || status == 503 {
+                        Some(1)
+                    } else {
+                        None
+                    });
                     d.fail = Some(ApiError::Injected {
                         status,
                         retry_after,
@@ -254,7 +270,10 @@ impl Faults {
             .iter()
             .filter(|r| {
                 r.spec.kind == "not_found_after_create"
-                    && r.spec.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
+                    && r.spec
+                        .path_prefix
+                        .as_deref()
+                        .is_none_or(|p| path.starts_with(p))
             })
             .map(|r| (r.spec.seconds.unwrap_or(0.0) * 1000.0) as i64)
             .max()

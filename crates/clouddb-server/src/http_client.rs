@@ -96,7 +96,10 @@ impl Conn {
     async fn read_response(&mut self, head: bool) -> io::Result<Resp> {
         let mut line = String::new();
         if self.stream.read_line(&mut line).await? == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed",
+            ));
         }
         let status: u16 = line
             .split_whitespace()

@@ -215,9 +215,7 @@ pub async fn faults(State(st): State<AppState>, req: Request, next: Next) -> Res
     if st.faults.is_empty() {
         return next.run(req).await;
     }
-    let d = st
-        .faults
-        .decide(req.method().as_str(), req.uri().path());
+    let d = st.faults.decide(req.method().as_str(), req.uri().path());
     if d.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(d.latency_ms)).await;
     }
@@ -286,7 +284,11 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
     );
     fp_src.push(b'\n');
     fp_src.extend_from_slice(&bytes);
-    let fingerprint = format!("{:016x}{:016x}", fnv64(&fp_src, 0), fnv64(&fp_src, 0x5bd1_e995));
+    let fingerprint = format!(
+        "{:016x}{:016x}",
+        fnv64(&fp_src, 0),
+        fnv64(&fp_src, 0x5bd1_e995)
+    );
     let id = (scope.clone(), key.clone());
     let existing = lock(&st.store).idem.get(&id).cloned();
     if let Some(rec) = existing {
@@ -348,10 +350,18 @@ fn replay(rec: &IdemRec) -> Response {
     let mut resp = Response::new(Body::from(rec.body.clone()));
     *resp.status_mut() = StatusCode::from_u16(rec.status).unwrap_or(StatusCode::OK);
     let h = resp.headers_mut();
-    if let Some(ct) = rec.content_type.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+    if let Some(ct) = rec
+        .content_type
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
         h.insert(header::CONTENT_TYPE, ct);
     }
-    if let Some(l) = rec.location.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+    if let Some(l) = rec
+        .location
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
         h.insert(header::LOCATION, l);
     }
     h.insert("idempotent-replayed", HeaderValue::from_static("true"));

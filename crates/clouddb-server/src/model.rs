@@ -18,13 +18,48 @@ pub struct EngineVersion {
 }
 
 pub const ENGINE_VERSIONS: &[EngineVersion] = &[
-    EngineVersion { engine: "mysql", version: "5.7", actual: "5.7.44", default: false },
-    EngineVersion { engine: "mysql", version: "8.0", actual: "8.0.36", default: true },
-    EngineVersion { engine: "mysql", version: "8.4", actual: "8.4.2", default: false },
-    EngineVersion { engine: "postgres", version: "14", actual: "14.12", default: false },
-    EngineVersion { engine: "postgres", version: "15", actual: "15.7", default: false },
-    EngineVersion { engine: "postgres", version: "16", actual: "16.3", default: true },
-    EngineVersion { engine: "postgres", version: "17", actual: "17.0", default: false },
+    EngineVersion {
+        engine: "mysql",
+        version: "5.7",
+        actual: "5.7.44",
+        default: false,
+    },
+    EngineVersion {
+        engine: "mysql",
+        version: "8.0",
+        actual: "8.0.36",
+        default: true,
+    },
+    EngineVersion {
+        engine: "mysql",
+        version: "8.4",
+        actual: "8.4.2",
+        default: false,
+    },
+    EngineVersion {
+        engine: "postgres",
+        version: "14",
+        actual: "14.12",
+        default: false,
+    },
+    EngineVersion {
+        engine: "postgres",
+        version: "15",
+        actual: "15.7",
+        default: false,
+    },
+    EngineVersion {
+        engine: "postgres",
+        version: "16",
+        actual: "16.3",
+        default: true,
+    },
+    EngineVersion {
+        engine: "postgres",
+        version: "17",
+        actual: "17.0",
+        default: false,
+    },
 ];
 
 /// One machine tier.
@@ -37,11 +72,36 @@ pub struct Tier {
 }
 
 pub const TIERS: &[Tier] = &[
-    Tier { name: "db-micro", vcpus: 1, memory_gb: 1, max_storage_gb: 100 },
-    Tier { name: "db-small", vcpus: 2, memory_gb: 4, max_storage_gb: 500 },
-    Tier { name: "db-standard-2", vcpus: 2, memory_gb: 8, max_storage_gb: 2000 },
-    Tier { name: "db-standard-4", vcpus: 4, memory_gb: 16, max_storage_gb: 4000 },
-    Tier { name: "db-highmem-8", vcpus: 8, memory_gb: 64, max_storage_gb: 16000 },
+    Tier {
+        name: "db-micro",
+        vcpus: 1,
+        memory_gb: 1,
+        max_storage_gb: 100,
+    },
+    Tier {
+        name: "db-small",
+        vcpus: 2,
+        memory_gb: 4,
+        max_storage_gb: 500,
+    },
+    Tier {
+        name: "db-standard-2",
+        vcpus: 2,
+        memory_gb: 8,
+        max_storage_gb: 2000,
+    },
+    Tier {
+        name: "db-standard-4",
+        vcpus: 4,
+        memory_gb: 16,
+        max_storage_gb: 4000,
+    },
+    Tier {
+        name: "db-highmem-8",
+        vcpus: 8,
+        memory_gb: 64,
+        max_storage_gb: 16000,
+    },
 ];
 
 pub const ENGINES: &[&str] = &["mysql", "postgres"];
@@ -82,7 +142,8 @@ pub fn valid_instance_name(name: &str) -> bool {
     let b = name.as_bytes();
     (3..=63).contains(&b.len())
         && b[0].is_ascii_lowercase()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[b.len() - 1] != b'-'
 }
 
@@ -113,8 +174,7 @@ pub fn check_labels(labels: &BTreeMap<String, String>, out: &mut Vec<FieldViolat
             ));
         }
         let val_ok = v.len() <= 63
-            && v
-                .bytes()
+            && v.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.');
         if !val_ok {
             out.push(FieldViolation::new(
@@ -128,7 +188,13 @@ pub fn check_labels(labels: &BTreeMap<String, String>, out: &mut Vec<FieldViolat
 /// `HH:MM` between 00:00 and 23:59.
 pub fn valid_hhmm(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() != 5 || b[2] != b':' || !b.iter().enumerate().all(|(i, c)| i == 2 || c.is_ascii_digit()) {
+    if b.len() != 5
+        || b[2] != b':'
+        || !b
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 2 || c.is_ascii_digit())
+    {
         return false;
     }
     let h = u32::from(b[0] - b'0') * 10 + u32::from(b[1] - b'0');

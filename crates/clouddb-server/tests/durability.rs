@@ -1,5 +1,7 @@
 //! The real binary: first stdout line, kill -9 durability (operations resume), SIGTERM shutdown.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -23,7 +25,14 @@ impl Drop for Proc {
 
 fn spawn(db: &Path) -> Proc {
     let mut child = Command::new(env!("CARGO_BIN_EXE_clouddb-server"))
-        .args(["--listen", "127.0.0.1:0", "--token", "tok=proj", "--admin-token", "adm"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            "tok=proj",
+            "--admin-token",
+            "adm",
+        ])
         .args(["--provision-time", "1.5", "--data"])
         .arg(db)
         .stdout(Stdio::piped())
@@ -32,7 +41,9 @@ fn spawn(db: &Path) -> Proc {
         .expect("spawn clouddb-server");
     let stdout = child.stdout.take().expect("stdout");
     let mut first = String::new();
-    BufReader::new(stdout).read_line(&mut first).expect("first line");
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("first line");
     let addr = first
         .trim()
         .strip_prefix("listening on http://")
@@ -50,12 +61,23 @@ async fn kill_9_loses_nothing_and_operations_resume() {
     let c = Client::new(p.addr, "tok");
     let url = "/v1/projects/proj/instances";
     let r = c
-        .send("POST", url, &[("idempotency-key", "dur-1")], Some(&json!({"name": "db1", "tier": "db-small", "storage_gb": 20})))
+        .send(
+            "POST",
+            url,
+            &[("idempotency-key", "dur-1")],
+            Some(&json!({"name": "db1", "tier": "db-small", "storage_gb": 20})),
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 202, "{}", r.text());
     let op = r.json()["id"].as_str().unwrap().to_string();
-    let r = c.post(&format!("{url}"), &json!({"name": "db2", "tier": "db-micro", "storage_gb": 10, "labels": {"k": "v"}})).await.unwrap();
+    let r = c
+        .post(
+            url,
+            &json!({"name": "db2", "tier": "db-micro", "storage_gb": 10, "labels": {"k": "v"}}),
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 202);
     let mut p = p;
     // SIGKILL right after the acknowledgements.
@@ -69,7 +91,12 @@ async fn kill_9_loses_nothing_and_operations_resume() {
     assert_eq!(g.json()["labels"], json!({"k": "v"}));
     // The retried create replays the original operation.
     let r = c
-        .send("POST", url, &[("idempotency-key", "dur-1")], Some(&json!({"name": "db1", "tier": "db-small", "storage_gb": 20})))
+        .send(
+            "POST",
+            url,
+            &[("idempotency-key", "dur-1")],
+            Some(&json!({"name": "db1", "tier": "db-small", "storage_gb": 20})),
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 202);
@@ -77,24 +104,39 @@ async fn kill_9_loses_nothing_and_operations_resume() {
     // The running operation resumes and finishes.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let o = c.get(&format!("/v1/projects/proj/operations/{op}")).await.unwrap().json();
+        let o = c
+            .get(&format!("/v1/projects/proj/operations/{op}"))
+            .await
+            .unwrap()
+            .json();
         if o["done"] == true {
             assert!(o["error"].is_null());
             break;
         }
-        assert!(Instant::now() < deadline, "operation did not finish after restart");
+        assert!(
+            Instant::now() < deadline,
+            "operation did not finish after restart"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(c.get(&format!("{url}/db1")).await.unwrap().json()["state"], "READY");
+    assert_eq!(
+        c.get(&format!("{url}/db1")).await.unwrap().json()["state"],
+        "READY"
+    );
 
     // The virtual clock offset survives a restart too.
     let adm = Client::new(p2.addr, "adm");
-    adm.post("/admin/clock", &json!({"advance_seconds": 3600})).await.unwrap();
+    adm.post("/admin/clock", &json!({"advance_seconds": 3600}))
+        .await
+        .unwrap();
     drop(p2);
     let p3 = spawn(&db);
     let adm = Client::new(p3.addr, "adm");
     let clock = adm.get("/admin/clock").await.unwrap().json();
-    assert!(clock["offset_seconds"].as_f64().unwrap() >= 3599.0, "{clock}");
+    assert!(
+        clock["offset_seconds"].as_f64().unwrap() >= 3599.0,
+        "{clock}"
+    );
 }
 
 #[tokio::test]
@@ -138,5 +180,8 @@ fn demo_mode_prints_a_token() {
     let _ = child.wait();
     assert!(l1.starts_with("listening on http://127.0.0.1:"));
     assert!(l2.contains("demo-token"), "{l2}");
-    assert!(!dir.path().join("clouddb.db").exists(), "--in-memory writes no file");
+    assert!(
+        !dir.path().join("clouddb.db").exists(),
+        "--in-memory writes no file"
+    );
 }

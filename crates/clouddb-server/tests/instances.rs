@@ -1,5 +1,7 @@
 //! Instance lifecycle, validation, rules, concurrency control and pagination over real HTTP.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;
@@ -24,7 +26,10 @@ async fn create_poll_ready_with_etag() {
     assert!(op["error"].is_null());
     let id = op["id"].as_str().unwrap().to_string();
     assert!(id.starts_with("op-"));
-    assert_eq!(r.header("location"), Some(format!("{P}/operations/{id}").as_str()));
+    assert_eq!(
+        r.header("location"),
+        Some(format!("{P}/operations/{id}").as_str())
+    );
     assert!(r.header("x-request-id").is_some());
 
     let g = s.api.get(&format!("{P}/instances/db1")).await.unwrap();
@@ -35,8 +40,14 @@ async fn create_poll_ready_with_etag() {
     assert_eq!(inst["engine_version"], "8.0");
     assert_eq!(inst["engine_version_actual"], "8.0.36");
     assert_eq!(inst["admin_username"], "dbadmin");
-    assert_eq!(inst["endpoint"], json!({"host": "db1.proj-a.clouddb.internal", "port": 3306}));
-    assert_eq!(inst["backup"], json!({"enabled": true, "start_time": "03:00", "retention_days": 7}));
+    assert_eq!(
+        inst["endpoint"],
+        json!({"host": "db1.proj-a.clouddb.internal", "port": 3306})
+    );
+    assert_eq!(
+        inst["backup"],
+        json!({"enabled": true, "start_time": "03:00", "retention_days": 7})
+    );
     assert!(inst.get("admin_password").is_none());
     assert_eq!(g.header("etag"), inst["etag"].as_str());
 
@@ -72,35 +83,95 @@ async fn bad_input_names_the_field() {
     let s = start().await;
     let url = format!("{P}/instances");
     let cases = [
-        (json!({"name": "Bad_Name", "tier": "db-small", "storage_gb": 20}), "name"),
-        (json!({"name": "ab", "tier": "db-small", "storage_gb": 20}), "name"),
+        (
+            json!({"name": "Bad_Name", "tier": "db-small", "storage_gb": 20}),
+            "name",
+        ),
+        (
+            json!({"name": "ab", "tier": "db-small", "storage_gb": 20}),
+            "name",
+        ),
         (json!({"tier": "db-small", "storage_gb": 20}), "name"),
-        (json!({"name": "db1", "tier": "db-nope", "storage_gb": 20}), "tier"),
-        (json!({"name": "db1", "tier": "db-micro", "storage_gb": 101}), "storage_gb"),
-        (json!({"name": "db1", "tier": "db-small", "storage_gb": 9}), "storage_gb"),
-        (json!({"name": "db1", "tier": "db-small", "storage_gb": "20"}), "storage_gb"),
-        (json!({"name": "db1", "tier": "db-small", "storage_gb": 20.5}), "storage_gb"),
-        (json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "colour": "red"}), "colour"),
-        (json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "engine": "oracle"}), "engine"),
-        (json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "engine_version": "9.9"}), "engine_version"),
-        (json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "engine": "postgres", "engine_version": "8.0"}), "engine_version"),
-        (json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "backup": {"start_time": "24:00"}}), "backup.start_time"),
-        (json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "backup": {"retention_days": 36}}), "backup.retention_days"),
-        (json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "backup": {"oops": 1}}), "backup.oops"),
-        (json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "labels": {"Env": "x"}}), "labels.Env"),
-        (json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "high_availability": "yes"}), "high_availability"),
-        (json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "admin_password": "short"}), "admin_password"),
+        (
+            json!({"name": "db1", "tier": "db-nope", "storage_gb": 20}),
+            "tier",
+        ),
+        (
+            json!({"name": "db1", "tier": "db-micro", "storage_gb": 101}),
+            "storage_gb",
+        ),
+        (
+            json!({"name": "db1", "tier": "db-small", "storage_gb": 9}),
+            "storage_gb",
+        ),
+        (
+            json!({"name": "db1", "tier": "db-small", "storage_gb": "20"}),
+            "storage_gb",
+        ),
+        (
+            json!({"name": "db1", "tier": "db-small", "storage_gb": 20.5}),
+            "storage_gb",
+        ),
+        (
+            json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "colour": "red"}),
+            "colour",
+        ),
+        (
+            json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "engine": "oracle"}),
+            "engine",
+        ),
+        (
+            json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "engine_version": "9.9"}),
+            "engine_version",
+        ),
+        (
+            json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "engine": "postgres", "engine_version": "8.0"}),
+            "engine_version",
+        ),
+        (
+            json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "backup": {"start_time": "24:00"}}),
+            "backup.start_time",
+        ),
+        (
+            json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "backup": {"retention_days": 36}}),
+            "backup.retention_days",
+        ),
+        (
+            json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "backup": {"oops": 1}}),
+            "backup.oops",
+        ),
+        (
+            json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "labels": {"Env": "x"}}),
+            "labels.Env",
+        ),
+        (
+            json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "high_availability": "yes"}),
+            "high_availability",
+        ),
+        (
+            json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "admin_password": "short"}),
+            "admin_password",
+        ),
         (json!([1, 2]), "body"),
     ];
     for (body, field) in cases {
         let r = s.api.post(&url, &body).await.unwrap();
         assert_problem(&r, 400, "INVALID_ARGUMENT");
-        assert!(violated(&r).contains(&field.to_string()), "{body} -> {}", r.text());
+        assert!(
+            violated(&r).contains(&field.to_string()),
+            "{body} -> {}",
+            r.text()
+        );
     }
     // Malformed JSON and empty bodies.
-    let mut c = clouddb_server::http_client::Conn::connect(s.addr).await.unwrap();
+    let mut c = clouddb_server::http_client::Conn::connect(s.addr)
+        .await
+        .unwrap();
     let auth = [("authorization", "Bearer tok-a")];
-    let r = c.request("POST", &url, &auth, Some(b"{\"name\": ")).await.unwrap();
+    let r = c
+        .request("POST", &url, &auth, Some(b"{\"name\": "))
+        .await
+        .unwrap();
     assert_problem(&r, 400, "INVALID_ARGUMENT");
     assert_eq!(violated(&r), vec!["body"]);
     let r = c.request("POST", &url, &auth, None).await.unwrap();
@@ -120,22 +191,35 @@ async fn bad_input_names_the_field() {
 async fn name_taken_is_already_exists() {
     let s = start().await;
     let url = format!("{P}/instances");
-    assert_eq!(s.api.post(&url, &inst_body("db1")).await.unwrap().status, 202);
+    assert_eq!(
+        s.api.post(&url, &inst_body("db1")).await.unwrap().status,
+        202
+    );
     let r = s.api.post(&url, &inst_body("db1")).await.unwrap();
     assert_problem(&r, 409, "ALREADY_EXISTS");
     // The same name in another project is fine.
-    let r = s.other.post("/v1/projects/proj-b/instances", &inst_body("db1")).await.unwrap();
+    let r = s
+        .other
+        .post("/v1/projects/proj-b/instances", &inst_body("db1"))
+        .await
+        .unwrap();
     assert_eq!(r.status, 202);
 }
 
 #[tokio::test]
 async fn patch_rules() {
     let s = start().await;
-    s.create_ready(json!({"name": "db1", "tier": "db-small", "storage_gb": 150, "engine_version": "5.7",
-                          "labels": {"a": "1"}}))
-        .await;
+    s.create_ready(
+        json!({"name": "db1", "tier": "db-small", "storage_gb": 150, "engine_version": "5.7",
+                          "labels": {"a": "1"}}),
+    )
+    .await;
     let url = format!("{P}/instances/db1");
-    let r = s.api.patch(&url, &json!({"storage_gb": 140})).await.unwrap();
+    let r = s
+        .api
+        .patch(&url, &json!({"storage_gb": 140}))
+        .await
+        .unwrap();
     assert_problem(&r, 400, "INVALID_ARGUMENT");
     assert_eq!(violated(&r), vec!["storage_gb"]);
     for f in ["engine", "admin_username", "name"] {
@@ -143,16 +227,32 @@ async fn patch_rules() {
         assert_problem(&r, 400, "INVALID_ARGUMENT");
         assert_eq!(violated(&r), vec![f.to_string()]);
     }
-    let r = s.api.patch(&url, &json!({"engine_version": "8.0"})).await.unwrap();
+    let r = s
+        .api
+        .patch(&url, &json!({"engine_version": "8.0"}))
+        .await
+        .unwrap();
     assert_problem(&r, 400, "MAJOR_VERSION_UPGRADE_REQUIRES_FLAG");
     assert_eq!(violated(&r), vec!["engine_version"]);
-    let r = s.api.patch(&url, &json!({"engine_version": "7.7"})).await.unwrap();
+    let r = s
+        .api
+        .patch(&url, &json!({"engine_version": "7.7"}))
+        .await
+        .unwrap();
     assert_problem(&r, 400, "INVALID_ARGUMENT");
     assert_eq!(violated(&r), vec!["engine_version"]);
-    let r = s.api.patch(&url, &json!({"tier": "db-micro"})).await.unwrap();
+    let r = s
+        .api
+        .patch(&url, &json!({"tier": "db-micro"}))
+        .await
+        .unwrap();
     assert_problem(&r, 400, "INVALID_ARGUMENT");
     assert_eq!(violated(&r), vec!["storage_gb"]);
-    let r = s.api.patch(&url, &json!({"frobnicate": true})).await.unwrap();
+    let r = s
+        .api
+        .patch(&url, &json!({"frobnicate": true}))
+        .await
+        .unwrap();
     assert_problem(&r, 400, "INVALID_ARGUMENT");
     assert_eq!(violated(&r), vec!["frobnicate"]);
 
@@ -178,15 +278,30 @@ async fn patch_rules() {
     assert_eq!(g["engine_version"], "8.0");
     assert_eq!(g["engine_version_actual"], "8.0.36");
     assert_eq!(g["storage_gb"], 160);
-    assert_eq!(g["labels"], json!({"a": "1"}), "fields not sent do not change");
+    assert_eq!(
+        g["labels"],
+        json!({"a": "1"}),
+        "fields not sent do not change"
+    );
     assert_eq!(g["tier"], "db-small");
 
     // Minor upgrade in place, no flag needed; then a downgrade is refused.
-    let r = s.api.patch(&url, &json!({"engine_version": "8.4"})).await.unwrap();
+    let r = s
+        .api
+        .patch(&url, &json!({"engine_version": "8.4"}))
+        .await
+        .unwrap();
     assert_eq!(r.status, 202);
     s.advance(3.0).await;
-    assert_eq!(s.api.get(&url).await.unwrap().json()["engine_version_actual"], "8.4.2");
-    let r = s.api.patch(&url, &json!({"engine_version": "8.0"})).await.unwrap();
+    assert_eq!(
+        s.api.get(&url).await.unwrap().json()["engine_version_actual"],
+        "8.4.2"
+    );
+    let r = s
+        .api
+        .patch(&url, &json!({"engine_version": "8.0"}))
+        .await
+        .unwrap();
     assert_problem(&r, 400, "VERSION_DOWNGRADE");
 
     // A labels-only change is done at once (still 202 + Operation); labels are replaced.
@@ -200,7 +315,10 @@ async fn patch_rules() {
     let g = s.api.get(&url).await.unwrap().json();
     assert_eq!(g["labels"], json!({"b": "2"}));
     assert_eq!(g["deletion_protection"], true);
-    assert_eq!(g["backup"], json!({"enabled": true, "start_time": "03:00", "retention_days": 14}));
+    assert_eq!(
+        g["backup"],
+        json!({"enabled": true, "start_time": "03:00", "retention_days": 14})
+    );
     assert_eq!(g["state"], "READY");
 }
 
@@ -212,47 +330,98 @@ async fn if_match_precondition() {
     let url = format!("{P}/instances/db1");
     let r = s
         .api
-        .send("PATCH", &url, &[("if-match", "\"stale\"")], Some(&json!({"labels": {"x": "y"}})))
+        .send(
+            "PATCH",
+            &url,
+            &[("if-match", "\"stale\"")],
+            Some(&json!({"labels": {"x": "y"}})),
+        )
         .await
         .unwrap();
     assert_problem(&r, 412, "PRECONDITION_FAILED");
-    let r = s.api.send("DELETE", &url, &[("if-match", "\"stale\"")], None).await.unwrap();
+    let r = s
+        .api
+        .send("DELETE", &url, &[("if-match", "\"stale\"")], None)
+        .await
+        .unwrap();
     assert_problem(&r, 412, "PRECONDITION_FAILED");
     let r = s
         .api
-        .send("PATCH", &url, &[("if-match", &etag)], Some(&json!({"labels": {"x": "y"}})))
+        .send(
+            "PATCH",
+            &url,
+            &[("if-match", &etag)],
+            Some(&json!({"labels": {"x": "y"}})),
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 202, "{}", r.text());
     // The old ETag is now stale.
-    let r = s.api.send("DELETE", &url, &[("if-match", &etag)], None).await.unwrap();
+    let r = s
+        .api
+        .send("DELETE", &url, &[("if-match", &etag)], None)
+        .await
+        .unwrap();
     assert_problem(&r, 412, "PRECONDITION_FAILED");
     let cur = s.api.get(&url).await.unwrap();
     let etag = cur.header("etag").unwrap().to_string();
-    let r = s.api.send("DELETE", &url, &[("if-match", &etag)], None).await.unwrap();
+    let r = s
+        .api
+        .send("DELETE", &url, &[("if-match", &etag)], None)
+        .await
+        .unwrap();
     assert_eq!(r.status, 202);
 }
 
 #[tokio::test]
 async fn delete_protection_final_backup_and_404_after() {
     let s = start().await;
-    s.create_ready(json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "deletion_protection": true}))
-        .await;
+    s.create_ready(
+        json!({"name": "db1", "tier": "db-small", "storage_gb": 20, "deletion_protection": true}),
+    )
+    .await;
     let url = format!("{P}/instances/db1");
     let r = s.api.delete(&url).await.unwrap();
     assert_problem(&r, 409, "DELETION_PROTECTED");
-    assert!(r.json()["detail"].as_str().unwrap().contains("deletion_protection"));
-    assert_eq!(s.api.patch(&url, &json!({"deletion_protection": false})).await.unwrap().status, 202);
-    let r = s.api.delete(&format!("{url}?skip_final_backup=maybe")).await.unwrap();
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("deletion_protection")
+    );
+    assert_eq!(
+        s.api
+            .patch(&url, &json!({"deletion_protection": false}))
+            .await
+            .unwrap()
+            .status,
+        202
+    );
+    let r = s
+        .api
+        .delete(&format!("{url}?skip_final_backup=maybe"))
+        .await
+        .unwrap();
     assert_problem(&r, 400, "INVALID_ARGUMENT");
-    let r = s.api.delete(&format!("{url}?skip_final_backup=false&final_backup_name=db1-last")).await.unwrap();
+    let r = s
+        .api
+        .delete(&format!(
+            "{url}?skip_final_backup=false&final_backup_name=db1-last"
+        ))
+        .await
+        .unwrap();
     assert_eq!(r.status, 202);
     assert_eq!(r.json()["verb"], "delete");
     assert_eq!(s.api.get(&url).await.unwrap().json()["state"], "DELETING");
     s.advance(2.0).await;
     assert_eq!(s.op(&r).await["done"], true);
     assert_problem(&s.api.get(&url).await.unwrap(), 404, "NOT_FOUND");
-    let b = s.api.get(&format!("{P}/backups?instance=db1")).await.unwrap().json();
+    let b = s
+        .api
+        .get(&format!("{P}/backups?instance=db1"))
+        .await
+        .unwrap()
+        .json();
     assert_eq!(b["backups"][0]["name"], "db1-last");
     assert_eq!(b["backups"][0]["type"], "FINAL");
     assert_eq!(b["backups"][0]["state"], "READY");
@@ -261,14 +430,43 @@ async fn delete_protection_final_backup_and_404_after() {
 
     // skip_final_backup=true records none; the default (false) records a generated name.
     s.create_ready(inst_body("db2")).await;
-    assert_eq!(s.api.delete(&format!("{P}/instances/db2?skip_final_backup=true")).await.unwrap().status, 202);
+    assert_eq!(
+        s.api
+            .delete(&format!("{P}/instances/db2?skip_final_backup=true"))
+            .await
+            .unwrap()
+            .status,
+        202
+    );
     s.create_ready(inst_body("db3")).await;
-    assert_eq!(s.api.delete(&format!("{P}/instances/db3")).await.unwrap().status, 202);
+    assert_eq!(
+        s.api
+            .delete(&format!("{P}/instances/db3"))
+            .await
+            .unwrap()
+            .status,
+        202
+    );
     s.advance(2.0).await;
-    let b = s.api.get(&format!("{P}/backups?instance=db2")).await.unwrap().json();
+    let b = s
+        .api
+        .get(&format!("{P}/backups?instance=db2"))
+        .await
+        .unwrap()
+        .json();
     assert_eq!(b["backups"], json!([]));
-    let b = s.api.get(&format!("{P}/backups?instance=db3")).await.unwrap().json();
-    assert!(b["backups"][0]["name"].as_str().unwrap().starts_with("db3-final-"));
+    let b = s
+        .api
+        .get(&format!("{P}/backups?instance=db3"))
+        .await
+        .unwrap()
+        .json();
+    assert!(
+        b["backups"][0]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("db3-final-")
+    );
 }
 
 #[tokio::test]
@@ -277,7 +475,14 @@ async fn pagination_and_label_filter() {
     for (i, env) in ["dev", "prod", "dev"].iter().enumerate() {
         let mut b = inst_body(&format!("db{i}"));
         b["labels"] = json!({"env": env});
-        assert_eq!(s.api.post(&format!("{P}/instances"), &b).await.unwrap().status, 202);
+        assert_eq!(
+            s.api
+                .post(&format!("{P}/instances"), &b)
+                .await
+                .unwrap()
+                .status,
+            202
+        );
     }
     let mut names = Vec::new();
     let mut token: Option<String> = None;
@@ -296,13 +501,31 @@ async fn pagination_and_label_filter() {
         }
     }
     assert_eq!(names, vec!["db0", "db1", "db2"]);
-    let j = s.api.get(&format!("{P}/instances?label=env:dev")).await.unwrap().json();
-    let got: Vec<_> = j["instances"].as_array().unwrap().iter().map(|i| i["name"].clone()).collect();
+    let j = s
+        .api
+        .get(&format!("{P}/instances?label=env:dev"))
+        .await
+        .unwrap()
+        .json();
+    let got: Vec<_> = j["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].clone())
+        .collect();
     assert_eq!(got, vec![json!("db0"), json!("db2")]);
     assert!(j.get("next_page_token").is_none());
-    let r = s.api.get(&format!("{P}/instances?page_size=-1")).await.unwrap();
+    let r = s
+        .api
+        .get(&format!("{P}/instances?page_size=-1"))
+        .await
+        .unwrap();
     assert_problem(&r, 400, "INVALID_ARGUMENT");
-    let r = s.api.get(&format!("{P}/instances?page_token=zz")).await.unwrap();
+    let r = s
+        .api
+        .get(&format!("{P}/instances?page_token=zz"))
+        .await
+        .unwrap();
     assert_problem(&r, 400, "INVALID_ARGUMENT");
 }
 
@@ -319,7 +542,11 @@ async fn auth_and_project_isolation() {
     assert_problem(&r, 404, "NOT_FOUND");
     let r = s.other.delete(&format!("{P}/instances/db1")).await.unwrap();
     assert_problem(&r, 404, "NOT_FOUND");
-    let r = s.other.get("/v1/projects/proj-b/instances/db1").await.unwrap();
+    let r = s
+        .other
+        .get("/v1/projects/proj-b/instances/db1")
+        .await
+        .unwrap();
     assert_problem(&r, 404, "NOT_FOUND");
     // The admin token is not an API token.
     let r = s.admin.get(&format!("{P}/instances")).await.unwrap();
@@ -334,21 +561,38 @@ async fn idempotency_keys() {
     let s = start().await;
     let url = format!("{P}/instances");
     let key = [("idempotency-key", "k-1")];
-    let a = s.api.send("POST", &url, &key, Some(&inst_body("db1"))).await.unwrap();
+    let a = s
+        .api
+        .send("POST", &url, &key, Some(&inst_body("db1")))
+        .await
+        .unwrap();
     assert_eq!(a.status, 202);
-    let b = s.api.send("POST", &url, &key, Some(&inst_body("db1"))).await.unwrap();
+    let b = s
+        .api
+        .send("POST", &url, &key, Some(&inst_body("db1")))
+        .await
+        .unwrap();
     assert_eq!(b.status, 202, "{}", b.text());
     assert_eq!(a.json()["id"], b.json()["id"]);
     assert_eq!(a.header("location"), b.header("location"));
     assert_eq!(b.header("idempotent-replayed"), Some("true"));
-    let c = s.api.send("POST", &url, &key, Some(&inst_body("db2"))).await.unwrap();
+    let c = s
+        .api
+        .send("POST", &url, &key, Some(&inst_body("db2")))
+        .await
+        .unwrap();
     assert_problem(&c, 422, "IDEMPOTENCY_KEY_REUSED");
     let l = s.api.get(&url).await.unwrap().json();
     assert_eq!(l["instances"].as_array().unwrap().len(), 1);
     // Keys are per project: another project may use the same key.
     let d = s
         .other
-        .send("POST", "/v1/projects/proj-b/instances", &key, Some(&inst_body("db1")))
+        .send(
+            "POST",
+            "/v1/projects/proj-b/instances",
+            &key,
+            Some(&inst_body("db1")),
+        )
         .await
         .unwrap();
     assert_eq!(d.status, 202);
@@ -358,20 +602,38 @@ async fn idempotency_keys() {
     let k2 = [("idempotency-key", "k-2")];
     let p1 = s
         .api
-        .send("PATCH", &format!("{url}/db1"), &k2, Some(&json!({"storage_gb": 30})))
+        .send(
+            "PATCH",
+            &format!("{url}/db1"),
+            &k2,
+            Some(&json!({"storage_gb": 30})),
+        )
         .await
         .unwrap();
     let p2 = s
         .api
-        .send("PATCH", &format!("{url}/db1"), &k2, Some(&json!({"storage_gb": 30})))
+        .send(
+            "PATCH",
+            &format!("{url}/db1"),
+            &k2,
+            Some(&json!({"storage_gb": 30})),
+        )
         .await
         .unwrap();
     assert_eq!(p1.json()["id"], p2.json()["id"]);
     s.advance(3.0).await;
     let k3 = [("idempotency-key", "k-3")];
-    let d1 = s.api.send("DELETE", &format!("{url}/db1"), &k3, None).await.unwrap();
+    let d1 = s
+        .api
+        .send("DELETE", &format!("{url}/db1"), &k3, None)
+        .await
+        .unwrap();
     s.advance(3.0).await;
-    let d2 = s.api.send("DELETE", &format!("{url}/db1"), &k3, None).await.unwrap();
+    let d2 = s
+        .api
+        .send("DELETE", &format!("{url}/db1"), &k3, None)
+        .await
+        .unwrap();
     assert_eq!(d1.status, 202);
     assert_eq!(d2.status, 202);
     assert_eq!(d1.json()["id"], d2.json()["id"]);
@@ -396,16 +658,32 @@ async fn rate_limit_answers_429() {
     assert_eq!(&statuses[..3], &[200, 200, 200]);
     assert!(statuses.contains(&429), "{statuses:?}");
     // Another token has its own bucket.
-    assert_eq!(s.other.get("/v1/projects/proj-b/instances").await.unwrap().status, 200);
+    assert_eq!(
+        s.other
+            .get("/v1/projects/proj-b/instances")
+            .await
+            .unwrap()
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
 async fn catalogue() {
     let s = start().await;
-    let j = s.api.get("/v1/engineVersions?engine=mysql").await.unwrap().json();
+    let j = s
+        .api
+        .get("/v1/engineVersions?engine=mysql")
+        .await
+        .unwrap()
+        .json();
     let v = j["engine_versions"].as_array().unwrap();
     assert_eq!(v.len(), 3);
-    assert!(v.iter().any(|e| e["version"] == "8.0" && e["default"] == true && e["actual_version"] == "8.0.36"));
+    assert!(
+        v.iter().any(|e| e["version"] == "8.0"
+            && e["default"] == true
+            && e["actual_version"] == "8.0.36")
+    );
     let j = s.api.get("/v1/engineVersions").await.unwrap().json();
     assert_eq!(j["engine_versions"].as_array().unwrap().len(), 7);
     let r = s.api.get("/v1/engineVersions?engine=oracle").await.unwrap();

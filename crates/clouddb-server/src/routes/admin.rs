@@ -60,7 +60,10 @@ async fn set_clock(State(st): State<AppState>, body: Bytes) -> ApiResult<Respons
     if let Some(a) = req.advance_seconds
         && !(a.is_finite() && (0.0..=1e9).contains(&a))
     {
-        return Err(ApiError::field("advance_seconds", "must be between 0 and 1e9"));
+        return Err(ApiError::field(
+            "advance_seconds",
+            "must be between 0 and 1e9",
+        ));
     }
     let mut store = st.store();
     let mut c = store.clock;
@@ -135,7 +138,14 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
-pub const STATES: &[&str] = &["CREATING", "READY", "UPDATING", "DELETING", "FAILED", "MAINTENANCE"];
+pub const STATES: &[&str] = &[
+    "CREATING",
+    "READY",
+    "UPDATING",
+    "DELETING",
+    "FAILED",
+    "MAINTENANCE",
+];
 
 /// Changes an instance out of band with a JSON merge patch of its public fields.
 async fn drift(
@@ -156,11 +166,13 @@ async fn drift(
         .ok_or_else(|| super::instances::not_found(&name))?;
     let mut v = serde_json::to_value(&rec.inst).map_err(|e| ApiError::Internal(e.to_string()))?;
     merge(&mut v, &patch);
-    let mut inst: Instance = serde_path_to_error::deserialize(v).map_err(|e| {
-        ApiError::field(e.path().to_string(), e.inner().to_string())
-    })?;
+    let mut inst: Instance = serde_path_to_error::deserialize(v)
+        .map_err(|e| ApiError::field(e.path().to_string(), e.inner().to_string()))?;
     if !STATES.contains(&inst.state.as_str()) {
-        return Err(ApiError::field("state", format!("must be one of {}", STATES.join(", "))));
+        return Err(ApiError::field(
+            "state",
+            format!("must be one of {}", STATES.join(", ")),
+        ));
     }
     if find_tier(&inst.tier).is_none() {
         return Err(ApiError::field("tier", "unknown tier"));

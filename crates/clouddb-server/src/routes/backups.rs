@@ -56,7 +56,10 @@ async fn create(
     if let Some(n) = &req.name
         && !valid_instance_name(n)
     {
-        return Err(ApiError::field("name", "must match ^[a-z][a-z0-9-]{1,61}[a-z0-9]$"));
+        return Err(ApiError::field(
+            "name",
+            "must match ^[a-z][a-z0-9-]{1,61}[a-z0-9]$",
+        ));
     }
     if let Some(d) = &req.description
         && d.chars().count() > 256
@@ -71,8 +74,13 @@ async fn create(
         base.truncate(40);
         format!("{}-{:08x}", base.trim_end_matches('-'), rand_u64() as u32)
     });
-    if store.backups.contains_key(&(project.clone(), bname.clone())) {
-        return Err(ApiError::AlreadyExists(format!("backup {bname} already exists")));
+    if store
+        .backups
+        .contains_key(&(project.clone(), bname.clone()))
+    {
+        return Err(ApiError::AlreadyExists(format!(
+            "backup {bname} already exists"
+        )));
     }
     let mut rec = backup_record(&inst, &bname, "ON_DEMAND", now);
     rec["description"] = json!(req.description.unwrap_or_default());
@@ -103,7 +111,10 @@ fn list(
         .filter(|(_, v)| instance.is_none_or(|i| v["instance"] == i))
         .map(|((_, n), v)| (n.clone(), v.clone()));
     let (items, next) = page.take(items);
-    Ok(json_response(StatusCode::OK, &list_body("backups", items, next)))
+    Ok(json_response(
+        StatusCode::OK,
+        &list_body("backups", items, next),
+    ))
 }
 
 async fn list_project(
@@ -112,7 +123,9 @@ async fn list_project(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let q = parse_query(raw.as_deref())?;
-    let instance = query_get(&q, "instance").filter(|s| !s.is_empty()).map(str::to_string);
+    let instance = query_get(&q, "instance")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
     list(&st, &project, instance.as_deref(), raw.as_deref(), false)
 }
 
@@ -141,17 +154,28 @@ async fn get_project(
     State(st): State<AppState>,
     Path((project, backup)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    Ok(json_response(StatusCode::OK, &find(&st, &project, None, &backup)?))
+    Ok(json_response(
+        StatusCode::OK,
+        &find(&st, &project, None, &backup)?,
+    ))
 }
 
 async fn get_instance(
     State(st): State<AppState>,
     Path((project, name, backup)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    Ok(json_response(StatusCode::OK, &find(&st, &project, Some(&name), &backup)?))
+    Ok(json_response(
+        StatusCode::OK,
+        &find(&st, &project, Some(&name), &backup)?,
+    ))
 }
 
-fn remove(st: &AppState, project: &str, instance: Option<&str>, backup: &str) -> ApiResult<Response> {
+fn remove(
+    st: &AppState,
+    project: &str,
+    instance: Option<&str>,
+    backup: &str,
+) -> ApiResult<Response> {
     find(st, project, instance, backup)?;
     let mut store = st.store();
     let mut b = store.batch();

@@ -18,7 +18,10 @@ pub fn router() -> Router<AppState> {
         .route("/v1/tiers", get(tiers))
 }
 
-async fn engine_versions(State(_st): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+async fn engine_versions(
+    State(_st): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
     let q = parse_query(raw.as_deref())?;
     let engine = query_get(&q, "engine").filter(|e| !e.is_empty());
     if let Some(e) = engine
@@ -33,7 +36,10 @@ async fn engine_versions(State(_st): State<AppState>, RawQuery(raw): RawQuery) -
             json!({"engine": v.engine, "version": v.version, "actual_version": v.actual, "default": v.default})
         })
         .collect();
-    Ok(json_response(StatusCode::OK, &json!({"engine_versions": list})))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"engine_versions": list}),
+    ))
 }
 
 async fn tiers(State(_st): State<AppState>) -> Response {

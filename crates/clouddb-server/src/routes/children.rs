@@ -18,6 +18,9 @@ use crate::model::{Instance, parse_body, valid_cidr, valid_instance_name, valid_
 use crate::store::{ChildKey, Store};
 use crate::util::rfc3339;
 
+/// Builds a stored record from a create body: (name, record).
+pub type CreateFn = fn(&Instance, &[u8], &str) -> ApiResult<(String, Value)>;
+
 /// One kind of sub-resource.
 pub struct Kind {
     /// Path segment and storage kind.
@@ -25,7 +28,7 @@ pub struct Kind {
     /// Singular, for messages.
     pub noun: &'static str,
     /// Builds the stored record from a create body: (name, record).
-    pub create: fn(&Instance, &[u8], &str) -> ApiResult<(String, Value)>,
+    pub create: CreateFn,
     /// Applies a patch body to a record.
     pub patch: fn(&Instance, &mut Value, &[u8]) -> ApiResult<()>,
 }
@@ -55,16 +58,33 @@ macro_rules! kind_routes {
         $router
             .route(
                 &format!("/v1/projects/{{project}}/instances/{{name}}/{}", k.segment),
-                get(move |s: State<AppState>, p: Path<(String, String)>, q: RawQuery| list(k, s, p, q))
-                    .post(move |s: State<AppState>, p: Path<(String, String)>, b: Bytes| create(k, s, p, b)),
+                get(
+                    move |s: State<AppState>, p: Path<(String, String)>, q: RawQuery| {
+                        list(k, s, p, q)
+                    },
+                )
+                .post(
+                    move |s: State<AppState>, p: Path<(String, String)>, b: Bytes| {
+                        create(k, s, p, b)
+                    },
+                ),
             )
             .route(
-                &format!("/v1/projects/{{project}}/instances/{{name}}/{}/{{child}}", k.segment),
+                &format!(
+                    "/v1/projects/{{project}}/instances/{{name}}/{}/{{child}}",
+                    k.segment
+                ),
                 get(move |s: State<AppState>, p: Path<(String, String, String)>| get_one(k, s, p))
-                    .patch(move |s: State<AppState>, p: Path<(String, String, String)>, b: Bytes| {
-                        patch(k, s, p, b)
-                    })
-                    .delete(move |s: State<AppState>, p: Path<(String, String, String)>| delete(k, s, p)),
+                    .patch(
+                        move |s: State<AppState>, p: Path<(String, String, String)>, b: Bytes| {
+                            patch(k, s, p, b)
+                        },
+                    )
+                    .delete(
+                        move |s: State<AppState>, p: Path<(String, String, String)>| {
+                            delete(k, s, p)
+                        },
+                    ),
             )
     }};
 }
@@ -85,7 +105,11 @@ pub fn instance_of<'a>(store: &'a Store, project: &str, name: &str) -> ApiResult
 }
 
 /// The instance, which must be READY for a write.
-pub fn writable_instance<'a>(store: &'a Store, project: &str, name: &str) -> ApiResult<&'a Instance> {
+pub fn writable_instance<'a>(
+    store: &'a Store,
+    project: &str,
+    name: &str,
+) -> ApiResult<&'a Instance> {
     let inst = instance_of(store, project, name)?;
     if inst.busy() {
         return Err(ApiError::busy(&format!("instance {name}")));
@@ -101,7 +125,12 @@ pub fn writable_instance<'a>(store: &'a Store, project: &str, name: &str) -> Api
 }
 
 fn key(project: &str, inst: &str, kind: &Kind, name: &str) -> ChildKey {
-    (project.into(), inst.into(), kind.segment.into(), name.into())
+    (
+        project.into(),
+        inst.into(),
+        kind.segment.into(),
+        name.into(),
+    )
 }
 
 async fn list(
@@ -121,7 +150,10 @@ async fn list(
         .take_while(|(k, _)| k.0 == project && k.1 == name && k.2 == kind.segment)
         .map(|(k, v)| (k.3.clone(), v.clone()));
     let (items, next) = page.take(items);
-    Ok(json_response(StatusCode::OK, &list_body(kind.segment, items, next)))
+    Ok(json_response(
+        StatusCode::OK,
+        &list_body(kind.segment, items, next),
+    ))
 }
 
 async fn create(
@@ -193,7 +225,10 @@ async fn delete(
     instance_of(&store, &project, &name)?;
     let k = key(&project, &name, kind, &child);
     if !store.children.contains_key(&k) {
-        return Err(ApiError::NotFound(format!("{} {child} not found", kind.noun)));
+        return Err(ApiError::NotFound(format!(
+            "{} {child} not found",
+            kind.noun
+        )));
     }
     writable_instance(&store, &project, &name)?;
     let mut b = store.batch();
@@ -203,12 +238,17 @@ async fn delete(
 }
 
 fn fail_if(v: Vec<FieldViolation>) -> ApiResult<()> {
-    if v.is_empty() { Ok(()) } else { Err(ApiError::violations(v)) }
+    if v.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::violations(v))
+    }
 }
 
 fn valid_token(s: &str) -> bool {
     (1..=64).contains(&s.len())
-        && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
 }
 
 // ---- databases ----
@@ -233,18 +273,34 @@ fn db_create(inst: &Instance, body: &[u8], now: &str) -> ApiResult<(String, Valu
     let mut v = Vec::new();
     let name = r.name.unwrap_or_default();
     if !valid_sql_name(&name) {
-        v.push(FieldViolation::new("name", "required, must match ^[A-Za-z_][A-Za-z0-9_]{0,62}$"));
+        v.push(FieldViolation::new(
+            "name",
+            "required, must match ^[A-Za-z_][A-Za-z0-9_]{0,62}$",
+        ));
     }
     let pg = inst.engine == "postgres";
-    let charset = r.charset.unwrap_or_else(|| if pg { "UTF8" } else { "utf8mb4" }.into());
-    let collation = r
-        .collation
-        .unwrap_or_else(|| if pg { "en_US.UTF8" } else { "utf8mb4_0900_ai_ci" }.into());
+    let charset = r
+        .charset
+        .unwrap_or_else(|| if pg { "UTF8" } else { "utf8mb4" }.into());
+    let collation = r.collation.unwrap_or_else(|| {
+        if pg {
+            "en_US.UTF8"
+        } else {
+            "utf8mb4_0900_ai_ci"
+        }
+        .into()
+    });
     if !valid_token(&charset) {
-        v.push(FieldViolation::new("charset", "must be 1 to 64 characters of [A-Za-z0-9_.-]"));
+        v.push(FieldViolation::new(
+            "charset",
+            "must be 1 to 64 characters of [A-Za-z0-9_.-]",
+        ));
     }
     if !valid_token(&collation) {
-        v.push(FieldViolation::new("collation", "must be 1 to 64 characters of [A-Za-z0-9_.-]"));
+        v.push(FieldViolation::new(
+            "collation",
+            "must be 1 to 64 characters of [A-Za-z0-9_.-]",
+        ));
     }
     fail_if(v)?;
     Ok((
@@ -262,7 +318,10 @@ fn db_patch(_inst: &Instance, rec: &mut Value, body: &[u8]) -> ApiResult<()> {
             if valid_token(&val) {
                 rec[f] = json!(val);
             } else {
-                v.push(FieldViolation::new(f, "must be 1 to 64 characters of [A-Za-z0-9_.-]"));
+                v.push(FieldViolation::new(
+                    f,
+                    "must be 1 to 64 characters of [A-Za-z0-9_.-]",
+                ));
             }
         }
     }
@@ -286,16 +345,26 @@ struct UserPatch {
     roles: Option<Vec<String>>,
 }
 
-fn check_user_fields(password: &Option<String>, roles: &Option<Vec<String>>, v: &mut Vec<FieldViolation>) {
+fn check_user_fields(
+    password: &Option<String>,
+    roles: &Option<Vec<String>>,
+    v: &mut Vec<FieldViolation>,
+) {
     if let Some(p) = password
         && !(8..=128).contains(&p.chars().count())
     {
-        v.push(FieldViolation::new("password", "must be 8 to 128 characters"));
+        v.push(FieldViolation::new(
+            "password",
+            "must be 8 to 128 characters",
+        ));
     }
     if let Some(rs) = roles {
         for (i, r) in rs.iter().enumerate() {
             if !valid_sql_name(r) {
-                v.push(FieldViolation::new(format!("roles[{i}]"), "must match ^[A-Za-z_][A-Za-z0-9_]{0,62}$"));
+                v.push(FieldViolation::new(
+                    format!("roles[{i}]"),
+                    "must match ^[A-Za-z_][A-Za-z0-9_]{0,62}$",
+                ));
             }
         }
     }
@@ -306,7 +375,10 @@ fn user_create(inst: &Instance, body: &[u8], now: &str) -> ApiResult<(String, Va
     let mut v = Vec::new();
     let name = r.name.clone().unwrap_or_default();
     if !valid_sql_name(&name) || name.len() > 32 {
-        v.push(FieldViolation::new("name", "required, must match ^[A-Za-z_][A-Za-z0-9_]{0,31}$"));
+        v.push(FieldViolation::new(
+            "name",
+            "required, must match ^[A-Za-z_][A-Za-z0-9_]{0,31}$",
+        ));
     }
     if name == inst.admin_username {
         v.push(FieldViolation::new("name", "is the instance's admin user"));
@@ -353,7 +425,10 @@ fn check_fw(cidr: &Option<String>, description: &Option<String>, v: &mut Vec<Fie
     if let Some(c) = cidr
         && !valid_cidr(c)
     {
-        v.push(FieldViolation::new("cidr", "must be an IPv4 or IPv6 CIDR such as 10.0.0.0/8"));
+        v.push(FieldViolation::new(
+            "cidr",
+            "must be an IPv4 or IPv6 CIDR such as 10.0.0.0/8",
+        ));
     }
     if let Some(d) = description
         && d.chars().count() > 256
@@ -367,7 +442,10 @@ fn fw_create(inst: &Instance, body: &[u8], now: &str) -> ApiResult<(String, Valu
     let mut v = Vec::new();
     let name = r.name.clone().unwrap_or_default();
     if !valid_instance_name(&name) {
-        v.push(FieldViolation::new("name", "required, must match ^[a-z][a-z0-9-]{1,61}[a-z0-9]$"));
+        v.push(FieldViolation::new(
+            "name",
+            "required, must match ^[a-z][a-z0-9-]{1,61}[a-z0-9]$",
+        ));
     }
     if r.cidr.is_none() {
         v.push(FieldViolation::new("cidr", "is required"));

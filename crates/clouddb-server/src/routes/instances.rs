@@ -17,8 +17,8 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldViolation};
 use crate::model::{
     BackupConfig, BackupPatch, ENGINES, Endpoint, Instance, check_labels, check_storage,
-    default_port, default_version, find_tier, find_version, major, parse_body,
-    valid_instance_name, valid_sql_name, version_parts,
+    default_port, default_version, find_tier, find_version, major, parse_body, valid_instance_name,
+    valid_sql_name, version_parts,
 };
 use crate::store::lifecycle::{OpPlan, new_op_id};
 use crate::store::{InstanceRec, OpRec};
@@ -26,10 +26,7 @@ use crate::util::{rfc3339, uuid_like};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/v1/projects/{project}/instances",
-            get(list).post(create),
-        )
+        .route("/v1/projects/{project}/instances", get(list).post(create))
         .route(
             "/v1/projects/{project}/instances/{name}",
             get(get_one).patch(patch).delete(delete),
@@ -137,7 +134,10 @@ async fn create(
         Some(t) => {
             let f = find_tier(t);
             if f.is_none() {
-                v.push(FieldViolation::new("tier", "unknown tier; see GET /v1/tiers"));
+                v.push(FieldViolation::new(
+                    "tier",
+                    "unknown tier; see GET /v1/tiers",
+                ));
             }
             f
         }
@@ -151,7 +151,10 @@ async fn create(
             }
         }
     }
-    let admin_username = req.admin_username.clone().unwrap_or_else(|| "dbadmin".into());
+    let admin_username = req
+        .admin_username
+        .clone()
+        .unwrap_or_else(|| "dbadmin".into());
     if !valid_sql_name(&admin_username) || admin_username.len() > 32 {
         v.push(FieldViolation::new(
             "admin_username",
@@ -288,9 +291,17 @@ async fn list(
                 None => r.inst.labels.contains_key(k),
             }) && state_filter.as_ref().is_none_or(|s| r.inst.state == *s)
         })
-        .map(|((_, n), r)| (n.clone(), serde_json::to_value(&r.inst).unwrap_or(Value::Null)));
+        .map(|((_, n), r)| {
+            (
+                n.clone(),
+                serde_json::to_value(&r.inst).unwrap_or(Value::Null),
+            )
+        });
     let (items, next) = page.take(items);
-    Ok(json_response(StatusCode::OK, &list_body("instances", items, next)))
+    Ok(json_response(
+        StatusCode::OK,
+        &list_body("instances", items, next),
+    ))
 }
 
 async fn patch(
@@ -317,7 +328,10 @@ async fn patch(
     if let Some(t) = &req.tier
         && find_tier(t).is_none()
     {
-        v.push(FieldViolation::new("tier", "unknown tier; see GET /v1/tiers"));
+        v.push(FieldViolation::new(
+            "tier",
+            "unknown tier; see GET /v1/tiers",
+        ));
     }
     check_password(&req.admin_password, &mut v);
     if let Some(l) = &req.labels {
@@ -463,7 +477,10 @@ async fn patch(
 
 /// A name for a final backup: `<instance>-final-<YYYYMMDDhhmmss>`.
 fn final_backup_name(name: &str, now: i64) -> String {
-    let ts: String = rfc3339(now).chars().filter(|c| c.is_ascii_digit()).collect();
+    let ts: String = rfc3339(now)
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
     let mut base = name.to_string();
     base.truncate(63 - 7 - ts.len());
     format!("{}-final-{ts}", base.trim_end_matches('-'))

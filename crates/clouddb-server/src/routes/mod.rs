@@ -116,8 +116,7 @@ impl Page {
         let after = match query_get(q, "page_token") {
             None | Some("") => None,
             Some(t) => Some(
-                hex_decode(t)
-                    .ok_or_else(|| ApiError::field("page_token", "invalid page token"))?,
+                hex_decode(t).ok_or_else(|| ApiError::field("page_token", "invalid page token"))?,
             ),
         };
         Ok(Self { size, after })
@@ -129,7 +128,11 @@ impl Page {
         let mut last = None;
         let mut more = false;
         for (key, item) in items {
-            if self.after.as_ref().is_some_and(|a| key.as_str() <= a.as_str()) {
+            if self
+                .after
+                .as_ref()
+                .is_some_and(|a| key.as_str() <= a.as_str())
+            {
                 continue;
             }
             if out.len() == self.size {
@@ -139,7 +142,11 @@ impl Page {
             last = Some(key);
             out.push(item);
         }
-        let token = if more { last.map(|l| hex_encode(&l)) } else { None };
+        let token = if more {
+            last.map(|l| hex_encode(&l))
+        } else {
+            None
+        };
         (out, token)
     }
 }
@@ -164,7 +171,11 @@ pub fn check_if_match(headers: &HeaderMap, etag: &str) -> ApiResult<()> {
 }
 
 /// Adds a list body's `next_page_token` when there is one.
-pub fn list_body(key: &str, items: Vec<serde_json::Value>, next: Option<String>) -> serde_json::Value {
+pub fn list_body(
+    key: &str,
+    items: Vec<serde_json::Value>,
+    next: Option<String>,
+) -> serde_json::Value {
     let mut m = serde_json::Map::new();
     m.insert(key.into(), serde_json::Value::Array(items));
     if let Some(t) = next {

@@ -55,5 +55,8 @@ async fn list(
         .collect();
     ops.sort_by(|a, b| a.0.cmp(&b.0));
     let (items, next) = page.take(ops.into_iter());
-    Ok(json_response(StatusCode::OK, &list_body("operations", items, next)))
+    Ok(json_response(
+        StatusCode::OK,
+        &list_body("operations", items, next),
+    ))
 }

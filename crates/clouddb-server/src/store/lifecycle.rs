@@ -34,7 +34,9 @@ fn op_error(status: u16, reason: &str, detail: String) -> Value {
 
 /// The size recorded for a backup of `storage_gb`.
 pub fn backup_size(storage_gb: u64) -> u64 {
-    storage_gb.saturating_mul(52_428_800).saturating_add(1_048_576)
+    storage_gb
+        .saturating_mul(52_428_800)
+        .saturating_add(1_048_576)
 }
 
 /// A backup record.
@@ -151,7 +153,10 @@ impl Batch<'_> {
                     op.error = Some(op_error(
                         409,
                         "ABORTED",
-                        format!("instance {} was changed or deleted out of band", op.instance),
+                        format!(
+                            "instance {} was changed or deleted out of band",
+                            op.instance
+                        ),
                     ));
                 }
             }
@@ -161,7 +166,10 @@ impl Batch<'_> {
                     op.error = Some(op_error(
                         500,
                         "PROVISIONING_FAILED",
-                        format!("provisioning instance {} failed (injected fault)", op.instance),
+                        format!(
+                            "provisioning instance {} failed (injected fault)",
+                            op.instance
+                        ),
                     ));
                 } else {
                     rec.inst.state = "READY".into();
@@ -176,7 +184,10 @@ impl Batch<'_> {
                     op.error = Some(op_error(
                         500,
                         "UPDATE_FAILED",
-                        format!("updating instance {} failed (injected fault); changes rolled back", op.instance),
+                        format!(
+                            "updating instance {} failed (injected fault); changes rolled back",
+                            op.instance
+                        ),
                     ));
                 }
                 rec.inst.state = "READY".into();

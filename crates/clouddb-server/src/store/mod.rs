@@ -140,7 +140,9 @@ impl Store {
             rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
         };
         {
-            let mut st = self.conn.prepare("SELECT value FROM meta WHERE key = 'clock'")?;
+            let mut st = self
+                .conn
+                .prepare("SELECT value FROM meta WHERE key = 'clock'")?;
             let mut rows = st.query([])?;
             if let Some(r) = rows.next()? {
                 let v: String = r.get(0)?;
@@ -184,20 +186,23 @@ impl Store {
             }
         }
         {
-            let mut st = self.conn.prepare("SELECT project, name, body FROM backups")?;
-            let rows = st.query_map([], |r| {
-                Ok(((r.get(0)?, r.get(1)?), r.get::<_, String>(2)?))
-            })?;
+            let mut st = self
+                .conn
+                .prepare("SELECT project, name, body FROM backups")?;
+            let rows =
+                st.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get::<_, String>(2)?)))?;
             for row in rows {
                 let (k, b) = row?;
-                self.backups.insert(k, serde_json::from_str(&b).map_err(bad)?);
+                self.backups
+                    .insert(k, serde_json::from_str(&b).map_err(bad)?);
             }
         }
         {
-            let mut st = self.conn.prepare("SELECT scope, key, body FROM idempotency")?;
-            let rows = st.query_map([], |r| {
-                Ok(((r.get(0)?, r.get(1)?), r.get::<_, String>(2)?))
-            })?;
+            let mut st = self
+                .conn
+                .prepare("SELECT scope, key, body FROM idempotency")?;
+            let rows =
+                st.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get::<_, String>(2)?)))?;
             for row in rows {
                 let (k, b) = row?;
                 self.idem.insert(k, serde_json::from_str(&b).map_err(bad)?);
@@ -281,7 +286,14 @@ impl Batch<'_> {
         let keys: Vec<ChildKey> = self
             .store
             .children
-            .range((project.to_string(), name.to_string(), String::new(), String::new())..)
+            .range(
+                (
+                    project.to_string(),
+                    name.to_string(),
+                    String::new(),
+                    String::new(),
+                )..,
+            )
             .take_while(|(k, _)| k.0 == project && k.1 == name)
             .map(|(k, _)| k.clone())
             .collect();
@@ -302,7 +314,8 @@ impl Batch<'_> {
     }
 
     pub fn put_child(&mut self, key: ChildKey, body: Value) {
-        self.writes.push(Write::PutChild(key.clone(), to_json(&body)));
+        self.writes
+            .push(Write::PutChild(key.clone(), to_json(&body)));
         self.store.children.insert(key, body);
     }
 
@@ -312,8 +325,11 @@ impl Batch<'_> {
     }
 
     pub fn put_backup(&mut self, project: &str, name: &str, body: Value) {
-        self.writes
-            .push(Write::PutBackup(project.into(), name.into(), to_json(&body)));
+        self.writes.push(Write::PutBackup(
+            project.into(),
+            name.into(),
+            to_json(&body),
+        ));
         self.store
             .backups
             .insert((project.into(), name.into()), body);

@@ -43,7 +43,9 @@ pub fn config() -> Config {
 
 pub async fn start_with(cfg: Config) -> Server {
     let state = AppState::new(cfg).expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let st = state.clone();
@@ -78,7 +80,11 @@ pub fn inst_body(name: &str) -> Value {
 
 impl Server {
     pub async fn freeze(&self) {
-        let r = self.admin.post("/admin/clock", &json!({"frozen": true})).await.expect("clock");
+        let r = self
+            .admin
+            .post("/admin/clock", &json!({"frozen": true}))
+            .await
+            .expect("clock");
         assert_eq!(r.status, 200, "{}", r.text());
     }
 
@@ -92,17 +98,29 @@ impl Server {
     }
 
     pub async fn fault(&self, rule: Value) {
-        let r = self.admin.post("/admin/faults", &rule).await.expect("fault");
+        let r = self
+            .admin
+            .post("/admin/faults", &rule)
+            .await
+            .expect("fault");
         assert_eq!(r.status, 201, "{}", r.text());
     }
 
     /// Creates an instance and lets its operation finish.
     pub async fn create_ready(&self, body: Value) -> Value {
-        let r = self.api.post(&format!("{P}/instances"), &body).await.expect("create");
+        let r = self
+            .api
+            .post(&format!("{P}/instances"), &body)
+            .await
+            .expect("create");
         assert_eq!(r.status, 202, "{}", r.text());
         self.advance(3600.0).await;
         let name = body["name"].as_str().unwrap_or_default();
-        let r = self.api.get(&format!("{P}/instances/{name}")).await.expect("get");
+        let r = self
+            .api
+            .get(&format!("{P}/instances/{name}"))
+            .await
+            .expect("get");
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.json()["state"], "READY");
         r.json()
@@ -110,7 +128,11 @@ impl Server {
 
     pub async fn op(&self, resp: &Resp) -> Value {
         let id = resp.json()["id"].as_str().unwrap_or_default().to_string();
-        self.api.get(&format!("{P}/operations/{id}")).await.expect("op").json()
+        self.api
+            .get(&format!("{P}/operations/{id}"))
+            .await
+            .expect("op")
+            .json()
     }
 }
 
@@ -121,13 +143,20 @@ pub fn assert_problem(r: &Resp, status: u16, reason: &str) {
     assert_eq!(j["reason"], reason, "{j}");
     assert_eq!(j["status"], status);
     assert!(j["request_id"].as_str().is_some_and(|s| !s.is_empty()));
-    assert_eq!(Some(j["request_id"].as_str().unwrap_or_default()), r.header("x-request-id"));
+    assert_eq!(
+        Some(j["request_id"].as_str().unwrap_or_default()),
+        r.header("x-request-id")
+    );
 }
 
 /// The fields named in `field_violations`.
 pub fn violated(r: &Resp) -> Vec<String> {
     r.json()["field_violations"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v["field"].as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v["field"].as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
