@@ -233,6 +233,30 @@ impl Visit for FieldVisitor {
     }
 }
 
+/// Dependencies whose own logs are capped at WARN (their TRACE/DEBUG output is
+/// protocol noise: TLS and HTTP/2 frames).
+pub const QUIET_DEPENDENCIES: &[&str] = &[
+    "h2",
+    "hyper",
+    "hyper_util",
+    "tonic",
+    "tower",
+    "rustls",
+    "tokio_rustls",
+    "aws_lc_rs",
+    "mio",
+    "tokio",
+];
+
+/// The per-target filter: `level` for everything, at most WARN for [`QUIET_DEPENDENCIES`].
+pub fn targets(level: LevelFilter) -> tracing_subscriber::filter::Targets {
+    let capped = std::cmp::min(level, LevelFilter::WARN);
+    QUIET_DEPENDENCIES.iter().fold(
+        tracing_subscriber::filter::Targets::new().with_default(level),
+        |t, dep| t.with_target(*dep, capped),
+    )
+}
+
 /// Installs the global subscriber: hclog JSON on stderr at the level from the
 /// environment (see the module docs). Does nothing when logging is off.
 /// Errors if a global subscriber is already set.
@@ -242,7 +266,7 @@ pub fn init(provider_type: &str) -> Result<(), tracing_subscriber::util::TryInit
         return Ok(());
     }
     tracing_subscriber::registry()
-        .with(HclogLayer::stderr(provider_type).with_filter(level))
+        .with(HclogLayer::stderr(provider_type).with_filter(targets(level)))
         .try_init()
 }
 
@@ -273,6 +297,12 @@ mod tests {
         assert_eq!(parse_level("off"), Some(LevelFilter::OFF));
         assert_eq!(parse_level("bogus"), Some(LevelFilter::TRACE));
         assert_eq!(parse_level(""), None);
+        let t = targets(LevelFilter::TRACE);
+        assert!(!t.would_enable("h2::proto::streams", &Level::DEBUG));
+        assert!(t.would_enable("rustls::server", &Level::WARN));
+        assert!(t.would_enable("tfplugin::server", &Level::TRACE));
+        let t = targets(LevelFilter::ERROR);
+        assert!(!t.would_enable("rustls::server", &Level::WARN));
     }
 
     #[test]
