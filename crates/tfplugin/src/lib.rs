@@ -1,4 +1,32 @@
 //! tfplugin: a Terraform plugin protocol 6 server framework.
+//!
+//! A provider implements the traits in [`provider`] against declarative [`schema`]s and
+//! calls [`serve_provider`]; the framework does the protocol work.
+//!
+//! # Layout
+//!
+//! * [`value`]: cty's types and values, with the msgpack / JSON / type-JSON codecs and
+//!   stored-state (`RawState`) decoding.
+//! * [`diag`]: diagnostics, the way every RPC reports problems.
+//! * [`schema`]: attributes, nested attributes, blocks, validators, defaults, plan
+//!   modifiers, `timeouts`, identity schemas.
+//! * [`plan`]: the declarative plan engine and the apply/read/plan consistency checks
+//!   that name the offending attribute.
+//! * [`provider`]: the `Provider` / `Resource` / `DataSource` / `Function` /
+//!   `EphemeralResource` / `ListResource` traits, `PrivateState`, `Context` (stop signal).
+//! * [`grpc`]: the `tfplugin6.Provider` service (every 6.11 RPC) dispatching to those traits.
+//! * [`server`], [`logging`], [`proto`], [`testing`]: transport (go-plugin handshake,
+//!   AutoMTLS, auxiliary services), hclog logging, generated code, test client.
+//!
+//! ```no_run
+//! # use tfplugin::provider::Provider;
+//! # async fn run(p: impl Provider) {
+//! let opts = tfplugin::server::ServeOptions::new("registry.terraform.io/clouddb/clouddb");
+//! if let Err(e) = tfplugin::serve_provider(p, opts).await {
+//!     eprintln!("{e}");
+//! }
+//! # }
+//! ```
 
 pub mod logging;
 pub mod proto;
