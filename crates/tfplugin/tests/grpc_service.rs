@@ -90,14 +90,13 @@ impl Resource for Thing {
         if let (Some(old), Some(new)) = (
             req.prior_state.get("size").as_i64(),
             plan.planned_state.get("size").as_i64(),
-        ) {
-            if new < old {
-                plan.diagnostics.attribute_error(
-                    "size",
-                    "size cannot shrink",
-                    format!("{old} → {new}"),
-                );
-            }
+        ) && new < old
+        {
+            plan.diagnostics.attribute_error(
+                "size",
+                "size cannot shrink",
+                format!("{old} → {new}"),
+            );
         }
         plan.planned_private.set("op", &"pending");
     }
@@ -135,10 +134,10 @@ impl Resource for Thing {
     ) -> Result<serde_json::Value, Diagnostics> {
         assert_eq!(from, 0);
         // v0 called it "capacity"
-        if let Some(o) = state.as_object_mut() {
-            if let Some(c) = o.remove("capacity") {
-                o.insert("size".into(), c);
-            }
+        if let Some(o) = state.as_object_mut()
+            && let Some(c) = o.remove("capacity")
+        {
+            o.insert("size".into(), c);
         }
         Ok(state)
     }
@@ -646,12 +645,29 @@ async fn every_other_rpc_answers() {
         .validate_resource_config(pb::validate_resource_config::Request {
             type_name: "toy_thing".into(),
             config: dv(&ty(), &config("a", None)),
-            client_capabilities: None,
+            client_capabilities: Some(pb::ClientCapabilities {
+                write_only_attributes_allowed: true,
+                ..Default::default()
+            }),
         })
         .await
         .expect("rpc")
         .into_inner();
     assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
+    // an older Terraform (no write-only support) is told why `secret` cannot be used
+    let v = c
+        .validate_resource_config(pb::validate_resource_config::Request {
+            type_name: "toy_thing".into(),
+            config: dv(&ty(), &config("a", None)),
+            client_capabilities: None,
+        })
+        .await
+        .expect("rpc")
+        .into_inner();
+    assert_eq!(
+        attr_of(errors(&v.diagnostics)[0]).as_deref(),
+        Some("secret")
+    );
     let v = c
         .validate_resource_config(pb::validate_resource_config::Request {
             type_name: "nope".into(),

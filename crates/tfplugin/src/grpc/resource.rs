@@ -196,6 +196,22 @@ impl ProviderService {
             return d;
         };
         d.extend(validate_config(&e.s.schema.block, &cfg));
+        if !caps.is_some_and(|c| c.write_only_attributes_allowed) {
+            // Terraform < 1.11 would store these in state (or reject our null plan):
+            // say so up front instead.
+            for a in e.s.schema.block.attributes.iter().filter(|a| a.write_only) {
+                if !cfg.get(&a.name).is_null() {
+                    d.attribute_error(
+                        crate::value::AttributePath::attr(&a.name),
+                        "Write-only attribute not supported",
+                        format!(
+                            "{} is write-only, which needs Terraform 1.11 or later.",
+                            a.name
+                        ),
+                    );
+                }
+            }
+        }
         let ctx = self.ctx(caps);
         guard("validate", e.imp.validate(&ctx, &cfg))
             .await
