@@ -13,22 +13,8 @@ use super::types::{FieldViolation, Problem};
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The API answered with an error status (problem+json body, or whatever it sent).
-    #[error("{method} {path}: HTTP {status} {reason}: {message}")]
-    Status {
-        method: String,
-        path: String,
-        status: u16,
-        /// Stable UPPER_SNAKE reason (`OPERATION_IN_PROGRESS`, `NOT_FOUND`, ...); empty when absent.
-        reason: String,
-        message: String,
-        /// `X-Request-Id` response header (or the problem's `request_id`).
-        request_id: Option<String>,
-        field_violations: Vec<FieldViolation>,
-        /// The server's `retryable` hint.
-        retryable: bool,
-        /// Parsed `Retry-After` header.
-        retry_after: Option<Duration>,
-    },
+    #[error("{0}")]
+    Status(Box<StatusError>),
     /// No HTTP response: connection refused or reset, timeout, dropped response.
     #[error("{method} {path}: request failed: {source}")]
     Transport {
@@ -49,11 +35,30 @@ pub enum ApiError {
     #[error("operation {operation_id} failed: {}", problem_summary(.problem))]
     OperationFailed {
         operation_id: String,
-        problem: Problem,
+        problem: Box<Problem>,
     },
     /// The client could not be built from its configuration.
     #[error("invalid client configuration: {0}")]
     Config(String),
+}
+
+/// Details of an error answer ([`ApiError::Status`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{method} {path}: HTTP {status} {reason}: {message}")]
+pub struct StatusError {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    /// Stable UPPER_SNAKE reason (`OPERATION_IN_PROGRESS`, `NOT_FOUND`, ...); empty when absent.
+    pub reason: String,
+    pub message: String,
+    /// `X-Request-Id` response header (or the problem's `request_id`).
+    pub request_id: Option<String>,
+    pub field_violations: Vec<FieldViolation>,
+    /// The server's `retryable` hint.
+    pub retryable: bool,
+    /// Parsed `Retry-After` header.
+    pub retry_after: Option<Duration>,
 }
 
 fn problem_summary(p: &Problem) -> String {
@@ -75,7 +80,7 @@ impl ApiError {
     /// HTTP status of an API answer (`None` for transport/decode/config errors).
     pub fn status(&self) -> Option<u16> {
         match self {
-            ApiError::Status { status, .. } => Some(*status),
+            ApiError::Status(e) => Some(e.status),
             ApiError::OperationFailed { problem, .. } if problem.status != 0 => {
                 Some(problem.status)
             }
@@ -86,7 +91,7 @@ impl ApiError {
     /// Stable reason string of the API (`""` when none).
     pub fn reason(&self) -> &str {
         match self {
-            ApiError::Status { reason, .. } => reason,
+            ApiError::Status(e) => &e.reason,
             ApiError::OperationFailed { problem, .. } => &problem.reason,
             _ => "",
         }
@@ -95,9 +100,8 @@ impl ApiError {
     /// The request id to quote in bug reports.
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            ApiError::Status { request_id, .. } | ApiError::Decode { request_id, .. } => {
-                request_id.as_deref()
-            }
+            ApiError::Status(e) => e.request_id.as_deref(),
+            ApiError::Decode { request_id, .. } => request_id.as_deref(),
             ApiError::OperationFailed { problem, .. } if !problem.request_id.is_empty() => {
                 Some(&problem.request_id)
             }
@@ -108,9 +112,7 @@ impl ApiError {
     /// Field violations named by a validation error.
     pub fn field_violations(&self) -> &[FieldViolation] {
         match self {
-            ApiError::Status {
-                field_violations, ..
-            } => field_violations,
+            ApiError::Status(e) => &e.field_violations,
             ApiError::OperationFailed { problem, .. } => &problem.field_violations,
             _ => &[],
         }
@@ -124,10 +126,10 @@ impl ApiError {
     /// 409 OPERATION_IN_PROGRESS. Other 4xx are final.
     pub fn is_retryable(&self) -> bool {
         match self {
-            ApiError::Status { status, reason, .. } => {
-                *status == 429
-                    || *status >= 500
-                    || (*status == 409 && reason == "OPERATION_IN_PROGRESS")
+            ApiError::Status(e) => {
+                e.status == 429
+                    || e.status >= 500
+                    || (e.status == 409 && e.reason == "OPERATION_IN_PROGRESS")
             }
             ApiError::Transport { .. } => true,
             _ => false,
@@ -137,7 +139,7 @@ impl ApiError {
     /// The server's `Retry-After`, if it sent one.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            ApiError::Status { retry_after, .. } => *retry_after,
+            ApiError::Status(e) => e.retry_after,
             _ => None,
         }
     }
@@ -160,7 +162,7 @@ mod tests {
     use super::*;
 
     fn status(status: u16, reason: &str) -> ApiError {
-        ApiError::Status {
+        ApiError::Status(Box::new(StatusError {
             method: "GET".into(),
             path: "/v1/x".into(),
             status,
@@ -173,7 +175,7 @@ mod tests {
             }],
             retryable: false,
             retry_after: None,
-        }
+        }))
     }
 
     #[test]

@@ -19,7 +19,8 @@ use super::*;
 type Seen = Arc<Mutex<Vec<(String, String, HeaderMap)>>>;
 
 /// A scripted answer: status, extra headers, body.
-type Script = Arc<Mutex<Vec<(u16, Vec<(&'static str, String)>, String)>>>;
+type Answer = (u16, Vec<(&'static str, String)>, String);
+type Script = Arc<Mutex<Vec<Answer>>>;
 
 #[derive(Clone)]
 struct Srv {
@@ -51,7 +52,7 @@ async fn handler(State(s): State<Srv>, req: axum::extract::Request) -> Response 
     resp
 }
 
-async fn serve(script: Vec<(u16, Vec<(&'static str, String)>, String)>) -> (String, Seen) {
+async fn serve(script: Vec<Answer>) -> (String, Seen) {
     let seen: Seen = Arc::default();
     let srv = Srv {
         seen: seen.clone(),

@@ -367,7 +367,7 @@ impl Client {
                 t.chars().take(300).collect()
             }
         };
-        Err(ApiError::Status {
+        Err(ApiError::Status(Box::new(error::StatusError {
             method: method.to_string(),
             path: full_path,
             status: status.as_u16(),
@@ -379,7 +379,7 @@ impl Client {
             retryable: problem.retryable,
             retry_after: header_str(&headers, RETRY_AFTER.as_str())
                 .and_then(|v| retry::parse_retry_after(&v)),
-        })
+        })))
     }
 }
 

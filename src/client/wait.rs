@@ -61,7 +61,7 @@ where
             return match op.error.take() {
                 Some(problem) => Err(WaitError::Api(ApiError::OperationFailed {
                     operation_id: op.id.clone(),
-                    problem,
+                    problem: Box::new(problem),
                 })),
                 None => Ok(op),
             };

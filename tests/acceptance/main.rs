@@ -4,6 +4,7 @@
 
 mod harness;
 
+use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use harness::{
@@ -387,12 +388,16 @@ fn stop_provider_keeps_instance_in_state() {
             },
         );
         env.write_config(&instance_hcl("acc-stop", ""));
-        let mut child = env
+        // Own process group, like a shell job: Ctrl-C goes to the whole group (Terraform 1.0's panicwrap
+        // parent ignores SIGINT itself and relies on the child getting it too).
+        let child = env
             .command(&["apply", "-input=false", "-no-color", "-auto-approve"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("spawn terraform apply");
+        let mut child = harness::GroupGuard(child);
         let started = Instant::now();
         while env.server.instance("acc-stop").is_none() {
             assert!(
@@ -402,15 +407,10 @@ fn stop_provider_keeps_instance_in_state() {
             std::thread::sleep(Duration::from_millis(100));
         }
         std::thread::sleep(Duration::from_millis(500));
-        let pid = child.id().to_string();
-        let status = std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .expect("kill");
-        assert!(status.success());
+        child.signal("-INT");
         let stopped_at = Instant::now();
         let exit = loop {
-            if let Some(s) = child.try_wait().expect("wait") {
+            if let Some(s) = child.0.try_wait().expect("wait") {
                 break s;
             }
             assert!(
@@ -419,6 +419,10 @@ fn stop_provider_keeps_instance_in_state() {
             );
             std::thread::sleep(Duration::from_millis(100));
         };
+        eprintln!(
+            "terraform stopped {:.1?} after SIGINT",
+            stopped_at.elapsed()
+        );
         assert!(!exit.success(), "interrupted apply should fail");
         let st = env.state();
         assert!(
