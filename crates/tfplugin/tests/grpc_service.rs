@@ -104,6 +104,12 @@ impl Resource for Thing {
         let mut s = state_from(&req.planned_state);
         match req.config.get("mode").as_str() {
             Some("panic") => panic!("boom in create"),
+            Some("wait") => {
+                tokio::select! {
+                    _ = _ctx.stopped() => return ApplyResult::error("Interrupted", "StopProvider received"),
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                }
+            }
             Some("wrong") => s.set_attr("size", 999.into()),
             Some("unknown") => s.set_attr("endpoint", Value::unknown()),
             _ => {}
@@ -1276,4 +1282,37 @@ async fn type_mismatch_names_attribute() {
         "{:?}",
         v.diagnostics
     );
+}
+
+/// StopProvider interrupts an in-flight create through `Context::stopped`, and calls made
+/// afterwards are not stopped.
+#[tokio::test]
+async fn stop_provider_interrupts_in_flight_calls() {
+    let mut c = client().await;
+    let cfg = config("a", Some("wait"));
+    let planned = decode(&ty(), &plan(&mut c, &Value::Null, &cfg).await.planned_state);
+    let mut c2 = c.clone();
+    let running =
+        tokio::spawn(async move { apply(&mut c2, &Value::Null, &planned, &cfg, Vec::new()).await });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    c.stop_provider(pb::stop_provider::Request {})
+        .await
+        .expect("stop");
+    let a = tokio::time::timeout(std::time::Duration::from_secs(5), running)
+        .await
+        .expect("finished promptly")
+        .expect("join");
+    assert_eq!(errors(&a.diagnostics)[0].summary, "Interrupted");
+    // the next run is unaffected
+    let p = plan(&mut c, &Value::Null, &config("b", None)).await;
+    let planned = decode(&ty(), &p.planned_state);
+    let a = apply(
+        &mut c,
+        &Value::Null,
+        &planned,
+        &config("b", None),
+        Vec::new(),
+    )
+    .await;
+    assert!(a.diagnostics.is_empty(), "{:?}", a.diagnostics);
 }
