@@ -236,3 +236,35 @@ fn nested_attributes_and_blocks() {
             .is_unknown()
     );
 }
+
+/// UseStateForUnknown keeps even a null prior value; UseNonNullStateForUnknown does not.
+#[test]
+fn use_state_null_vs_non_null() {
+    let mut st = state();
+    st.set_attr("id", Value::Null);
+    st.set_attr("status", Value::Null);
+    let cfg = obj(&[
+        ("name", "db".into()),
+        ("storage_gb", 30.into()),
+        ("tier", "premium".into()),
+    ]);
+    let out = plan_resource_change(&schema(), &st, &proposed(&cfg, &st), &cfg);
+    assert!(
+        out.planned_state.get("id").is_null(),
+        "UseStateForUnknown keeps null"
+    );
+    assert!(
+        out.planned_state.get("status").is_unknown(),
+        "UseNonNullStateForUnknown leaves unknown"
+    );
+}
+
+/// Removing an optional+computed attribute with a default from config plans the default.
+#[test]
+fn removed_config_value_returns_to_default() {
+    let mut st = state();
+    st.set_attr("storage_gb", 50.into());
+    let cfg = obj(&[("name", "db".into()), ("tier", "premium".into())]);
+    let out = plan_resource_change(&schema(), &st, &proposed(&cfg, &st), &cfg);
+    assert_eq!(out.planned_state.get("storage_gb").as_i64(), Some(20));
+}
