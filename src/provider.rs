@@ -78,6 +78,14 @@ impl ProviderData {
         }
     }
 
+    /// True when `configure` saw unknown values.
+    pub fn is_unknown(&self) -> bool {
+        matches!(
+            *self.state.read().unwrap_or_else(|e| e.into_inner()),
+            Configured::Unknown(_)
+        )
+    }
+
     fn set(&self, c: Configured) {
         *self.state.write().unwrap_or_else(|e| e.into_inner()) = c;
     }

@@ -506,6 +506,22 @@ impl Resource for InstanceResource {
     }
 
     async fn read(&self, _ctx: &Context, req: ReadRequest) -> ReadResult {
+        if self.data.is_unknown() {
+            // Provider settings come from resources not applied yet: keep the state as it is rather than
+            // failing the whole plan; the refresh happens on a later run.
+            let mut d = Diagnostics::new();
+            d.warning(
+                "CloudDB instance not refreshed",
+                "The provider configuration depends on values known only after apply, so this instance's \
+                 state was not refreshed in this run.",
+            );
+            return ReadResult {
+                new_state: req.state,
+                private: req.private,
+                identity: None,
+                diagnostics: d,
+            };
+        }
         let client = match self.client() {
             Ok(c) => c,
             Err(d) => {

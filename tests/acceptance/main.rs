@@ -496,3 +496,109 @@ impl Drop for ClockPump {
         }
     }
 }
+
+/// examples/quickstart creates two instances and outputs their endpoints.
+#[test]
+fn quickstart_example() {
+    for_each_terraform("quickstart_example", |tf| {
+        let env = Env::new(tf);
+        let hcl = include_str!("../../examples/quickstart/main.tf");
+        std::fs::write(env.work.join("main.tf"), hcl).expect("write quickstart");
+        env.tf_ok(&["init", "-input=false", "-no-color"]);
+        env.apply_ok();
+        let mut names = env.server.instance_names();
+        names.sort();
+        assert_eq!(
+            names,
+            vec![
+                "quickstart-analytics".to_string(),
+                "quickstart-app".to_string()
+            ]
+        );
+        let out = env.tf_ok(&["output", "-json"]);
+        let out: Value = serde_json::from_str(&out.stdout).expect("outputs JSON");
+        for o in ["app_endpoint", "analytics_endpoint"] {
+            let v = out[o]["value"].as_str().unwrap_or_default().to_string();
+            let (host, port) = v.rsplit_once(':').unwrap_or_default();
+            assert!(
+                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0),
+                "{o} = {v:?}"
+            );
+        }
+        env.finish();
+    });
+}
+
+/// A state written by schema version 0 (flat backup_* attributes, "host:port" endpoint) is upgraded by
+/// Terraform through UpgradeResourceState and then plans clean against a matching config.
+#[test]
+fn state_upgrade_from_v0() {
+    for_each_terraform("state_upgrade_from_v0", |tf| {
+        let env = Env::new(tf);
+        env.write_config(&instance_hcl(
+            "acc-v0",
+            "  backup = {\n    retention_days = 14\n  }\n",
+        ));
+        let (status, _) = env.server.api(
+            "POST",
+            "/instances",
+            Some(json!({"name": "acc-v0", "engine": "mysql", "tier": "db-small", "storage_gb": 20,
+                        "high_availability": false, "admin_username": "dbadmin", "labels": {},
+                        "deletion_protection": false, "backup": {"enabled": true, "retention_days": 14}})),
+        );
+        assert_eq!(status, 202);
+        let t = Instant::now();
+        let inst = loop {
+            if let Some(i) = env
+                .server
+                .instance("acc-v0")
+                .filter(|i| i["state"] == "READY")
+            {
+                break i;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "instance never became READY"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let v0 = json!({
+            "id": "acc-v0", "name": "acc-v0", "engine": "mysql", "engine_version": inst["engine_version"],
+            "tier": "db-small", "storage_gb": 20, "high_availability": false, "admin_username": "dbadmin",
+            "admin_password": null, "labels": null, "deletion_protection": false,
+            "backup_enabled": true, "backup_start_time": inst["backup"]["start_time"], "backup_retention_days": 14,
+            "endpoint": format!("{}:{}", inst["endpoint"]["host"].as_str().unwrap_or_default(), inst["endpoint"]["port"]),
+            "state": "READY", "created_at": inst["created_at"], "timeouts": null
+        });
+        let state = json!({
+            "version": 4, "terraform_version": "1.0.3", "serial": 1,
+            "lineage": "6f1c1d2e-0000-4000-8000-000000000001", "outputs": {},
+            "resources": [{
+                "mode": "managed", "type": "clouddb_instance", "name": "db",
+                "provider": "provider[\"registry.terraform.io/clouddb/clouddb\"]",
+                "instances": [{"schema_version": 0, "attributes": v0, "sensitive_attributes": []}]
+            }]
+        });
+        std::fs::write(env.work.join("terraform.tfstate"), state.to_string())
+            .expect("write v0 state");
+        env.assert_plan(PlanExpect::Empty);
+        env.tf_ok(&[
+            "apply",
+            "-refresh-only",
+            "-input=false",
+            "-no-color",
+            "-auto-approve",
+        ]);
+        let raw = env.raw_state();
+        let inst0 = &raw["resources"][0]["instances"][0];
+        assert_eq!(inst0["schema_version"], json!(1), "{raw}");
+        assert_eq!(inst0["attributes"]["backup"]["retention_days"], json!(14));
+        assert!(
+            inst0["attributes"]["endpoint_port"]
+                .as_i64()
+                .is_some_and(|p| p > 0)
+        );
+        assert!(inst0["attributes"].get("backup_retention_days").is_none());
+        env.finish();
+    });
+}
