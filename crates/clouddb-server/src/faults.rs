@@ -69,25 +69,42 @@ impl FaultSpec {
         {
             v.push(FieldViolation::new("status", "must be 400..=599"));
         }
-        if self.kind == "random" {
-            match self.rate {
-                Some(r) if (0.0..=1.0).contains(&r) => {}
-                _ => v.push(FieldViolation::new("rate", "required, between 0 and 1")),
-            }
-            if let Some(ss) = &self.statuses
-                && (ss.is_empty() || !ss.iter().all(|s| status_ok(*s)))
-            {
-                v.push(FieldViolation::new(
-                    "statuses",
-                    "non-empty list of 400..=599",
-                ));
-            }
+        if self.rate.is_some_and(|r| !(0.0..=1.0).contains(&r))
+            || (self.kind == "random" && self.rate.is_none())
+        {
+            v.push(FieldViolation::new(
+                "rate",
+                "between 0 and 1 (required for random)",
+            ));
         }
-        if self.kind == "not_found_after_create" && !matches!(self.seconds, Some(s) if s >= 0.0) {
-            v.push(FieldViolation::new("seconds", "required, >= 0"));
+        if let Some(ss) = &self.statuses
+            && (ss.is_empty() || !ss.iter().all(|s| status_ok(*s)))
+        {
+            v.push(FieldViolation::new(
+                "statuses",
+                "non-empty list of 400..=599",
+            ));
         }
-        if self.kind == "latency" && self.millis.is_none() {
-            v.push(FieldViolation::new("millis", "required"));
+        if self.seconds.is_some_and(|s| !(0.0..=86_400.0).contains(&s))
+            || (self.kind == "not_found_after_create" && self.seconds.is_none())
+        {
+            v.push(FieldViolation::new(
+                "seconds",
+                "between 0 and 86400 (required for not_found_after_create)",
+            ));
+        }
+        if self.millis.is_some_and(|m| m > 60_000)
+            || (self.kind == "latency" && self.millis.is_none())
+        {
+            v.push(FieldViolation::new(
+                "millis",
+                "at most 60000 (required for latency)",
+            ));
+        }
+        if let Some(r) = self.retry_after
+            && r > 86_400
+        {
+            v.push(FieldViolation::new("retry_after", "at most 86400"));
         }
         if v.is_empty() {
             Ok(())
@@ -196,7 +213,10 @@ impl Faults {
                     && r.remaining != Some(0)
                     && r.spec.matches(method, path)
                 {
-                    d.latency_ms += r.spec.millis.unwrap_or(0);
+                    d.latency_ms = d
+                        .latency_ms
+                        .saturating_add(r.spec.millis.unwrap_or(0))
+                        .min(60_000);
                     r.hits += 1;
                     if let Some(n) = r.remaining.as_mut() {
                         *n -= 1;

@@ -253,7 +253,11 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
         return next.run(req).await;
     };
     let key = match key.to_str() {
-        Ok(k) if !k.is_empty() && k.len() <= 255 => k.to_string(),
+        Ok(k)
+            if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (b'!'..=b'~').contains(&b)) =>
+        {
+            k.to_string()
+        }
         _ => {
             return ApiError::field(
                 "Idempotency-Key",

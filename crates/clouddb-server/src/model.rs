@@ -337,8 +337,47 @@ pub fn check_storage(tier: &Tier, storage_gb: i64, out: &mut Vec<FieldViolation>
     }
 }
 
-/// Turns a JSON body into `T`, naming the offending field on unknown fields and wrong types.
+/// The path of the first `null` in `v`, if any.
+fn find_null(v: &Value, path: &str) -> Option<String> {
+    match v {
+        Value::Null => Some(if path.is_empty() {
+            "body".into()
+        } else {
+            path.to_string()
+        }),
+        Value::Object(m) => m.iter().find_map(|(k, v)| {
+            find_null(
+                v,
+                &if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                },
+            )
+        }),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_null(v, &format!("{path}[{i}]"))),
+        _ => None,
+    }
+}
+
+/// Turns a JSON body into `T`, naming the offending field on unknown fields, wrong types and `null`s
+/// (optional fields are omitted, never sent as `null`).
 pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value = parse_object(bytes)?;
+    if let Some(field) = find_null(&value, "") {
+        return Err(ApiError::field(
+            field,
+            "null is not allowed; omit the field instead",
+        ));
+    }
+    from_value(value)
+}
+
+/// Parses a JSON object body (`null`s allowed, e.g. for merge patches).
+pub fn parse_object(bytes: &[u8]) -> Result<Value, ApiError> {
     if bytes.len() > crate::MAX_BODY {
         return Err(ApiError::PayloadTooLarge);
     }
@@ -350,6 +389,11 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Api
     if !value.is_object() {
         return Err(ApiError::field("body", "the body must be a JSON object"));
     }
+    Ok(value)
+}
+
+/// Deserializes `T`, naming the offending field.
+pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let path = e.path().to_string();
         let msg = e.inner().to_string();

@@ -13,7 +13,7 @@ use super::{json_response, parse_query, query_get};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::faults::FaultSpec;
-use crate::model::{Instance, find_tier, find_version, parse_body};
+use crate::model::{Instance, find_tier, find_version, parse_body, parse_object};
 use crate::store::{Clock, InstanceRec};
 use crate::util::{rfc3339, rfc3339_ms};
 
@@ -153,7 +153,7 @@ async fn drift(
     Path((project, name)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let patch: Value = parse_body(&body)?;
+    let patch: Value = parse_object(&body)?;
     for f in ["name", "project", "uid", "etag", "created_at"] {
         if patch.get(f).is_some() {
             return Err(ApiError::field(f, "cannot be changed by drift"));

@@ -12,27 +12,27 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::children::{instance_of, writable_instance};
-use super::{Page, json_response, list_body, parse_query, query_get};
+use super::{Page, idem, json_response, list_body, parse_query, query_get};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{parse_body, valid_instance_name};
 use crate::store::lifecycle::backup_record;
 use crate::util::rand_u64;
 
-pub fn router() -> Router<AppState> {
+pub fn router(st: &AppState) -> Router<AppState> {
     Router::new()
         .route("/v1/projects/{project}/backups", get(list_project))
         .route(
             "/v1/projects/{project}/backups/{backup}",
-            get(get_project).delete(delete_project),
+            idem(st, get(get_project).delete(delete_project)),
         )
         .route(
             "/v1/projects/{project}/instances/{name}/backups",
-            get(list_instance).post(create),
+            idem(st, get(list_instance).post(create)),
         )
         .route(
             "/v1/projects/{project}/instances/{name}/backups/{backup}",
-            get(get_instance).delete(delete_instance),
+            idem(st, get(get_instance).delete(delete_instance)),
         )
 }
 

@@ -23,7 +23,7 @@ async fn engine_versions(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let q = parse_query(raw.as_deref())?;
-    let engine = query_get(&q, "engine").filter(|e| !e.is_empty());
+    let engine = query_get(&q, "engine");
     if let Some(e) = engine
         && !ENGINES.contains(&e)
     {

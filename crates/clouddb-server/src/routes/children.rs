@@ -11,7 +11,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Page, json_response, list_body, parse_query};
+use super::{Page, idem, json_response, list_body, parse_query};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldViolation};
 use crate::model::{Instance, parse_body, valid_cidr, valid_instance_name, valid_sql_name};
@@ -53,47 +53,45 @@ pub static FIREWALL_RULES: Kind = Kind {
 };
 
 macro_rules! kind_routes {
-    ($router:expr, $kind:expr) => {{
+    ($st:expr, $router:expr, $kind:expr) => {{
         let k: &'static Kind = $kind;
-        $router
-            .route(
-                &format!("/v1/projects/{{project}}/instances/{{name}}/{}", k.segment),
-                get(
-                    move |s: State<AppState>, p: Path<(String, String)>, q: RawQuery| {
-                        list(k, s, p, q)
-                    },
-                )
+        let collection =
+            get(move |s: State<AppState>, p: Path<(String, String)>, q: RawQuery| list(k, s, p, q))
                 .post(
                     move |s: State<AppState>, p: Path<(String, String)>, b: Bytes| {
                         create(k, s, p, b)
                     },
-                ),
+                );
+        let item =
+            get(move |s: State<AppState>, p: Path<(String, String, String)>| get_one(k, s, p))
+                .patch(
+                    move |s: State<AppState>, p: Path<(String, String, String)>, b: Bytes| {
+                        patch(k, s, p, b)
+                    },
+                )
+                .delete(
+                    move |s: State<AppState>, p: Path<(String, String, String)>| delete(k, s, p),
+                );
+        $router
+            .route(
+                &format!("/v1/projects/{{project}}/instances/{{name}}/{}", k.segment),
+                idem($st, collection),
             )
             .route(
                 &format!(
                     "/v1/projects/{{project}}/instances/{{name}}/{}/{{child}}",
                     k.segment
                 ),
-                get(move |s: State<AppState>, p: Path<(String, String, String)>| get_one(k, s, p))
-                    .patch(
-                        move |s: State<AppState>, p: Path<(String, String, String)>, b: Bytes| {
-                            patch(k, s, p, b)
-                        },
-                    )
-                    .delete(
-                        move |s: State<AppState>, p: Path<(String, String, String)>| {
-                            delete(k, s, p)
-                        },
-                    ),
+                idem($st, item),
             )
     }};
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router(st: &AppState) -> Router<AppState> {
     let r = Router::new();
-    let r = kind_routes!(r, &DATABASES);
-    let r = kind_routes!(r, &USERS);
-    kind_routes!(r, &FIREWALL_RULES)
+    let r = kind_routes!(st, r, &DATABASES);
+    let r = kind_routes!(st, r, &USERS);
+    kind_routes!(st, r, &FIREWALL_RULES)
 }
 
 /// The instance, or 404.

@@ -12,7 +12,9 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Page, check_if_match, json_response, list_body, parse_query, query_bool, query_get};
+use super::{
+    Page, check_if_match, idem, json_response, list_body, parse_query, query_bool, query_get,
+};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldViolation};
 use crate::model::{
@@ -24,12 +26,15 @@ use crate::store::lifecycle::{OpPlan, new_op_id};
 use crate::store::{InstanceRec, OpRec};
 use crate::util::{rfc3339, uuid_like};
 
-pub fn router() -> Router<AppState> {
+pub fn router(st: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/v1/projects/{project}/instances", get(list).post(create))
+        .route(
+            "/v1/projects/{project}/instances",
+            idem(st, get(list).post(create)),
+        )
         .route(
             "/v1/projects/{project}/instances/{name}",
-            get(get_one).patch(patch).delete(delete),
+            idem(st, get(get_one).patch(patch).delete(delete)),
         )
 }
 
@@ -243,7 +248,7 @@ async fn get_one(
         .instance(&project, &name)
         .ok_or_else(|| not_found(&name))?;
     if let Some(w) = window
-        && store.now_ms() < rec.created_ms + w
+        && store.now_ms() < rec.created_ms.saturating_add(w)
     {
         return Err(not_found(&name));
     }
@@ -279,6 +284,14 @@ async fn list(
     let page = Page::from_query(&q)?;
     let filters = label_filters(&q)?;
     let state_filter = query_get(&q, "state").map(str::to_string);
+    if let Some(s) = &state_filter
+        && !super::admin::STATES.contains(&s.as_str())
+    {
+        return Err(ApiError::field(
+            "state",
+            format!("must be one of {}", super::admin::STATES.join(", ")),
+        ));
+    }
     let store = st.store();
     let start = (project.clone(), page.after.clone().unwrap_or_default());
     let items = store

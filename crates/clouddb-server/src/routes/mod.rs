@@ -13,7 +13,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
@@ -27,11 +27,10 @@ pub const MAX_PAGE_SIZE: usize = 500;
 pub fn router(st: AppState) -> Router {
     let public = Router::new()
         .merge(catalog::router())
-        .merge(instances::router())
+        .merge(instances::router(&st))
         .merge(operations::router())
-        .merge(backups::router())
-        .merge(children::router())
-        .layer(from_fn_with_state(st.clone(), middleware::idempotency))
+        .merge(backups::router(&st))
+        .merge(children::router(&st))
         .layer(from_fn_with_state(st.clone(), middleware::faults))
         .layer(from_fn_with_state(st.clone(), middleware::rate_limit))
         .layer(from_fn_with_state(st.clone(), middleware::auth));
@@ -44,6 +43,11 @@ pub fn router(st: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(from_fn_with_state(st.clone(), middleware::context))
         .with_state(st)
+}
+
+/// Adds Idempotency-Key handling to a route's methods (not to its 405 fallback).
+pub fn idem(st: &AppState, mr: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    mr.route_layer(from_fn_with_state(st.clone(), middleware::idempotency))
 }
 
 async fn healthz() -> Response {
@@ -101,7 +105,7 @@ pub struct Page {
 impl Page {
     pub fn from_query(q: &[(String, String)]) -> ApiResult<Self> {
         let size = match query_get(q, "page_size") {
-            None | Some("") => DEFAULT_PAGE_SIZE,
+            None => DEFAULT_PAGE_SIZE,
             Some(s) => match s.parse::<i64>() {
                 Ok(0) => DEFAULT_PAGE_SIZE,
                 Ok(n) if n > 0 => (n as usize).min(MAX_PAGE_SIZE),
