@@ -23,6 +23,19 @@ pub struct Caller {
     pub project: String,
 }
 
+/// The Idempotency-Key of the request being served, for handlers that store the record in the same
+/// transaction as their change (then they mark the response with [`IdemStored`]).
+#[derive(Debug, Clone)]
+pub struct IdemCtx {
+    pub scope: String,
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// Marks a response whose idempotency record the handler already committed.
+#[derive(Debug, Clone, Copy)]
+pub struct IdemStored;
+
 /// Marks a response whose body was dropped on purpose (fault `drop_response`).
 #[derive(Debug, Clone, Copy)]
 pub struct Dropped;
@@ -316,10 +329,14 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
         st: st.clone(),
         key: id,
     };
-    let resp = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
-    if !resp.status().is_success() {
+    let mut req = Request::from_parts(parts, Body::from(bytes));
+    req.extensions_mut().insert(IdemCtx {
+        scope: scope.clone(),
+        key: key.clone(),
+        fingerprint: fingerprint.clone(),
+    });
+    let resp = next.run(req).await;
+    if !resp.status().is_success() || resp.extensions().get::<IdemStored>().is_some() {
         return resp;
     }
     let (rparts, rbody) = resp.into_parts();

@@ -695,3 +695,82 @@ async fn catalogue() {
     );
     assert_eq!(j["tiers"].as_array().unwrap().len(), 5);
 }
+
+#[tokio::test]
+async fn nulls_are_rejected_and_405_wins_over_idempotency() {
+    let s = start().await;
+    let url = format!("{P}/instances");
+    let mut b = inst_body("db1");
+    b["engine_version"] = json!(null);
+    let r = s.api.post(&url, &b).await.unwrap();
+    assert_problem(&r, 400, "INVALID_ARGUMENT");
+    assert_eq!(violated(&r), vec!["engine_version"]);
+    let mut b = inst_body("db1");
+    b["labels"] = json!({"a": null});
+    let r = s.api.post(&url, &b).await.unwrap();
+    assert_eq!(violated(&r), vec!["labels.a"]);
+    // A method the route does not have is 405, even with a used Idempotency-Key.
+    let key = [("idempotency-key", "k405")];
+    assert_eq!(
+        s.api
+            .send("POST", &url, &key, Some(&inst_body("db1")))
+            .await
+            .unwrap()
+            .status,
+        202
+    );
+    let r = s
+        .api
+        .send("PUT", &url, &key, Some(&inst_body("db1")))
+        .await
+        .unwrap();
+    assert_problem(&r, 405, "METHOD_NOT_ALLOWED");
+    assert!(r.header("allow").is_some());
+    let r = s
+        .api
+        .send(
+            "POST",
+            &url,
+            &[("idempotency-key", "has space")],
+            Some(&inst_body("db2")),
+        )
+        .await
+        .unwrap();
+    assert_problem(&r, 400, "INVALID_ARGUMENT");
+    assert_eq!(violated(&r), vec!["Idempotency-Key"]);
+}
+
+#[tokio::test]
+async fn concurrent_creates_with_one_key_make_one_instance() {
+    let s = start().await;
+    let url = format!("{P}/instances");
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let c = s.api.clone();
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            c.send(
+                "POST",
+                &url,
+                &[("idempotency-key", "same")],
+                Some(&inst_body("db1")),
+            )
+            .await
+            .unwrap()
+        }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        let r = t.await.unwrap();
+        match r.status {
+            202 => {
+                ids.insert(r.json()["id"].as_str().unwrap().to_string());
+            }
+            409 => assert_eq!(r.json()["reason"], "IDEMPOTENCY_KEY_IN_USE"),
+            other => panic!("unexpected {other}: {}", r.text()),
+        }
+    }
+    assert_eq!(ids.len(), 1, "every 202 carries the same operation");
+    let l = s.api.get(&url).await.unwrap().json();
+    assert_eq!(l["instances"].as_array().unwrap().len(), 1);
+}

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
@@ -17,13 +17,14 @@ use super::{
 };
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldViolation};
+use crate::middleware::{IdemCtx, IdemStored};
 use crate::model::{
     BackupConfig, BackupPatch, ENGINES, Endpoint, Instance, check_labels, check_storage,
     default_port, default_version, find_tier, find_version, major, parse_body, valid_instance_name,
     valid_sql_name, version_parts,
 };
 use crate::store::lifecycle::{OpPlan, new_op_id};
-use crate::store::{InstanceRec, OpRec};
+use crate::store::{Batch, IdemRec, InstanceRec, OpRec};
 use crate::util::{rfc3339, uuid_like};
 
 pub fn router(st: &AppState) -> Router<AppState> {
@@ -83,13 +84,45 @@ fn check_password(p: &Option<String>, out: &mut Vec<FieldViolation>) {
     }
 }
 
-/// Answers 202 with the operation and its `Location`.
-pub fn accepted(project: &str, op: &OpRec, now: i64) -> Response {
-    let mut r = json_response(StatusCode::ACCEPTED, &op.public(now));
-    if let Ok(v) = HeaderValue::from_str(&format!("/v1/projects/{project}/operations/{}", op.id)) {
+/// Commits `b` and answers 202 with the operation and its `Location`. With an Idempotency-Key, the
+/// idempotency record is committed in the same transaction as the change.
+fn commit_accepted(
+    mut b: Batch<'_>,
+    idem: Option<&IdemCtx>,
+    project: &str,
+    op: &OpRec,
+    now: i64,
+) -> ApiResult<Response> {
+    let body =
+        serde_json::to_string(&op.public(now)).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let location = format!("/v1/projects/{project}/operations/{}", op.id);
+    if let Some(ctx) = idem {
+        b.put_idem(
+            &ctx.scope,
+            &ctx.key,
+            IdemRec {
+                fingerprint: ctx.fingerprint.clone(),
+                status: 202,
+                content_type: Some("application/json".into()),
+                location: Some(location.clone()),
+                body: body.clone(),
+                created_ms: crate::util::real_now_ms(),
+            },
+        );
+    }
+    b.commit()?;
+    let mut r = (StatusCode::ACCEPTED, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&location) {
         r.headers_mut().insert(header::LOCATION, v);
     }
-    r
+    if idem.is_some() {
+        r.extensions_mut().insert(IdemStored);
+    }
+    Ok(r)
 }
 
 /// The instance with its ETag header.
@@ -104,6 +137,7 @@ pub fn instance_response(status: StatusCode, inst: &Instance) -> Response {
 async fn create(
     State(st): State<AppState>,
     Path(project): Path<String>,
+    idem: Option<Extension<IdemCtx>>,
     body: Bytes,
 ) -> ApiResult<Response> {
     let req: CreateReq = parse_body(&body)?;
@@ -232,8 +266,7 @@ async fn create(
         },
     );
     let op = b.start_op(op);
-    b.commit()?;
-    Ok(accepted(&project, &op, now))
+    commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now)
 }
 
 async fn get_one(
@@ -320,6 +353,7 @@ async fn list(
 async fn patch(
     State(st): State<AppState>,
     Path((project, name)): Path<(String, String)>,
+    idem: Option<Extension<IdemCtx>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -484,8 +518,7 @@ async fn patch(
         },
     );
     let op = b.start_op(op);
-    b.commit()?;
-    Ok(accepted(&project, &op, now))
+    commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now)
 }
 
 /// A name for a final backup: `<instance>-final-<YYYYMMDDhhmmss>`.
@@ -502,6 +535,7 @@ fn final_backup_name(name: &str, now: i64) -> String {
 async fn delete(
     State(st): State<AppState>,
     Path((project, name)): Path<(String, String)>,
+    idem: Option<Extension<IdemCtx>>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
@@ -574,6 +608,5 @@ async fn delete(
         },
     );
     let op = b.start_op(op);
-    b.commit()?;
-    Ok(accepted(&project, &op, now))
+    commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now)
 }
