@@ -602,3 +602,53 @@ fn state_upgrade_from_v0() {
         env.finish();
     });
 }
+
+/// Provider configuration errors name the attribute: a missing endpoint (no block value, no
+/// CLOUDDB_ENDPOINT) and an invalid endpoint in the provider block.
+#[test]
+fn provider_config_errors() {
+    for_each_terraform("provider_config_errors", |tf| {
+        let env = Env::new(tf);
+        env.write_config(&instance_hcl("acc-cfg", ""));
+        let out = env
+            .command(&["plan", "-input=false", "-no-color"])
+            .env_remove("CLOUDDB_ENDPOINT")
+            .output()
+            .expect("run terraform plan");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !out.status.success(),
+            "plan without an endpoint must fail:\n{text}"
+        );
+        assert!(
+            text.contains("Missing CloudDB endpoint") && text.contains("CLOUDDB_ENDPOINT"),
+            "{text}"
+        );
+
+        let hcl = "terraform {\n  required_providers {\n    clouddb = {\n      source = \"clouddb/clouddb\"\n    }\n  }\n}\n\nprovider \"clouddb\" {\n  endpoint    = \"ftp://127.0.0.1:1\"\n  max_retries = 99\n}\n";
+        std::fs::write(
+            env.work.join("main.tf"),
+            format!("{hcl}\n{}", instance_hcl("acc-cfg", "")),
+        )
+        .expect("write");
+        let r = env.tf(&["validate", "-no-color"]);
+        assert_ne!(r.code, 0, "{}", r.combined());
+        let flat = r
+            .combined()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            flat.contains("endpoint must be an http:// or https:// URL"),
+            "{}",
+            r.combined()
+        );
+        assert!(flat.contains("max_retries"), "{}", r.combined());
+        env.write_config(&instance_hcl("acc-cfg", ""));
+        env.finish();
+    });
+}
