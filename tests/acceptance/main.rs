@@ -264,8 +264,8 @@ fn create_posts(env: &Env) -> (usize, Vec<String>) {
     (posts.len(), keys)
 }
 
-/// Injected 429s, 5xx and a dropped (committed, then 502) response end with exactly one instance, created
-/// by retries that all carry the same idempotency key.
+/// Injected 429s, 5xx, a dropped (committed, then 502) response and a not-found window after create end
+/// with exactly one instance, created by retries that all carry the same idempotency key.
 #[test]
 fn faults_create_exactly_one_instance() {
     for_each_terraform("faults_create_exactly_one_instance", |tf| {
@@ -280,6 +280,9 @@ fn faults_create_exactly_one_instance() {
         post("fail", json!({"status": 429, "count": 2, "retry_after": 0}));
         post("fail", json!({"status": 503, "count": 1, "retry_after": 0}));
         post("drop_response", json!({"count": 1}));
+        // Eventual consistency: the new instance reads as 404 for 2 s after it is created.
+        env.server
+            .fault(json!({"kind": "not_found_after_create", "seconds": 2}));
         env.server.fault(json!({"kind": "random", "method": "GET", "rate": 0.2, "statuses": [500, 502, 503], "retry_after": 0}));
         env.step(&Step {
             config: instance_hcl("acc-faults", ""),
@@ -287,6 +290,18 @@ fn faults_create_exactly_one_instance() {
         });
         env.server.clear_faults();
         assert_eq!(env.server.instance_names(), vec!["acc-faults".to_string()]);
+        let not_found_reads = env
+            .server
+            .requests()
+            .iter()
+            .filter(|e| e["method"] == "GET" && e["status"] == 404)
+            .filter(|e| {
+                e["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("/instances/acc-faults"))
+            })
+            .count();
+        assert!(not_found_reads > 0, "the not-found window was never hit");
         let (n, keys) = create_posts(&env);
         assert!(
             n >= 5,
