@@ -667,3 +667,42 @@ fn provider_config_errors() {
         env.finish();
     });
 }
+
+/// Every example under examples/ passes `terraform validate` (the resource example gets a
+/// required_providers block, as a user's root module would have).
+#[test]
+fn examples_validate() {
+    for_each_terraform("examples_validate", |tf| {
+        let env = Env::new(tf);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let versions = "terraform {\n  required_providers {\n    clouddb = {\n      source = \"clouddb/clouddb\"\n    }\n  }\n}\n";
+        let cases: [(&str, &[&str], bool); 3] = [
+            ("provider", &["provider.tf"], false),
+            ("resources/clouddb_instance", &["resource.tf"], true),
+            ("quickstart", &["main.tf"], false),
+        ];
+        for (dir, files, add_versions) in cases {
+            let _ = std::fs::remove_dir_all(env.work.join(".terraform"));
+            for entry in std::fs::read_dir(&env.work)
+                .expect("read work dir")
+                .flatten()
+            {
+                if entry.path().extension().is_some_and(|e| e == "tf") {
+                    std::fs::remove_file(entry.path()).expect("clean");
+                }
+            }
+            for f in files {
+                std::fs::copy(root.join(dir).join(f), env.work.join(f)).expect("copy example");
+            }
+            if add_versions {
+                std::fs::write(env.work.join("versions.tf"), versions).expect("versions.tf");
+            }
+            env.tf_ok(&["init", "-input=false", "-no-color", "-backend=false"]);
+            env.tf_ok(&["validate", "-no-color"]);
+        }
+        // Nothing was applied: skip the destroy in finish().
+        let _ = std::fs::remove_dir_all(env.work.join(".terraform"));
+        assert!(env.server.instance_names().is_empty());
+        env.finish();
+    });
+}
