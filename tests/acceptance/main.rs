@@ -338,7 +338,17 @@ fn create_timeout_taints_then_replaces() {
             change: 0,
             destroy: 1,
         });
-        // Let virtual time run while the replacement waits (delete resumes the pending create first).
+        // Let virtual time run while the replacement waits (delete resumes the pending create first); a
+        // generous create timeout keeps this step robust on a loaded machine.
+        env.write_config(&instance_hcl(
+            "acc-slow",
+            "  timeouts {\n    create = \"5m\"\n  }\n",
+        ));
+        env.assert_plan(PlanExpect::Changes {
+            add: 1,
+            change: 0,
+            destroy: 1,
+        });
         let _clock = ClockPump::start(&env);
         let r = env.tf(&[
             "apply",
@@ -481,7 +491,7 @@ impl ClockPump {
         let addr = env.server.addr.clone();
         let handle = std::thread::spawn(move || {
             while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                let body = r#"{"advance_seconds":600}"#;
+                let body = r#"{"advance_seconds":1800}"#;
                 let req = format!(
                     "POST /admin/clock HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     harness::ADMIN_TOKEN,
