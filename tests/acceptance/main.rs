@@ -312,6 +312,43 @@ fn faults_create_exactly_one_instance() {
             1,
             "one idempotency key across all retries: {keys:?}"
         );
+
+        // An update whose response is dropped after commit, plus a 429: the retried PATCH (same key, same
+        // If-Match) is answered from the idempotency record, and the update lands once.
+        let patch_path = format!("/v1/projects/{PROJECT}/instances/acc-faults");
+        env.server.fault(json!({"kind": "fail", "method": "PATCH", "path_prefix": patch_path, "status": 429, "count": 1, "retry_after": 0}));
+        env.server.fault(json!({"kind": "drop_response", "method": "PATCH", "path_prefix": patch_path, "count": 1}));
+        env.step(&Step {
+            config: instance_hcl("acc-faults", "").replace("db-small", "db-standard-4"),
+            plan: Some(PlanExpect::Changes {
+                add: 0,
+                change: 1,
+                destroy: 0,
+            }),
+            ..Default::default()
+        });
+        env.server.clear_faults();
+        assert_eq!(
+            env.server.instance("acc-faults").expect("exists")["tier"],
+            json!("db-standard-4")
+        );
+        let mut patch_keys: Vec<String> = env
+            .server
+            .requests()
+            .iter()
+            .filter(|e| e["method"] == "PATCH")
+            .filter_map(|e| e["idempotency_key"].as_str().map(str::to_string))
+            .collect();
+        assert!(
+            patch_keys.len() >= 3,
+            "429 + dropped + replayed PATCH expected: {patch_keys:?}"
+        );
+        patch_keys.dedup();
+        assert_eq!(
+            patch_keys.len(),
+            1,
+            "one idempotency key across PATCH retries"
+        );
         env.finish();
     });
 }
