@@ -370,3 +370,26 @@ async fn debug_mode_prints_reattach_line_and_serves_plaintext() {
     assert!(status.success());
     assert!(!PathBuf::from(path).exists());
 }
+
+#[tokio::test]
+async fn large_messages_are_accepted() {
+    use tfplugin::proto::tfplugin6::{DynamicValue, validate_provider_config};
+    let mut p = ProviderProcess::launch(echo_binary(), &[])
+        .await
+        .expect("launch");
+    // 8 MiB: above tonic's 4 MiB default; the echo provider does not implement
+    // this RPC, so a decoded request answers Unimplemented, not a size error.
+    let req = validate_provider_config::Request {
+        config: Some(DynamicValue {
+            msgpack: vec![0xc0; 8 << 20],
+            json: Vec::new(),
+        }),
+    };
+    let status = p
+        .provider
+        .validate_provider_config(req)
+        .await
+        .expect_err("echo provider does not implement it");
+    assert_eq!(status.code(), tonic::Code::Unimplemented, "{status}");
+    p.shutdown().await.expect("shutdown");
+}
