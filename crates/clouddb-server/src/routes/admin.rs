@@ -79,8 +79,8 @@ async fn set_clock(State(st): State<AppState>, body: Bytes) -> ApiResult<Respons
     if let Some(a) = req.advance_seconds {
         let ms = (a * 1000.0).round() as i64;
         match c.frozen_at_ms.as_mut() {
-            Some(f) => *f += ms,
-            None => c.offset_ms += ms,
+            Some(f) => *f = f.saturating_add(ms),
+            None => c.offset_ms = c.offset_ms.saturating_add(ms),
         }
     }
     let mut b = store.batch();
@@ -216,13 +216,13 @@ async fn drift_delete(
 async fn requests(State(st): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
     let q = parse_query(raw.as_deref())?;
     let since: u64 = match query_get(&q, "since") {
-        None | Some("") => 0,
+        None => 0,
         Some(s) => s
             .parse()
             .map_err(|_| ApiError::field("since", "must be a non-negative integer"))?,
     };
     let limit: usize = match query_get(&q, "limit") {
-        None | Some("") => usize::MAX,
+        None => usize::MAX,
         Some(s) => s
             .parse()
             .map_err(|_| ApiError::field("limit", "must be a non-negative integer"))?,

@@ -99,7 +99,7 @@ impl Batch<'_> {
             error: None,
             created_at: rfc3339(now),
             updated_at: rfc3339(now),
-            due_ms: now + duration_ms.max(0),
+            due_ms: now.saturating_add(duration_ms.max(0)),
             fail: plan.fail,
             rollback: plan.rollback,
             final_backup: plan.final_backup,

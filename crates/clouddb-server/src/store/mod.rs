@@ -86,7 +86,7 @@ pub struct Clock {
 impl Clock {
     pub fn now_ms(&self) -> i64 {
         self.frozen_at_ms
-            .unwrap_or_else(|| real_now_ms() + self.offset_ms)
+            .unwrap_or_else(|| real_now_ms().saturating_add(self.offset_ms))
     }
 }
 
