@@ -170,9 +170,20 @@ where
     let ticker = tokio::spawn(async move {
         let mut iv = tokio::time::interval(Duration::from_millis(50));
         iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut n: u64 = 0;
         loop {
             iv.tick().await;
-            drop(ticker_state.store());
+            let mut store = ticker_state.store();
+            n += 1;
+            if n % 1200 == 0 {
+                // About once a minute: forget idempotency records older than their TTL.
+                let cutoff = store.now_ms() - middleware::IDEMPOTENCY_TTL_MS;
+                let mut b = store.batch();
+                b.expire_idem(cutoff);
+                if let Err(e) = b.commit() {
+                    tracing::error!(error = %e, "expiring idempotency records failed");
+                }
+            }
         }
     });
     use axum::serve::ListenerExt;

@@ -32,6 +32,9 @@ pub struct IdemCtx {
     pub fingerprint: String,
 }
 
+/// Idempotency records are honoured for 24 hours of virtual time.
+pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
+
 /// Marks a response whose idempotency record the handler already committed.
 #[derive(Debug, Clone, Copy)]
 pub struct IdemStored;
@@ -307,7 +310,15 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
         fnv64(&fp_src, 0x5bd1_e995)
     );
     let id = (scope.clone(), key.clone());
-    let existing = lock(&st.store).idem.get(&id).cloned();
+    let existing = {
+        let store = lock(&st.store);
+        let now = store.now_ms();
+        store
+            .idem
+            .get(&id)
+            .filter(|r| r.created_ms.saturating_add(IDEMPOTENCY_TTL_MS) > now)
+            .cloned()
+    };
     if let Some(rec) = existing {
         if rec.fingerprint != fingerprint {
             return ApiError::IdempotencyKeyReused.into_response();
@@ -354,10 +365,14 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
         content_type: hv(header::CONTENT_TYPE),
         location: hv(header::LOCATION),
         body: String::from_utf8_lossy(&body).into_owned(),
-        created_ms: real_now_ms(),
+        created_ms: 0,
     };
     {
         let mut store = lock(&st.store);
+        let rec = IdemRec {
+            created_ms: store.now_ms(),
+            ..rec
+        };
         let mut b = store.batch();
         b.put_idem(&scope, &key, rec);
         if let Err(e) = b.commit() {

@@ -775,3 +775,32 @@ async fn concurrent_creates_with_one_key_make_one_instance() {
     let l = s.api.get(&url).await.unwrap().json();
     assert_eq!(l["instances"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn idempotency_keys_expire_after_24h() {
+    let s = start().await;
+    let url = format!("{P}/instances");
+    let key = [("idempotency-key", "ttl")];
+    assert_eq!(
+        s.api
+            .send("POST", &url, &key, Some(&inst_body("db1")))
+            .await
+            .unwrap()
+            .status,
+        202
+    );
+    s.advance(23.0 * 3600.0).await;
+    let r = s
+        .api
+        .send("POST", &url, &key, Some(&inst_body("db2")))
+        .await
+        .unwrap();
+    assert_problem(&r, 422, "IDEMPOTENCY_KEY_REUSED");
+    s.advance(2.0 * 3600.0).await;
+    let r = s
+        .api
+        .send("POST", &url, &key, Some(&inst_body("db2")))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 202, "{}", r.text());
+}

@@ -106,7 +106,7 @@ fn commit_accepted(
                 content_type: Some("application/json".into()),
                 location: Some(location.clone()),
                 body: body.clone(),
-                created_ms: crate::util::real_now_ms(),
+                created_ms: now,
             },
         );
     }

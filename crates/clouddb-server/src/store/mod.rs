@@ -254,6 +254,7 @@ enum Write {
     PutBackup(String, String, String),
     DelBackup(String, String),
     PutIdem(String, String, String),
+    DelIdem(String, String),
     Meta(String, String),
 }
 
@@ -343,6 +344,21 @@ impl Batch<'_> {
             .remove(&(project.to_string(), name.to_string()));
     }
 
+    /// Drops idempotency records created before `cutoff_ms` (virtual time).
+    pub fn expire_idem(&mut self, cutoff_ms: i64) {
+        let old: Vec<(String, String)> = self
+            .store
+            .idem
+            .iter()
+            .filter(|(_, r)| r.created_ms < cutoff_ms)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in old {
+            self.writes.push(Write::DelIdem(k.0.clone(), k.1.clone()));
+            self.store.idem.remove(&k);
+        }
+    }
+
     pub fn put_idem(&mut self, scope: &str, key: &str, rec: IdemRec) {
         self.writes
             .push(Write::PutIdem(scope.into(), key.into(), to_json(&rec)));
@@ -410,6 +426,10 @@ impl Batch<'_> {
                         "INSERT OR REPLACE INTO idempotency (scope, key, body) VALUES (?1, ?2, ?3)",
                     )?
                     .execute(params![s, k, b])?;
+                }
+                Write::DelIdem(s, k) => {
+                    tx.prepare_cached("DELETE FROM idempotency WHERE scope = ?1 AND key = ?2")?
+                        .execute(params![s, k])?;
                 }
                 Write::Meta(k, v) => {
                     tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
