@@ -175,7 +175,7 @@ where
             iv.tick().await;
             let mut store = ticker_state.store();
             n += 1;
-            if n % 1200 == 0 {
+            if n.is_multiple_of(1200) {
                 // About once a minute: forget idempotency records older than their TTL.
                 let cutoff = store.now_ms() - middleware::IDEMPOTENCY_TTL_MS;
                 let mut b = store.batch();
