@@ -6,7 +6,7 @@
 //!   background ticker that finishes operations. `main.rs` only parses flags.
 //! - `middleware`: request ids, the request log, problem+json for framework rejections, auth, rate limit,
 //!   fault injection and idempotency keys (outer to inner in that order).
-//! - `routes/*`: one module per API resource (instances, operations, databases, users, firewall rules,
+//! - `routes/*`: one module per API resource (instances, operations, databases, users, firewall_rules,
 //!   backups, catalogue, admin).
 //! - `store`: in-memory records written through to SQLite (WAL), and the operation state machine.
 //! - `error`: the `ApiError` enum rendered as RFC 9457 problem+json. `model`: wire types, catalogue, rules.

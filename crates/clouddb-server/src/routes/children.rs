@@ -1,6 +1,7 @@
-//! Synchronous sub-resources of an instance: `databases`, `users` and `firewallRules`, under
-//! `/v1/projects/{project}/instances/{name}/...`. Each has list, create (201), get, patch and delete (204).
-//! Writes need the instance READY (409 OPERATION_IN_PROGRESS while an operation runs).
+//! Generic handlers for the synchronous sub-resources of an instance (`databases`, `users`,
+//! `firewallRules` under `/v1/projects/{project}/instances/{name}/...`): list, create (201), get, patch
+//! and delete (204). Each resource module (`databases`, `users`, `firewall_rules`) supplies a [`Kind`]
+//! with its validation. Writes need the instance READY (409 OPERATION_IN_PROGRESS while an operation runs).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -8,13 +9,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Page, idem, json_response, list_body, parse_query};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldViolation};
-use crate::model::{Instance, parse_body, valid_cidr, valid_instance_name, valid_sql_name};
+use crate::model::Instance;
 use crate::store::{ChildKey, Store};
 use crate::util::rfc3339;
 
@@ -32,25 +32,6 @@ pub struct Kind {
     /// Applies a patch body to a record.
     pub patch: fn(&Instance, &mut Value, &[u8]) -> ApiResult<()>,
 }
-
-pub static DATABASES: Kind = Kind {
-    segment: "databases",
-    noun: "database",
-    create: db_create,
-    patch: db_patch,
-};
-pub static USERS: Kind = Kind {
-    segment: "users",
-    noun: "user",
-    create: user_create,
-    patch: user_patch,
-};
-pub static FIREWALL_RULES: Kind = Kind {
-    segment: "firewallRules",
-    noun: "firewall rule",
-    create: fw_create,
-    patch: fw_patch,
-};
 
 macro_rules! kind_routes {
     ($st:expr, $router:expr, $kind:expr) => {{
@@ -89,9 +70,9 @@ macro_rules! kind_routes {
 
 pub fn router(st: &AppState) -> Router<AppState> {
     let r = Router::new();
-    let r = kind_routes!(st, r, &DATABASES);
-    let r = kind_routes!(st, r, &USERS);
-    kind_routes!(st, r, &FIREWALL_RULES)
+    let r = kind_routes!(st, r, &super::databases::DATABASES);
+    let r = kind_routes!(st, r, &super::users::USERS);
+    kind_routes!(st, r, &super::firewall_rules::FIREWALL_RULES)
 }
 
 /// The instance, or 404.
@@ -235,7 +216,7 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn fail_if(v: Vec<FieldViolation>) -> ApiResult<()> {
+pub fn fail_if(v: Vec<FieldViolation>) -> ApiResult<()> {
     if v.is_empty() {
         Ok(())
     } else {
@@ -243,230 +224,8 @@ fn fail_if(v: Vec<FieldViolation>) -> ApiResult<()> {
     }
 }
 
-fn valid_token(s: &str) -> bool {
+pub fn valid_token(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && s.bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
-}
-
-// ---- databases ----
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DbCreate {
-    name: Option<String>,
-    charset: Option<String>,
-    collation: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DbPatch {
-    charset: Option<String>,
-    collation: Option<String>,
-}
-
-fn db_create(inst: &Instance, body: &[u8], now: &str) -> ApiResult<(String, Value)> {
-    let r: DbCreate = parse_body(body)?;
-    let mut v = Vec::new();
-    let name = r.name.unwrap_or_default();
-    if !valid_sql_name(&name) {
-        v.push(FieldViolation::new(
-            "name",
-            "required, must match ^[A-Za-z_][A-Za-z0-9_]{0,62}$",
-        ));
-    }
-    let pg = inst.engine == "postgres";
-    let charset = r
-        .charset
-        .unwrap_or_else(|| if pg { "UTF8" } else { "utf8mb4" }.into());
-    let collation = r.collation.unwrap_or_else(|| {
-        if pg {
-            "en_US.UTF8"
-        } else {
-            "utf8mb4_0900_ai_ci"
-        }
-        .into()
-    });
-    if !valid_token(&charset) {
-        v.push(FieldViolation::new(
-            "charset",
-            "must be 1 to 64 characters of [A-Za-z0-9_.-]",
-        ));
-    }
-    if !valid_token(&collation) {
-        v.push(FieldViolation::new(
-            "collation",
-            "must be 1 to 64 characters of [A-Za-z0-9_.-]",
-        ));
-    }
-    fail_if(v)?;
-    Ok((
-        name.clone(),
-        json!({"name": name, "instance": inst.name, "charset": charset, "collation": collation,
-               "created_at": now, "updated_at": now}),
-    ))
-}
-
-fn db_patch(_inst: &Instance, rec: &mut Value, body: &[u8]) -> ApiResult<()> {
-    let r: DbPatch = parse_body(body)?;
-    let mut v = Vec::new();
-    for (f, val) in [("charset", r.charset), ("collation", r.collation)] {
-        if let Some(val) = val {
-            if valid_token(&val) {
-                rec[f] = json!(val);
-            } else {
-                v.push(FieldViolation::new(
-                    f,
-                    "must be 1 to 64 characters of [A-Za-z0-9_.-]",
-                ));
-            }
-        }
-    }
-    fail_if(v)
-}
-
-// ---- users ----
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserCreate {
-    name: Option<String>,
-    password: Option<String>,
-    roles: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserPatch {
-    password: Option<String>,
-    roles: Option<Vec<String>>,
-}
-
-fn check_user_fields(
-    password: &Option<String>,
-    roles: &Option<Vec<String>>,
-    v: &mut Vec<FieldViolation>,
-) {
-    if let Some(p) = password
-        && !(8..=128).contains(&p.chars().count())
-    {
-        v.push(FieldViolation::new(
-            "password",
-            "must be 8 to 128 characters",
-        ));
-    }
-    if let Some(rs) = roles {
-        for (i, r) in rs.iter().enumerate() {
-            if !valid_sql_name(r) {
-                v.push(FieldViolation::new(
-                    format!("roles[{i}]"),
-                    "must match ^[A-Za-z_][A-Za-z0-9_]{0,62}$",
-                ));
-            }
-        }
-    }
-}
-
-fn user_create(inst: &Instance, body: &[u8], now: &str) -> ApiResult<(String, Value)> {
-    let r: UserCreate = parse_body(body)?;
-    let mut v = Vec::new();
-    let name = r.name.clone().unwrap_or_default();
-    if !valid_sql_name(&name) || name.len() > 32 {
-        v.push(FieldViolation::new(
-            "name",
-            "required, must match ^[A-Za-z_][A-Za-z0-9_]{0,31}$",
-        ));
-    }
-    if name == inst.admin_username {
-        v.push(FieldViolation::new("name", "is the instance's admin user"));
-    }
-    check_user_fields(&r.password, &r.roles, &mut v);
-    fail_if(v)?;
-    let mut roles = r.roles.unwrap_or_default();
-    roles.dedup();
-    Ok((
-        name.clone(),
-        json!({"name": name, "instance": inst.name, "roles": roles, "created_at": now, "updated_at": now}),
-    ))
-}
-
-fn user_patch(_inst: &Instance, rec: &mut Value, body: &[u8]) -> ApiResult<()> {
-    let r: UserPatch = parse_body(body)?;
-    let mut v = Vec::new();
-    check_user_fields(&r.password, &r.roles, &mut v);
-    fail_if(v)?;
-    if let Some(roles) = r.roles {
-        rec["roles"] = json!(roles);
-    }
-    Ok(())
-}
-
-// ---- firewall rules ----
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FwCreate {
-    name: Option<String>,
-    cidr: Option<String>,
-    description: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FwPatch {
-    cidr: Option<String>,
-    description: Option<String>,
-}
-
-fn check_fw(cidr: &Option<String>, description: &Option<String>, v: &mut Vec<FieldViolation>) {
-    if let Some(c) = cidr
-        && !valid_cidr(c)
-    {
-        v.push(FieldViolation::new(
-            "cidr",
-            "must be an IPv4 or IPv6 CIDR such as 10.0.0.0/8",
-        ));
-    }
-    if let Some(d) = description
-        && d.chars().count() > 256
-    {
-        v.push(FieldViolation::new("description", "at most 256 characters"));
-    }
-}
-
-fn fw_create(inst: &Instance, body: &[u8], now: &str) -> ApiResult<(String, Value)> {
-    let r: FwCreate = parse_body(body)?;
-    let mut v = Vec::new();
-    let name = r.name.clone().unwrap_or_default();
-    if !valid_instance_name(&name) {
-        v.push(FieldViolation::new(
-            "name",
-            "required, must match ^[a-z][a-z0-9-]{1,61}[a-z0-9]$",
-        ));
-    }
-    if r.cidr.is_none() {
-        v.push(FieldViolation::new("cidr", "is required"));
-    }
-    check_fw(&r.cidr, &r.description, &mut v);
-    fail_if(v)?;
-    Ok((
-        name.clone(),
-        json!({"name": name, "instance": inst.name, "cidr": r.cidr, "description": r.description.unwrap_or_default(),
-               "created_at": now, "updated_at": now}),
-    ))
-}
-
-fn fw_patch(_inst: &Instance, rec: &mut Value, body: &[u8]) -> ApiResult<()> {
-    let r: FwPatch = parse_body(body)?;
-    let mut v = Vec::new();
-    check_fw(&r.cidr, &r.description, &mut v);
-    fail_if(v)?;
-    if let Some(c) = r.cidr {
-        rec["cidr"] = json!(c);
-    }
-    if let Some(d) = r.description {
-        rec["description"] = json!(d);
-    }
-    Ok(())
 }

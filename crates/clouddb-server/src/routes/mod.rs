@@ -5,8 +5,11 @@ pub mod admin;
 pub mod backups;
 pub mod catalog;
 pub mod children;
+pub mod databases;
+pub mod firewall_rules;
 pub mod instances;
 pub mod operations;
+pub mod users;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

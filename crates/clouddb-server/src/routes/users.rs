@@ -1,0 +1,90 @@
+//! `/v1/projects/{project}/instances/{name}/users`: database users (name, write-only password, roles).
+//! Handlers are the generic ones of `children`.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::children::{Kind, fail_if};
+use crate::error::{ApiResult, FieldViolation};
+use crate::model::{Instance, parse_body, valid_sql_name};
+
+pub static USERS: Kind = Kind {
+    segment: "users",
+    noun: "user",
+    create: user_create,
+    patch: user_patch,
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserCreate {
+    name: Option<String>,
+    password: Option<String>,
+    roles: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserPatch {
+    password: Option<String>,
+    roles: Option<Vec<String>>,
+}
+
+fn check_user_fields(
+    password: &Option<String>,
+    roles: &Option<Vec<String>>,
+    v: &mut Vec<FieldViolation>,
+) {
+    if let Some(p) = password
+        && !(8..=128).contains(&p.chars().count())
+    {
+        v.push(FieldViolation::new(
+            "password",
+            "must be 8 to 128 characters",
+        ));
+    }
+    if let Some(rs) = roles {
+        for (i, r) in rs.iter().enumerate() {
+            if !valid_sql_name(r) {
+                v.push(FieldViolation::new(
+                    format!("roles[{i}]"),
+                    "must match ^[A-Za-z_][A-Za-z0-9_]{0,62}$",
+                ));
+            }
+        }
+    }
+}
+
+fn user_create(inst: &Instance, body: &[u8], now: &str) -> ApiResult<(String, Value)> {
+    let r: UserCreate = parse_body(body)?;
+    let mut v = Vec::new();
+    let name = r.name.clone().unwrap_or_default();
+    if !valid_sql_name(&name) || name.len() > 32 {
+        v.push(FieldViolation::new(
+            "name",
+            "required, must match ^[A-Za-z_][A-Za-z0-9_]{0,31}$",
+        ));
+    }
+    if name == inst.admin_username {
+        v.push(FieldViolation::new("name", "is the instance's admin user"));
+    }
+    check_user_fields(&r.password, &r.roles, &mut v);
+    fail_if(v)?;
+    let mut roles = r.roles.unwrap_or_default();
+    roles.dedup();
+    Ok((
+        name.clone(),
+        json!({"name": name, "instance": inst.name, "roles": roles, "created_at": now, "updated_at": now}),
+    ))
+}
+
+fn user_patch(_inst: &Instance, rec: &mut Value, body: &[u8]) -> ApiResult<()> {
+    let r: UserPatch = parse_body(body)?;
+    let mut v = Vec::new();
+    check_user_fields(&r.password, &r.roles, &mut v);
+    fail_if(v)?;
+    if let Some(roles) = r.roles {
+        rec["roles"] = json!(roles);
+    }
+    Ok(())
+}
