@@ -32,7 +32,8 @@ fi
 tf103=$(scripts/install-terraform-1.0.3.sh)
 tf_paths="${tf_paths:+$tf_paths:}$tf103"
 export TF_ACC_TERRAFORM_PATHS=${TF_ACC_TERRAFORM_PATHS:-$tf_paths}
-for tf in ${TF_ACC_TERRAFORM_PATHS//:/ }; do "$tf" version | head -n1; done
+# sed reads all of the output: `head` would close the pipe early and SIGPIPE terraform.
+for tf in ${TF_ACC_TERRAFORM_PATHS//:/ }; do "$tf" version 2>/dev/null | sed -n 1p; done
 
 step "cargo test --workspace"
 cargo test --workspace --locked --no-fail-fast
