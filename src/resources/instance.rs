@@ -162,7 +162,10 @@ pub fn schema() -> Schema {
             Attribute::string("tier")
                 .required()
                 .validator(one_of(TIERS))
-                .description("Machine tier; changed in place."),
+                .description(
+                    "Machine tier: `db-micro`, `db-small`, `db-standard-2`, `db-standard-4` or `db-highmem-8`; \
+                     changed in place.",
+                ),
         )
         .attribute(
             Attribute::int64("storage_gb")
@@ -191,7 +194,7 @@ pub fn schema() -> Schema {
                 .sensitive()
                 .description("Administrator password; never returned by the API, changed in place."),
         )
-        .attribute(Attribute::map("labels", Type::String).optional().description("Key/value labels."))
+        .attribute(Attribute::map("labels", Type::String).optional().description("Key/value labels attached to the instance; changed in place."))
         .attribute(
             Attribute::bool("deletion_protection")
                 .optional()
@@ -242,7 +245,9 @@ pub fn schema() -> Schema {
             .computed()
             .description("Automated backup settings."),
         )
-        .attribute(Attribute::string("state").computed().description("Lifecycle state reported by the API."))
+        .attribute(Attribute::string("state").computed().description(
+            "Lifecycle state reported by the API, e.g. `READY`, `UPDATING`, `MAINTENANCE` or `FAILED`.",
+        ))
         .attribute(
             Attribute::string("endpoint_host")
                 .computed()

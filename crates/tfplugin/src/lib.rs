@@ -10,6 +10,7 @@
 //! * [`diag`]: diagnostics, the way every RPC reports problems.
 //! * [`schema`]: attributes, nested attributes, blocks, validators, defaults, plan
 //!   modifiers, `timeouts`, identity schemas.
+//! * [`docs`]: registry-format Markdown (tfplugindocs layout) rendered from the schemas.
 //! * [`plan`]: the declarative plan engine and the apply/read/plan consistency checks
 //!   that name the offending attribute.
 //! * [`provider`]: the `Provider` / `Resource` / `DataSource` / `Function` /
@@ -34,6 +35,7 @@ pub mod server;
 pub mod testing;
 
 pub mod diag;
+pub mod docs;
 pub mod grpc;
 pub mod plan;
 pub mod provider;
