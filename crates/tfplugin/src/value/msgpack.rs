@@ -431,9 +431,10 @@ fn dec(
     };
     match head {
         Head::Nil => return Ok(Value::Null),
-        // any ext type is an unknown (forward compatibility); only 12 carries refinements
+        // any ext type is an unknown (forward compatibility); only 12 carries refinements,
+        // and malformed refinements are an error (as in cty)
         Head::Ext(t, data) => {
-            if t == EXT_REFINED && data.len() > 1 && *ty != Type::Dynamic {
+            if t == EXT_REFINED && !data.is_empty() && *ty != Type::Dynamic {
                 return Ok(Value::Unknown(decode_refinements(data).map_err(err)?));
             }
             return Ok(Value::unknown());
@@ -557,14 +558,16 @@ fn decode_refinements(data: &[u8]) -> Result<Refinements, String> {
         };
         match key {
             1 => {
-                if let Head::Bool(b) = r.head()? {
-                    out.not_null = !b;
-                }
+                let Head::Bool(b) = r.head()? else {
+                    return Err("the null refinement must be a bool".into());
+                };
+                out.not_null = !b;
             }
             2 => {
-                if let Head::Str(s) = r.head()? {
-                    out.string_prefix = Some(String::from_utf8_lossy(s).into_owned());
-                }
+                let Head::Str(s) = r.head()? else {
+                    return Err("the string prefix refinement must be a string".into());
+                };
+                out.string_prefix = Some(String::from_utf8_lossy(s).into_owned());
             }
             3 | 4 => {
                 let Head::Array(2) = r.head()? else {
@@ -652,6 +655,23 @@ mod tests {
             encode(&Type::String, &Value::unknown()).expect("enc"),
             vec![0xd4, 0, 0]
         );
+        // any other ext type is a plain unknown; an empty refinement map is too
+        assert_eq!(
+            decode(&Type::String, &[0xd4, 0x63, 0]),
+            Ok(Value::unknown())
+        );
+        assert_eq!(
+            decode(&Type::String, &[0xd4, 0x0c, 0x80]),
+            Ok(Value::unknown())
+        );
+        // malformed refinements are an error, even in a one-byte payload
+        for bad in [
+            &[0xd4, 0x0c, 0xc1][..],
+            &[0xd5, 0x0c, 0x81, 0x01],
+            &hex("c7040c8101a178"),
+        ] {
+            assert!(decode(&Type::String, bad).is_err(), "{bad:02x?}");
+        }
     }
 
     #[test]
