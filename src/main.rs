@@ -18,15 +18,26 @@ struct Args {
     debug: bool,
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() {
     let args = Args::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("terraform-provider-clouddb: starting the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
     let opts = ServeOptions::new(PROVIDER_ADDRESS).debug(args.debug);
-    match tfplugin::grpc::serve_provider(CloudDbProvider::new(), opts).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    let code = match runtime.block_on(tfplugin::grpc::serve_provider(CloudDbProvider::new(), opts))
+    {
+        Ok(()) => 0,
         Err(e) => {
             eprintln!("terraform-provider-clouddb: {e}");
-            std::process::ExitCode::FAILURE
+            1
         }
-    }
+    };
+    // Terraform kills the plugin 2 s after Shutdown. Dropping the runtime would wait for any
+    // blocking task still running (a slow DNS lookup, say), so exit without waiting for them.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    std::process::exit(code);
 }
