@@ -421,6 +421,9 @@ impl Env {
             .env_remove("TF_PLUGIN_CACHE_DIR")
             .env_remove("TF_REATTACH_PROVIDERS")
             .env("TF_LOG_PATH", self.dir.path().join("terraform.log"))
+            // Plugin sockets go into the test's own directory: a plugin Terraform has to
+            // SIGKILL (after an interrupt, say) cannot remove its socket itself.
+            .env("PLUGIN_UNIX_SOCKET_DIR", self.dir.path())
             .stdin(Stdio::null());
         if std::env::var_os("TF_LOG").is_none() {
             cmd.env("TF_LOG", "debug");
