@@ -1,3 +1,7 @@
 #!/usr/bin/env bash
-# Instances are imported by name.
+# Instances are imported by name (or as projects/PROJECT/instances/NAME).
+# The API never returns admin_password, and skip_final_backup, final_backup_name,
+# allow_major_version_upgrade and timeouts live only in Terraform: if your
+# configuration sets any of them, the first apply after an import records them
+# (an in-place update that makes no API call).
 terraform import clouddb_instance.example orders-db
