@@ -677,6 +677,8 @@ fn capabilities() -> pb::ServerCapabilities {
         get_provider_schema_optional: true,
         // Resources may implement `move_state`; others answer with a diagnostic.
         move_resource_state: true,
-        generate_resource_config: false,
+        // `GenerateResourceConfig` is implemented (see `generate_config`); without this
+        // flag Terraform never calls it and generates `-generate-config-out` itself.
+        generate_resource_config: true,
     }
 }
