@@ -362,3 +362,47 @@ async fn waiter_times_out_and_stops() {
     assert!(matches!(err, WaitError::Stopped { .. }), "{err:?}");
     assert!(t.elapsed() < Duration::from_secs(2));
 }
+
+#[tokio::test]
+async fn stop_ends_retry_backoff_except_for_create() {
+    // Every answer asks for a 2 s pause; without the stop, 5 retries would take 10 s.
+    let busy = (
+        503,
+        vec![("retry-after", "2".into())],
+        problem(503, "UNAVAILABLE"),
+    );
+    let (url, seen) = serve(vec![busy.clone()]).await;
+    let signal = tfplugin::provider::StopSignal::new();
+    let c = client(&url, 5).with_stop(&signal.context(""));
+    let stopper = signal.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stopper.stop();
+    });
+    let t = std::time::Instant::now();
+    let err = c.get_instance("db1").await.expect_err("stopped");
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(seen.lock().expect("lock").len(), 1);
+
+    // A create keeps retrying with its idempotency key even though the stop has fired.
+    let (url, seen) = serve(vec![
+        (
+            503,
+            vec![("retry-after", "0".into())],
+            problem(503, "UNAVAILABLE"),
+        ),
+        (200, vec![], op_json(false)),
+    ])
+    .await;
+    let signal = tfplugin::provider::StopSignal::new();
+    let ctx = signal.context("");
+    signal.stop();
+    let c = client(&url, 5).with_stop(&ctx);
+    let op = c
+        .create_instance(&create_req(), &IdempotencyKey::new())
+        .await
+        .expect("create retried through the stop");
+    assert_eq!(op.id, "op-1");
+    assert_eq!(seen.lock().expect("lock").len(), 2);
+}

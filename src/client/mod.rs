@@ -4,6 +4,10 @@
 //! mutations) the caller's [`IdempotencyKey`], and retries transient failures according to the
 //! [`RetryPolicy`]. Error answers become [`ApiError::Status`] carrying the status, reason, request id and
 //! field violations. Waiting for asynchronous operations lives in [`wait`].
+//!
+//! A handle bound to a call's [`Context`] with [`Client::with_stop`] ends its backoff sleeps early when
+//! Terraform sends StopProvider, and returns the last error instead of retrying (except for the create
+//! POST, see [`Client::create_instance`]).
 
 pub mod error;
 pub mod retry;
@@ -16,6 +20,7 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderMap, IF_MATCH, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
+use tfplugin::provider::Context;
 
 pub use error::ApiError;
 pub use retry::{IdempotencyKey, RetryPolicy};
@@ -74,6 +79,8 @@ pub fn user_agent(terraform_version: &str) -> String {
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// The stop signal of the Terraform call this handle serves, if bound with [`Client::with_stop`].
+    stop: Option<Context>,
 }
 
 struct Inner {
@@ -154,7 +161,16 @@ impl Client {
                 retry: cfg.retry,
                 poll_interval: cfg.poll_interval,
             }),
+            stop: None,
         })
+    }
+
+    /// This client, with retry backoff ending early once `ctx` is stopped (Terraform's StopProvider).
+    pub fn with_stop(&self, ctx: &Context) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            stop: Some(ctx.clone()),
+        }
     }
 
     pub fn project(&self) -> &str {
@@ -206,6 +222,10 @@ impl Client {
     }
 
     /// `POST /instances` → the create operation.
+    ///
+    /// Retried through a stop until the retry budget ends: if the server committed the create but its
+    /// answer was lost, only a retry with the same idempotency key yields the operation, and giving up
+    /// would leave an instance Terraform does not know about.
     pub async fn create_instance(
         &self,
         req: &CreateInstanceRequest,
@@ -264,7 +284,9 @@ impl Client {
         Ok((decode(&reply)?, hint))
     }
 
-    /// Send one logical request, retrying transient failures with the same idempotency key.
+    /// Send one logical request, retrying transient failures with the same idempotency key. Once the
+    /// bound stop signal fires, the last error is returned instead of another retry — except for POST
+    /// (only used for creates; see [`Client::create_instance`]).
     async fn send(
         &self,
         method: Method,
@@ -283,6 +305,7 @@ impl Client {
             }
         }
         let policy = &self.inner.retry;
+        let stop = self.stop.as_ref().filter(|_| method != Method::POST);
         let mut attempt: u32 = 0;
         loop {
             let result = self
@@ -297,7 +320,20 @@ impl Client {
                         status = ?err.status(), reason = err.reason(), request_id = ?err.request_id(),
                         "retrying CloudDB API request: {err}"
                     );
-                    tokio::time::sleep(delay).await;
+                    let stopped = async {
+                        match stop {
+                            Some(ctx) => ctx.stopped().await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        biased;
+                        _ = stopped => {
+                            tracing::info!(method = %method, path, "not retrying: Terraform asked the provider to stop");
+                            return Err(err);
+                        }
+                        _ = tokio::time::sleep(delay) => {}
+                    }
                     attempt += 1;
                 }
                 Err(err) => return Err(err),

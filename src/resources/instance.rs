@@ -329,8 +329,9 @@ fn name_of(state: &Value) -> Option<String> {
 }
 
 impl InstanceResource {
-    fn client(&self) -> Result<Client, Diagnostics> {
-        self.data.client()
+    /// The shared client, bound to this call's stop signal.
+    fn client(&self, ctx: &Context) -> Result<Client, Diagnostics> {
+        self.data.client().map(|c| c.with_stop(ctx))
     }
 
     /// Resume waiting on an operation left pending by an earlier interrupted/timed-out call.
@@ -412,7 +413,7 @@ impl Resource for InstanceResource {
     }
 
     async fn create(&self, ctx: &Context, req: CreateRequest) -> ApplyResult {
-        let client = match self.client() {
+        let client = match self.client(ctx) {
             Ok(c) => c,
             Err(d) => {
                 return ApplyResult {
@@ -510,7 +511,7 @@ impl Resource for InstanceResource {
         }
     }
 
-    async fn read(&self, _ctx: &Context, req: ReadRequest) -> ReadResult {
+    async fn read(&self, ctx: &Context, req: ReadRequest) -> ReadResult {
         if self.data.is_unknown() {
             // Provider settings come from resources not applied yet: keep the state as it is rather than
             // failing the whole plan; the refresh happens on a later run.
@@ -527,7 +528,7 @@ impl Resource for InstanceResource {
                 diagnostics: d,
             };
         }
-        let client = match self.client() {
+        let client = match self.client(ctx) {
             Ok(c) => c,
             Err(d) => {
                 return ReadResult {
@@ -575,7 +576,7 @@ impl Resource for InstanceResource {
     }
 
     async fn update(&self, ctx: &Context, req: UpdateRequest) -> ApplyResult {
-        let client = match self.client() {
+        let client = match self.client(ctx) {
             Ok(c) => c,
             Err(d) => {
                 return ApplyResult {
@@ -671,7 +672,7 @@ impl Resource for InstanceResource {
     }
 
     async fn delete(&self, ctx: &Context, req: DeleteRequest) -> Diagnostics {
-        let client = match self.client() {
+        let client = match self.client(ctx) {
             Ok(c) => c,
             Err(d) => return d,
         };
@@ -738,7 +739,7 @@ impl Resource for InstanceResource {
         }
     }
 
-    async fn import(&self, _ctx: &Context, id: &str) -> ImportResult {
+    async fn import(&self, ctx: &Context, id: &str) -> ImportResult {
         let mut diags = Diagnostics::new();
         // Accept "NAME" or "projects/P/instances/NAME".
         let name = id.rsplit('/').next().unwrap_or(id).trim();
@@ -752,7 +753,7 @@ impl Resource for InstanceResource {
                 ..Default::default()
             };
         }
-        let client = match self.client() {
+        let client = match self.client(ctx) {
             Ok(c) => c,
             Err(d) => {
                 return ImportResult {
