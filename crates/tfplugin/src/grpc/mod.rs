@@ -65,6 +65,8 @@ pub struct ProviderService {
     ephemeral: BTreeMap<String, Entry<dyn EphemeralResource>>,
     lists: BTreeMap<String, Entry<dyn ListResource>>,
     functions: BTreeMap<String, Arc<dyn Function>>,
+    /// The `GetProviderSchema` answer, converted (and its schemas checked) once.
+    schema_response: pb::get_provider_schema::Response,
     stop: StopSignal,
     terraform_version: RwLock<String>,
 }
@@ -133,7 +135,7 @@ impl ProviderService {
             .into_iter()
             .map(|f| (f.name().to_string(), f))
             .collect();
-        ProviderService {
+        let mut svc = ProviderService {
             provider_schema: Typed::new(provider.schema()),
             provider,
             resources,
@@ -141,9 +143,12 @@ impl ProviderService {
             ephemeral,
             lists,
             functions,
+            schema_response: Default::default(),
             stop: StopSignal::new(),
             terraform_version: RwLock::new(String::new()),
-        }
+        };
+        svc.schema_response = svc.provider_schema_pb();
+        svc
     }
 
     /// The stop signal `StopProvider` fires (exposed for tests and embedding).
@@ -240,7 +245,7 @@ impl PbProvider for ProviderService {
         &self,
         _r: Request<pb::get_provider_schema::Request>,
     ) -> Res<pb::get_provider_schema::Response> {
-        ok(self.provider_schema_pb())
+        ok(self.schema_response.clone())
     }
     async fn get_resource_identity_schemas(
         &self,
@@ -412,7 +417,7 @@ impl PbProvider for ProviderService {
         _r: Request<pb::get_functions::Request>,
     ) -> Res<pb::get_functions::Response> {
         ok(pb::get_functions::Response {
-            functions: self.functions_pb(),
+            functions: self.schema_response.functions.clone(),
             diagnostics: Vec::new(),
         })
     }

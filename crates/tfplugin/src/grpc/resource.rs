@@ -89,6 +89,7 @@ impl ProviderService {
         }
     }
 
+    /// The `GetProviderSchema` answer; built once by [`ProviderService::new`].
     pub(super) fn provider_schema_pb(&self) -> pb::get_provider_schema::Response {
         let mut d = Diagnostics::new();
         let mut checked = |kind: &str, name: &str, s: &crate::schema::Schema| {
