@@ -44,6 +44,25 @@ pub struct FaultRule {
     pub hits: u64,
 }
 
+impl FaultRule {
+    /// Counts one firing.
+    fn fire(&mut self) {
+        self.hits += 1;
+        if let Some(n) = self.remaining.as_mut() {
+            *n -= 1;
+        }
+    }
+}
+
+/// The error an injected failure answers with; 429 and 503 carry `Retry-After: 1` unless the rule
+/// sets its own.
+fn injected(status: u16, retry_after: Option<u64>) -> ApiError {
+    ApiError::Injected {
+        status,
+        retry_after: retry_after.or_else(|| matches!(status, 429 | 503).then_some(1)),
+    }
+}
+
 pub const KINDS: &[&str] = &[
     "fail",
     "random",
@@ -193,10 +212,7 @@ impl Faults {
         let r = rules.iter_mut().find(|r| {
             r.spec.kind == kind && r.remaining != Some(0) && r.spec.matches(method, path)
         })?;
-        r.hits += 1;
-        if let Some(n) = r.remaining.as_mut() {
-            *n -= 1;
-        }
+        r.fire();
         Some(r.spec.clone())
     }
 
@@ -217,24 +233,12 @@ impl Faults {
                         .latency_ms
                         .saturating_add(r.spec.millis.unwrap_or(0))
                         .min(60_000);
-                    r.hits += 1;
-                    if let Some(n) = r.remaining.as_mut() {
-                        *n -= 1;
-                    }
+                    r.fire();
                 }
             }
         }
         if let Some(spec) = self.take("fail", method, path) {
-            let status = spec.status.unwrap_or(503);
-            let retry_after = spec.retry_after.or(if status == 429 || status == 503 {
-                Some(1)
-            } else {
-                None
-            });
-            d.fail = Some(ApiError::Injected {
-                status,
-                retry_after,
-            });
+            d.fail = Some(injected(spec.status.unwrap_or(503), spec.retry_after));
             return d;
         }
         {
@@ -252,19 +256,8 @@ impl Faults {
                         .unwrap_or_else(|| vec![500, 503, 429]);
                     let idx = (crate::util::rand_u64() % statuses.len().max(1) as u64) as usize;
                     let status = statuses.get(idx).copied().unwrap_or(503);
-                    r.hits += 1;
-                    if let Some(n) = r.remaining.as_mut() {
-                        *n -= 1;
-                    }
-                    let retry_after = r.spec.retry_after.or(if status == 429 || status == 503 {
-                        Some(1)
-                    } else {
-                        None
-                    });
-                    d.fail = Some(ApiError::Injected {
-                        status,
-                        retry_after,
-                    });
+                    r.fire();
+                    d.fail = Some(injected(status, r.spec.retry_after));
                     return d;
                 }
             }
