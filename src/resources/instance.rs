@@ -313,6 +313,17 @@ fn wait_diags(summary: &str, err: &WaitError, name: &str) -> Diagnostics {
     }
 }
 
+/// A successful create or update: the instance as the API reports it, with its ETag remembered for the
+/// next update's `If-Match`.
+fn applied(inst: &Instance, planned: &Value, mut private: PrivateState) -> ApplyResult {
+    private.set(PRIVATE_ETAG, &inst.etag);
+    ApplyResult {
+        new_state: convert::state_from_api(inst, planned),
+        private,
+        ..Default::default()
+    }
+}
+
 fn now_unix() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -481,14 +492,7 @@ impl Resource for InstanceResource {
                 .max(Duration::from_secs(1)),
         );
         match self.get_fresh(&client, &name, within).await {
-            Ok(Some(inst)) => {
-                private.set(PRIVATE_ETAG, &inst.etag);
-                ApplyResult {
-                    new_state: convert::state_from_api(&inst, &planned),
-                    private,
-                    ..Default::default()
-                }
-            }
+            Ok(Some(inst)) => applied(&inst, &planned, private),
             Ok(None) => {
                 let mut d = Diagnostics::new();
                 d.error(
@@ -651,14 +655,7 @@ impl Resource for InstanceResource {
             private.remove(PRIVATE_PENDING);
         }
         match self.get_fresh(&client, &name, Duration::from_secs(5)).await {
-            Ok(Some(inst)) => {
-                private.set(PRIVATE_ETAG, &inst.etag);
-                ApplyResult {
-                    new_state: convert::state_from_api(&inst, &planned),
-                    private,
-                    ..Default::default()
-                }
-            }
+            Ok(Some(inst)) => applied(&inst, &planned, private),
             Ok(None) => {
                 let mut d = Diagnostics::new();
                 d.error(
