@@ -91,45 +91,11 @@ impl ProviderService {
                 (e.imp.type_name().to_string(), e)
             })
             .collect();
-        let data_sources = provider
-            .data_sources()
-            .into_iter()
-            .map(|d| {
-                (
-                    d.type_name().to_string(),
-                    Entry {
-                        s: Typed::new(d.schema()),
-                        imp: d,
-                    },
-                )
-            })
-            .collect();
-        let ephemeral = provider
-            .ephemeral_resources()
-            .into_iter()
-            .map(|d| {
-                (
-                    d.type_name().to_string(),
-                    Entry {
-                        s: Typed::new(d.schema()),
-                        imp: d,
-                    },
-                )
-            })
-            .collect();
-        let lists = provider
-            .list_resources()
-            .into_iter()
-            .map(|d| {
-                (
-                    d.type_name().to_string(),
-                    Entry {
-                        s: Typed::new(d.schema()),
-                        imp: d,
-                    },
-                )
-            })
-            .collect();
+        let data_sources = registry(provider.data_sources(), |d| (d.type_name(), d.schema()));
+        let ephemeral = registry(provider.ephemeral_resources(), |d| {
+            (d.type_name(), d.schema())
+        });
+        let lists = registry(provider.list_resources(), |d| (d.type_name(), d.schema()));
         let functions = provider
             .functions()
             .into_iter()
@@ -168,10 +134,32 @@ impl ProviderService {
     }
 
     fn resource(&self, name: &str) -> Result<&ResourceEntry, Diagnostic> {
-        self.resources
-            .get(name)
-            .ok_or_else(|| unknown_type("resource", name))
+        lookup(&self.resources, "resource", name)
     }
+}
+
+/// Indexes `items` by type name, computing each schema's type once.
+fn registry<T: ?Sized>(
+    items: Vec<Arc<T>>,
+    describe: impl Fn(&T) -> (&'static str, Schema),
+) -> BTreeMap<String, Entry<T>> {
+    items
+        .into_iter()
+        .map(|imp| {
+            let (name, schema) = describe(&imp);
+            let s = Typed::new(schema);
+            (name.to_string(), Entry { imp, s })
+        })
+        .collect()
+}
+
+/// The entry for `name`, or the "Unknown {kind} type" diagnostic.
+fn lookup<'a, T>(
+    map: &'a BTreeMap<String, T>,
+    kind: &str,
+    name: &str,
+) -> Result<&'a T, Diagnostic> {
+    map.get(name).ok_or_else(|| unknown_type(kind, name))
 }
 
 fn unknown_type(kind: &str, name: &str) -> Diagnostic {

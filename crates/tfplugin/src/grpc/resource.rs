@@ -14,7 +14,8 @@ use crate::provider::{
 use crate::schema::{AttrType, validate_config};
 use crate::value::{Type, Value, raw_state};
 
-fn private(bytes: &[u8], what: &str) -> Result<PrivateState, Diagnostic> {
+/// Decodes the private state bytes Terraform stored for us.
+pub(super) fn private(bytes: &[u8], what: &str) -> Result<PrivateState, Diagnostic> {
     PrivateState::from_bytes(bytes)
         .map_err(|e| Diagnostic::error(format!("Invalid {what}"), e.to_string()))
 }

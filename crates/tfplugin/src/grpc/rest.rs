@@ -3,11 +3,11 @@
 use super::convert::{
     decode_dv, diags_to_pb, encode_dv, function_to_pb, scrub_unknowns, timestamp,
 };
-use super::{Collect, ProviderService, guard, unknown_type};
-use crate::diag::{Diagnostic, Diagnostics};
+use super::resource::private;
+use super::{Collect, ProviderService, guard, lookup};
+use crate::diag::Diagnostics;
 use crate::plan::check;
 use crate::proto::tfplugin6 as pb;
-use crate::provider::PrivateState;
 use crate::schema::validate_config;
 use std::collections::HashMap;
 
@@ -18,12 +18,7 @@ impl ProviderService {
         config: Option<&pb::DynamicValue>,
     ) -> Diagnostics {
         let mut d = Diagnostics::new();
-        let Some(e) = self
-            .data_sources
-            .get(name)
-            .ok_or_else(|| unknown_type("data source", name))
-            .collect_into(&mut d)
-        else {
+        let Some(e) = lookup(&self.data_sources, "data source", name).collect_into(&mut d) else {
             return d;
         };
         let Some(cfg) =
@@ -46,11 +41,8 @@ impl ProviderService {
     ) -> pb::read_data_source::Response {
         let mut d = Diagnostics::new();
         let mut state = None;
-        if let Some(e) = self
-            .data_sources
-            .get(&r.type_name)
-            .ok_or_else(|| unknown_type("data source", &r.type_name))
-            .collect_into(&mut d)
+        if let Some(e) =
+            lookup(&self.data_sources, "data source", &r.type_name).collect_into(&mut d)
             && let Some(cfg) = decode_dv(r.config.as_ref(), &e.s.ty, "data source configuration")
                 .collect_into(&mut d)
         {
@@ -89,11 +81,7 @@ impl ProviderService {
         config: Option<&pb::DynamicValue>,
     ) -> Diagnostics {
         let mut d = Diagnostics::new();
-        let Some(e) = self
-            .ephemeral
-            .get(name)
-            .ok_or_else(|| unknown_type("ephemeral resource", name))
-            .collect_into(&mut d)
+        let Some(e) = lookup(&self.ephemeral, "ephemeral resource", name).collect_into(&mut d)
         else {
             return d;
         };
@@ -117,11 +105,8 @@ impl ProviderService {
     ) -> pb::open_ephemeral_resource::Response {
         let mut d = Diagnostics::new();
         let mut resp = pb::open_ephemeral_resource::Response::default();
-        if let Some(e) = self
-            .ephemeral
-            .get(&r.type_name)
-            .ok_or_else(|| unknown_type("ephemeral resource", &r.type_name))
-            .collect_into(&mut d)
+        if let Some(e) =
+            lookup(&self.ephemeral, "ephemeral resource", &r.type_name).collect_into(&mut d)
             && let Some(cfg) = decode_dv(
                 r.config.as_ref(),
                 &e.s.ty,
@@ -152,14 +137,10 @@ impl ProviderService {
     ) -> pb::renew_ephemeral_resource::Response {
         let mut d = Diagnostics::new();
         let mut resp = pb::renew_ephemeral_resource::Response::default();
-        if let Some(e) = self
-            .ephemeral
-            .get(&r.type_name)
-            .ok_or_else(|| unknown_type("ephemeral resource", &r.type_name))
-            .collect_into(&mut d)
+        if let Some(e) =
+            lookup(&self.ephemeral, "ephemeral resource", &r.type_name).collect_into(&mut d)
         {
-            let p = PrivateState::from_bytes(r.private.as_deref().unwrap_or_default())
-                .map_err(|e| Diagnostic::error("Invalid private data", e.to_string()));
+            let p = private(r.private.as_deref().unwrap_or_default(), "private data");
             if let Some(p) = p.collect_into(&mut d) {
                 let ctx = self.ctx(None);
                 if let Some(res) = guard("renew", e.imp.renew(&ctx, p))
@@ -181,14 +162,10 @@ impl ProviderService {
         r: pb::close_ephemeral_resource::Request,
     ) -> pb::close_ephemeral_resource::Response {
         let mut d = Diagnostics::new();
-        if let Some(e) = self
-            .ephemeral
-            .get(&r.type_name)
-            .ok_or_else(|| unknown_type("ephemeral resource", &r.type_name))
-            .collect_into(&mut d)
+        if let Some(e) =
+            lookup(&self.ephemeral, "ephemeral resource", &r.type_name).collect_into(&mut d)
         {
-            let p = PrivateState::from_bytes(r.private.as_deref().unwrap_or_default())
-                .map_err(|e| Diagnostic::error("Invalid private data", e.to_string()));
+            let p = private(r.private.as_deref().unwrap_or_default(), "private data");
             if let Some(p) = p.collect_into(&mut d) {
                 let ctx = self.ctx(None);
                 guard("close", e.imp.close(&ctx, p))
@@ -264,12 +241,7 @@ impl ProviderService {
         config: Option<&pb::DynamicValue>,
     ) -> Diagnostics {
         let mut d = Diagnostics::new();
-        let Some(e) = self
-            .lists
-            .get(name)
-            .ok_or_else(|| unknown_type("list resource", name))
-            .collect_into(&mut d)
-        else {
+        let Some(e) = lookup(&self.lists, "list resource", name).collect_into(&mut d) else {
             return d;
         };
         if let Some(cfg) = decode_dv(config, &e.s.ty, "list configuration").collect_into(&mut d) {
@@ -287,11 +259,7 @@ impl ProviderService {
             diagnostic: diags_to_pb(d),
             ..Default::default()
         };
-        let Some(e) = self
-            .lists
-            .get(&r.type_name)
-            .ok_or_else(|| unknown_type("list resource", &r.type_name))
-            .collect_into(&mut d)
+        let Some(e) = lookup(&self.lists, "list resource", &r.type_name).collect_into(&mut d)
         else {
             return vec![diag_event(&d)];
         };
