@@ -204,17 +204,17 @@ pub fn valid_hhmm(s: &str) -> bool {
 
 /// IPv4 or IPv6 CIDR (`addr/prefix`).
 pub fn valid_cidr(s: &str) -> bool {
-    let Some((addr, prefix)) = s.split_once('/') else {
+    let Some((addr, digits)) = s.split_once('/') else {
         return false;
     };
-    let Ok(prefix) = prefix.parse::<u8>() else {
+    // Plain decimal only: no sign, no leading zeros.
+    let Ok(prefix) = digits.parse::<u8>() else {
         return false;
     };
-    if prefix.to_string() != s.split_once('/').map(|x| x.1).unwrap_or_default() {
+    if prefix.to_string() != digits {
         return false;
     }
-    if let Ok(a) = addr.parse::<std::net::Ipv4Addr>() {
-        let _ = a;
+    if addr.parse::<std::net::Ipv4Addr>().is_ok() {
         prefix <= 32
     } else if addr.parse::<std::net::Ipv6Addr>().is_ok() {
         prefix <= 128
