@@ -5,17 +5,18 @@
 //! here first turns the mistake into a diagnostic naming the attribute and the rule.
 
 use crate::diag::Diagnostics;
-use crate::schema::{AttrType, Block, Schema};
+use crate::schema::{AttrType, Attribute, NestedBlock, Schema};
 use crate::value::{AttributePath, PathStep, Value};
 
 /// Paths of sensitive and write-only attributes (nested attributes included; blocks walked).
 fn flagged(
-    block: &Block,
+    attrs: &[Attribute],
+    blocks: &[NestedBlock],
     path: &AttributePath,
     sensitive: &mut Vec<AttributePath>,
     write_only: &mut Vec<AttributePath>,
 ) {
-    for a in &block.attributes {
+    for a in attrs {
         let p = path.with_attr(&a.name);
         if a.sensitive {
             sensitive.push(p.clone());
@@ -24,16 +25,13 @@ fn flagged(
             write_only.push(p.clone());
         }
         if let AttrType::Nested(n) = &a.kind {
-            let b = Block {
-                attributes: n.attributes.clone(),
-                ..Block::default()
-            };
-            flagged(&b, &p, sensitive, write_only);
+            flagged(&n.attributes, &[], &p, sensitive, write_only);
         }
     }
-    for nb in &block.blocks {
+    for nb in blocks {
         flagged(
-            &nb.block,
+            &nb.block.attributes,
+            &nb.block.blocks,
             &path.with_attr(&nb.type_name),
             sensitive,
             write_only,
@@ -61,7 +59,14 @@ struct Checker {
 impl Checker {
     fn new(schema: &Schema, what: &'static str) -> Self {
         let (mut s, mut w) = (Vec::new(), Vec::new());
-        flagged(&schema.block, &AttributePath::root(), &mut s, &mut w);
+        let b = &schema.block;
+        flagged(
+            &b.attributes,
+            &b.blocks,
+            &AttributePath::root(),
+            &mut s,
+            &mut w,
+        );
         Checker {
             sensitive: s,
             write_only: w,
@@ -259,7 +264,7 @@ pub fn check_plan(schema: &Schema, prior: &Value, config: &Value, planned: &Valu
     }
     plan_block(
         &mut c,
-        &schema.block,
+        &schema.block.attributes,
         prior,
         config,
         planned,
@@ -270,7 +275,7 @@ pub fn check_plan(schema: &Schema, prior: &Value, config: &Value, planned: &Valu
 
 fn plan_block(
     c: &mut Checker,
-    b: &Block,
+    attrs: &[Attribute],
     prior: &Value,
     config: &Value,
     planned: &Value,
@@ -279,7 +284,7 @@ fn plan_block(
     if !matches!(planned, Value::Object(_)) {
         return;
     }
-    for a in &b.attributes {
+    for a in attrs {
         let p = path.with_attr(&a.name);
         let (pr, cf, pl) = (
             prior.get(&a.name),
@@ -306,11 +311,7 @@ fn plan_block(
             continue;
         }
         if let (AttrType::Nested(n), Value::Object(_)) = (&a.kind, pl) {
-            let blk = Block {
-                attributes: n.attributes.clone(),
-                ..Block::default()
-            };
-            plan_block(c, &blk, pr, cf, pl, &p);
+            plan_block(c, &n.attributes, pr, cf, pl, &p);
             continue;
         }
         let detail = if cf.is_null() {

@@ -13,7 +13,9 @@
 pub mod check;
 
 use crate::diag::Diagnostics;
-use crate::schema::{AttrType, Attribute, Block, NestingMode, ObjectNesting, PlanModifier, Schema};
+use crate::schema::{
+    AttrType, Attribute, Block, NestedBlock, NestingMode, ObjectNesting, PlanModifier, Schema,
+};
 use crate::value::{AttributePath, Value};
 
 /// Output of the declarative plan.
@@ -50,7 +52,16 @@ pub fn plan_resource_change(
         create: prior.is_null(),
         replace: Vec::new(),
     };
-    modify_block(&schema.block, prior, config, &mut planned, &root, &mut ctx);
+    let b = &schema.block;
+    modify_block(
+        &b.attributes,
+        &b.blocks,
+        prior,
+        config,
+        &mut planned,
+        &root,
+        &mut ctx,
+    );
     out.planned_state = planned;
     out.requires_replace = ctx.replace;
     out
@@ -110,97 +121,79 @@ fn block_single(n: NestingMode) -> bool {
     matches!(n, NestingMode::Single | NestingMode::Group)
 }
 
-// ------------------------------------------------------------ defaults & write-only
+// ------------------------------------------------------------ defaults, write-only, unknowns
 
-fn prepare_block(b: &Block, config: &Value, planned: &mut Value) {
+/// Walks `attrs` and `blocks` (recursing into nested attributes and blocks) with the
+/// matching config value; `f` adjusts one attribute's planned value and returns whether
+/// to descend into it.
+fn walk_config(
+    attrs: &[Attribute],
+    blocks: &[NestedBlock],
+    config: &Value,
+    planned: &mut Value,
+    f: &impl Fn(&Attribute, &Value, &mut Value) -> bool,
+) {
     let Value::Object(_) = planned else { return };
-    for a in &b.attributes {
+    for a in attrs {
         let c = config.get(&a.name);
         let Some(pv) = planned.get_mut(&a.name) else {
             continue;
         };
+        if !f(a, c, pv) {
+            continue;
+        }
+        if let (Some(single), AttrType::Nested(n)) = (nesting_single(a), &a.kind) {
+            for_elements(
+                single,
+                &Value::Null,
+                c,
+                pv,
+                &AttributePath::root(),
+                |_, ce, pe, _| walk_config(&n.attributes, &[], ce, pe, f),
+            );
+        }
+    }
+    for nb in blocks {
+        let c = config.get(&nb.type_name);
+        if let Some(pv) = planned.get_mut(&nb.type_name) {
+            for_elements(
+                block_single(nb.nesting),
+                &Value::Null,
+                c,
+                pv,
+                &AttributePath::root(),
+                |_, ce, pe, _| walk_config(&nb.block.attributes, &nb.block.blocks, ce, pe, f),
+            );
+        }
+    }
+}
+
+/// Nulls write-only attributes and fills defaults for attributes the config leaves null.
+fn prepare_block(b: &Block, config: &Value, planned: &mut Value) {
+    walk_config(&b.attributes, &b.blocks, config, planned, &|a, c, pv| {
         if a.write_only {
             *pv = Value::Null;
-            continue;
+            return false;
         }
         if c.is_null()
             && let Some(d) = &a.default
         {
             *pv = d.clone();
         }
-        if let (Some(single), AttrType::Nested(n)) = (nesting_single(a), &a.kind) {
-            for_elements(
-                single,
-                &Value::Null,
-                c,
-                pv,
-                &AttributePath::root(),
-                |_, ce, pe, _| {
-                    let blk = Block {
-                        attributes: n.attributes.clone(),
-                        ..Block::default()
-                    };
-                    prepare_block(&blk, ce, pe);
-                },
-            );
-        }
-    }
-    for nb in &b.blocks {
-        let c = config.get(&nb.type_name);
-        if let Some(pv) = planned.get_mut(&nb.type_name) {
-            for_elements(
-                block_single(nb.nesting),
-                &Value::Null,
-                c,
-                pv,
-                &AttributePath::root(),
-                |_, ce, pe, _| prepare_block(&nb.block, ce, pe),
-            );
-        }
-    }
+        true
+    });
 }
 
-// ------------------------------------------------------------ computed-unknown rule
-
+/// The computed-unknown rule: a computed attribute the config leaves null (and that has
+/// no default) is unknown in a plan that changes the resource.
 fn mark_computed_unknown(b: &Block, config: &Value, planned: &mut Value) {
-    let Value::Object(_) = planned else { return };
-    for a in &b.attributes {
-        let c = config.get(&a.name);
-        let Some(pv) = planned.get_mut(&a.name) else {
-            continue;
-        };
+    walk_config(&b.attributes, &b.blocks, config, planned, &|a, c, pv| {
         if a.computed && c.is_null() && a.default.is_none() && !a.write_only {
             *pv = Value::unknown();
-            continue;
+            return false;
         }
-        if let (Some(single), AttrType::Nested(n)) = (nesting_single(a), &a.kind) {
-            let blk = Block {
-                attributes: n.attributes.clone(),
-                ..Block::default()
-            };
-            for_elements(
-                single,
-                &Value::Null,
-                c,
-                pv,
-                &AttributePath::root(),
-                |_, ce, pe, _| mark_computed_unknown(&blk, ce, pe),
-            );
-        }
-    }
-    for nb in &b.blocks {
-        let c = config.get(&nb.type_name);
-        if let Some(pv) = planned.get_mut(&nb.type_name) {
-            for_elements(
-                block_single(nb.nesting),
-                &Value::Null,
-                c,
-                pv,
-                &AttributePath::root(),
-                |_, ce, pe, _| mark_computed_unknown(&nb.block, ce, pe),
-            );
-        }
-    }
+        true
+    });
 }
 
 // ------------------------------------------------------------ plan modifiers
@@ -211,7 +204,8 @@ struct ModCtx {
 }
 
 fn modify_block(
-    b: &Block,
+    attrs: &[Attribute],
+    blocks: &[NestedBlock],
     prior: &Value,
     config: &Value,
     planned: &mut Value,
@@ -219,7 +213,7 @@ fn modify_block(
     ctx: &mut ModCtx,
 ) {
     let Value::Object(_) = planned else { return };
-    for a in &b.attributes {
+    for a in attrs {
         let p = prior.get(&a.name);
         let c = config.get(&a.name);
         let ap = path.with_attr(&a.name);
@@ -230,22 +224,18 @@ fn modify_block(
             apply_modifier(m, p, c, pv, &ap, !prior.is_null(), ctx);
         }
         if let (Some(single), AttrType::Nested(n)) = (nesting_single(a), &a.kind) {
-            let blk = Block {
-                attributes: n.attributes.clone(),
-                ..Block::default()
-            };
             for_elements(single, p, c, pv, &ap, |pe, ce, pl, ep| {
-                modify_block(&blk, pe, ce, pl, ep, ctx)
+                modify_block(&n.attributes, &[], pe, ce, pl, ep, ctx)
             });
         }
     }
-    for nb in &b.blocks {
+    for nb in blocks {
         let p = prior.get(&nb.type_name);
         let c = config.get(&nb.type_name);
         let bp = path.with_attr(&nb.type_name);
         if let Some(pv) = planned.get_mut(&nb.type_name) {
             for_elements(block_single(nb.nesting), p, c, pv, &bp, |pe, ce, pl, ep| {
-                modify_block(&nb.block, pe, ce, pl, ep, ctx)
+                modify_block(&nb.block.attributes, &nb.block.blocks, pe, ce, pl, ep, ctx)
             });
         }
     }
