@@ -78,12 +78,14 @@ impl InstanceResource {
     }
 }
 
+/// The API's rule for instance names: `^[a-z][a-z0-9-]{1,61}[a-z0-9]$`.
 fn valid_name(s: &str) -> bool {
     let b = s.as_bytes();
     (3..=63).contains(&b.len())
         && b[0].is_ascii_lowercase()
         && b.iter()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && !s.ends_with('-')
 }
 
 fn valid_hhmm(s: &str) -> bool {
@@ -111,7 +113,7 @@ pub fn schema() -> Schema {
             Attribute::string("name")
                 .required()
                 .requires_replace()
-                .validate_with("3-63 of a-z, 0-9 and '-', starting with a letter", |p, v, d| {
+                .validate_with("3-63 of a-z, 0-9 and '-', starting with a letter, not ending with '-'", |p, v, d| {
                     if let Some(s) = v.as_str()
                         && !valid_name(s)
                     {
@@ -120,7 +122,7 @@ pub fn schema() -> Schema {
                             "Invalid instance name",
                             format!(
                                 "{s:?} is not a valid instance name: use 3 to 63 lowercase letters, digits \
-                                 and hyphens, starting with a letter."
+                                 and hyphens, starting with a letter and not ending with a hyphen."
                             ),
                         );
                     }
@@ -743,7 +745,7 @@ impl Resource for InstanceResource {
         if !valid_name(name) {
             diags.error(
                 "Invalid import ID",
-                format!("Expected an instance name (3-63 of a-z, 0-9, '-', starting with a letter), got {id:?}."),
+                format!("Expected an instance name (3-63 of a-z, 0-9, '-', starting with a letter, not ending with '-'), got {id:?}."),
             );
             return ImportResult {
                 diagnostics: diags,
@@ -825,6 +827,7 @@ mod tests {
         assert!(!valid_name("1db"));
         assert!(!valid_name("Db1"));
         assert!(!valid_name("db_1"));
+        assert!(!valid_name("db-"));
         assert!(!valid_name(&"a".repeat(64)));
         assert!(valid_hhmm("03:00"));
         assert!(valid_hhmm("23:59"));
