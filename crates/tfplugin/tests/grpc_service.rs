@@ -1284,6 +1284,32 @@ async fn type_mismatch_names_attribute() {
     );
 }
 
+/// Stored state whose value does not fit the schema names the attribute.
+#[tokio::test]
+async fn stored_state_mismatch_names_attribute() {
+    let mut c = client().await;
+    let r = c
+        .upgrade_resource_state(pb::upgrade_resource_state::Request {
+            type_name: "toy_thing".into(),
+            version: 1,
+            raw_state: Some(pb::RawState {
+                json: br#"{ "id": "t-1", "name": "a", "size": "many" }"#.to_vec(),
+                flatmap: Default::default(),
+            }),
+        })
+        .await
+        .expect("rpc")
+        .into_inner();
+    let e = errors(&r.diagnostics);
+    assert_eq!(e.len(), 1, "{:?}", r.diagnostics);
+    assert_eq!(
+        attr_of(e[0]).as_deref(),
+        Some("size"),
+        "{:?}",
+        r.diagnostics
+    );
+}
+
 /// StopProvider interrupts an in-flight create through `Context::stopped`, and calls made
 /// afterwards are not stopped.
 #[tokio::test]

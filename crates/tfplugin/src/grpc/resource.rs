@@ -12,12 +12,23 @@ use crate::provider::{
     PrivateState, ReadRequest, UpdateRequest,
 };
 use crate::schema::{AttrType, validate_config};
-use crate::value::{Type, Value, raw_state};
+use crate::value::raw_state::{self, RawStateError};
+use crate::value::{Type, Value};
 
 /// Decodes the private state bytes Terraform stored for us.
 pub(super) fn private(bytes: &[u8], what: &str) -> Result<PrivateState, Diagnostic> {
     PrivateState::from_bytes(bytes)
         .map_err(|e| Diagnostic::error(format!("Invalid {what}"), e.to_string()))
+}
+
+/// A diagnostic for stored state that does not fit the schema, at the offending
+/// attribute when the error names one.
+fn state_error(summary: &str, detail: String, err: &RawStateError) -> Diagnostic {
+    let d = Diagnostic::error(summary, detail);
+    match err {
+        RawStateError::Type(e) if !e.path.is_empty() => d.at(e.path.clone()),
+        _ => d,
+    }
 }
 
 fn identity_in(
@@ -268,9 +279,10 @@ impl ProviderService {
             }
             raw_state::from_json_state(&e.s.ty, &j)
                 .map_err(|err| {
-                    Diagnostic::error(
+                    state_error(
                         "Unable to upgrade resource state",
                         format!("The state does not fit schema version {current}: {err}."),
+                        &err,
                     )
                 })
                 .collect_into(d)?
@@ -323,7 +335,7 @@ impl ProviderService {
                 .map_err(|e| Diagnostic::error("Invalid stored identity", e.to_string()))
                 .collect_into(&mut d)?;
             let v = raw_state::from_json_state(ty, &j)
-                .map_err(|e| Diagnostic::error("Invalid stored identity", e.to_string()))
+                .map_err(|e| state_error("Invalid stored identity", e.to_string(), &e))
                 .collect_into(&mut d)?;
             encode_dv(ty, &v, "identity")
                 .collect_into(&mut d)
