@@ -117,7 +117,8 @@ fn setting(config: &Value, attr: &str, env: Option<&str>) -> Result<Option<Strin
         .filter(|s| !s.trim().is_empty()))
 }
 
-/// Build a client config from the provider block + environment. `Ok(None)` when some values are unknown.
+/// Build a client config from the provider block + environment. `None` when some values are unknown
+/// (nothing reported) or a setting is missing or invalid (reported in `diags`).
 pub fn client_config(
     config: &Value,
     terraform_version: &str,

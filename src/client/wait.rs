@@ -96,9 +96,6 @@ where
             // One last look so an operation that just finished is not reported as timed out.
             if let Ok((fresh, _)) = client.get_operation(&op.id).await {
                 op = fresh;
-                if op.done {
-                    continue;
-                }
             }
             continue;
         }
