@@ -394,7 +394,7 @@ impl ProviderService {
             Ok(mut res) => {
                 d.extend(res.diagnostics);
                 if !d.has_errors() {
-                    d.extend(check::check_read_result(&e.s.schema, &res.new_state));
+                    d.extend(check::read_result(&e.s.schema, &e.s.ty, &res.new_state));
                 }
                 scrub_unknowns(&mut res.new_state);
                 scrub_write_only(&e.s.schema.block, &mut res.new_state);
@@ -541,8 +541,9 @@ impl ProviderService {
             Ok(mut res) => {
                 d.extend(res.diagnostics);
                 if !d.has_errors() {
-                    d.extend(check::check_apply_result(
+                    d.extend(check::apply_result(
                         &e.s.schema,
+                        &e.s.ty,
                         &planned,
                         &res.new_state,
                     ));

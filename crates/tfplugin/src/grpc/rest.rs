@@ -62,7 +62,7 @@ impl ProviderService {
                             ),
                         );
                     }
-                    d.extend(check::check_read_result(&e.s.schema, &res.state));
+                    d.extend(check::read_result(&e.s.schema, &e.s.ty, &res.state));
                 }
                 scrub_unknowns(&mut res.state);
                 state = encode_dv(&e.s.ty, &res.state, "data source state").collect_into(&mut d);

@@ -6,7 +6,7 @@
 
 use crate::diag::Diagnostics;
 use crate::schema::{AttrType, Attribute, NestedBlock, Schema};
-use crate::value::{AttributePath, PathStep, Value};
+use crate::value::{AttributePath, PathStep, Type, Value};
 
 /// Paths of sensitive and write-only attributes (nested attributes included; blocks walked).
 fn flagged(
@@ -212,13 +212,23 @@ impl Checker {
 /// Checks an apply (create/update) result against the plan. Returns diagnostics that
 /// name each offending attribute; empty when the result is consistent.
 pub fn check_apply_result(schema: &Schema, planned: &Value, new_state: &Value) -> Diagnostics {
+    apply_result(schema, &schema.implied_type(), planned, new_state)
+}
+
+/// [`check_apply_result`] with the schema's implied type `ty` already computed.
+pub(crate) fn apply_result(
+    schema: &Schema,
+    ty: &Type,
+    planned: &Value,
+    new_state: &Value,
+) -> Diagnostics {
     let mut c = Checker::new(schema, "apply");
     let root = AttributePath::root();
     if new_state.is_null() {
         c.err(&root, "Provider returned no object after apply", "The provider's create/update returned a null state without an error. Return the object (or an error diagnostic).".into());
         return c.diags;
     }
-    if let Err((p, m)) = new_state.conforms(&schema.implied_type()) {
+    if let Err((p, m)) = new_state.conforms(ty) {
         c.err(
             &p,
             "Provider returned an invalid object",
@@ -237,11 +247,16 @@ pub fn check_apply_result(schema: &Schema, planned: &Value, new_state: &Value) -
 /// Checks a refresh (`ReadResource`) or data-source result: conforms, wholly known,
 /// write-only attributes null. A null state (object gone) is fine for Read.
 pub fn check_read_result(schema: &Schema, new_state: &Value) -> Diagnostics {
+    read_result(schema, &schema.implied_type(), new_state)
+}
+
+/// [`check_read_result`] with the schema's implied type `ty` already computed.
+pub(crate) fn read_result(schema: &Schema, ty: &Type, new_state: &Value) -> Diagnostics {
     let mut c = Checker::new(schema, "read");
     if new_state.is_null() {
         return c.diags;
     }
-    if let Err((p, m)) = new_state.conforms(&schema.implied_type()) {
+    if let Err((p, m)) = new_state.conforms(ty) {
         c.err(
             &p,
             "Provider returned an invalid object",
