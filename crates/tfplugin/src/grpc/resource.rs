@@ -259,23 +259,22 @@ impl ProviderService {
             );
             return None;
         }
-        let raw = r.raw_state.clone().unwrap_or_default();
+        let none = pb::RawState::default();
+        let raw = r.raw_state.as_ref().unwrap_or(&none);
         let value = if !raw.json.is_empty() {
             let mut j = raw_state::parse_json(&raw.json)
                 .map_err(|e| Diagnostic::error("Invalid stored resource state", e.to_string()))
                 .collect_into(d)?;
             if r.version < current {
-                let res = guard_sync("upgrade_state", || {
-                    e.imp.upgrade_state(r.version, j.clone())
-                })
-                .collect_into(d)?;
-                match res {
-                    Ok(up) => j = up,
+                let res = guard_sync("upgrade_state", || e.imp.upgrade_state(r.version, j))
+                    .collect_into(d)?;
+                j = match res {
+                    Ok(up) => up,
                     Err(errs) => {
                         d.extend(errs);
                         return None;
                     }
-                }
+                };
             }
             raw_state::from_json_state(&e.s.ty, &j)
                 .map_err(|err| {
@@ -330,8 +329,8 @@ impl ProviderService {
                 );
                 return None;
             }
-            let raw = r.raw_identity.clone().unwrap_or_default();
-            let j = raw_state::parse_json(&raw.json)
+            let json = r.raw_identity.as_ref().map_or(&[][..], |i| &i.json);
+            let j = raw_state::parse_json(json)
                 .map_err(|e| Diagnostic::error("Invalid stored identity", e.to_string()))
                 .collect_into(&mut d)?;
             let v = raw_state::from_json_state(ty, &j)
