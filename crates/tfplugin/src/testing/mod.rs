@@ -244,19 +244,8 @@ impl ProviderProcess {
         let mut child = cmd.spawn()?;
 
         let stderr = Arc::new(Mutex::new(Vec::new()));
-        if let Some(mut err) = child.stderr.take() {
-            let sink = stderr.clone();
-            tokio::spawn(async move {
-                let mut buf = [0u8; 8192];
-                while let Ok(n) = err.read(&mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                    if let Ok(mut s) = sink.lock() {
-                        s.extend_from_slice(&buf[..n]);
-                    }
-                }
-            });
+        if let Some(err) = child.stderr.take() {
+            capture(err, stderr.clone());
         }
         let stdout = child
             .stdout
@@ -277,20 +266,7 @@ impl ProviderProcess {
             reason,
         })?;
         let stdout_rest = Arc::new(Mutex::new(Vec::new()));
-        {
-            let sink = stdout_rest.clone();
-            tokio::spawn(async move {
-                let mut buf = [0u8; 8192];
-                while let Ok(n) = reader.read(&mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                    if let Ok(mut s) = sink.lock() {
-                        s.extend_from_slice(&buf[..n]);
-                    }
-                }
-            });
-        }
+        capture(reader, stdout_rest.clone());
 
         let alpn = Arc::new(Mutex::new(None));
         let tls_config = match (&handshake.server_cert, opts.auth) {
@@ -470,6 +446,21 @@ impl ServerCertVerifier for PinnedServerCertVerifier {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
     }
+}
+
+/// Copies everything `r` produces into `sink`, in a background task, until EOF.
+fn capture(mut r: impl tokio::io::AsyncRead + Unpin + Send + 'static, sink: Arc<Mutex<Vec<u8>>>) {
+    tokio::spawn(async move {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = r.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            if let Ok(mut s) = sink.lock() {
+                s.extend_from_slice(&buf[..n]);
+            }
+        }
+    });
 }
 
 /// A lazily connecting gRPC channel to the address in `handshake`, over TLS
