@@ -46,6 +46,11 @@ const NOT_FOUND_GRACE: Duration = Duration::from_secs(60);
 /// How long one read keeps retrying a 404 inside that window.
 const NOT_FOUND_RETRY_FOR: Duration = Duration::from_secs(15);
 
+/// The tier of an instance whose configuration sets none (the seed SDK example declares only `name`).
+pub const DEFAULT_TIER: &str = "db-small";
+/// The storage of an instance whose configuration sets none.
+pub const DEFAULT_STORAGE_GB: i64 = 20;
+
 pub const ENGINES: &[&str] = &["mysql", "postgres"];
 pub const TIERS: &[&str] = &[
     "db-micro",
@@ -162,18 +167,22 @@ pub fn schema() -> Schema {
         )
         .attribute(
             Attribute::string("tier")
-                .required()
+                .optional()
+                .computed()
+                .default(DEFAULT_TIER)
                 .validator(one_of(TIERS))
                 .description(
-                    "Machine tier: `db-micro`, `db-small`, `db-standard-2`, `db-standard-4` or `db-highmem-8`; \
-                     changed in place.",
+                    "Machine tier: `db-micro`, `db-small` (default), `db-standard-2`, `db-standard-4` or \
+                     `db-highmem-8`; changed in place.",
                 ),
         )
         .attribute(
             Attribute::int64("storage_gb")
-                .required()
+                .optional()
+                .computed()
+                .default(DEFAULT_STORAGE_GB)
                 .validator(int_between(10, 65536))
-                .description("Storage in GB; may grow in place, never shrink."),
+                .description("Storage in GB (default 20); may grow in place, never shrink."),
         )
         .attribute(
             Attribute::bool("high_availability")
