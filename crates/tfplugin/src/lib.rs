@@ -37,6 +37,7 @@ pub mod testing;
 pub mod diag;
 pub mod docs;
 pub mod grpc;
+pub mod model;
 pub mod plan;
 pub mod provider;
 pub mod schema;
