@@ -6,11 +6,11 @@
 //! references another resource) are tolerated: planning proceeds, and only calls that need the API
 //! report that the provider is not configured yet.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tfplugin::diag::Diagnostics;
+use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::provider::{ConfigureRequest, Context, Provider, Resource};
 use tfplugin::schema::timeouts::parse_duration;
 use tfplugin::schema::validators::{duration, int_between};
@@ -30,76 +30,14 @@ const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_MAX_RETRIES: u32 = 8;
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
-/// What `configure` produced, shared with every resource.
+/// The provider implementation. Its [`Provider::Data`] is the configured [`Client`], which the
+/// framework hands to every resource handler (and answers for them while it does not exist yet).
 #[derive(Debug, Default)]
-pub enum Configured {
-    /// `configure` has not run yet.
-    #[default]
-    NotYet,
-    /// The configuration had unknown values (known only after another resource is applied).
-    Unknown(Vec<String>),
-    /// Ready to call the API.
-    Ready(Client),
-}
-
-/// Shared handle on the configured client.
-#[derive(Debug, Default)]
-pub struct ProviderData {
-    state: RwLock<Configured>,
-}
-
-impl ProviderData {
-    /// The client, or an error diagnostic explaining why there is none.
-    pub fn client(&self) -> Result<Client, Diagnostics> {
-        let guard = self.state.read().unwrap_or_else(|e| e.into_inner());
-        match &*guard {
-            Configured::Ready(c) => Ok(c.clone()),
-            Configured::Unknown(attrs) => {
-                let mut d = Diagnostics::new();
-                d.error(
-                    "CloudDB provider configuration is not known yet",
-                    format!(
-                        "The provider settings {} depend on values known only after apply, so the CloudDB \
-                         API cannot be called in this run. Apply the resources they depend on first \
-                         (e.g. with -target), then run again.",
-                        attrs.join(", ")
-                    ),
-                );
-                Err(d)
-            }
-            Configured::NotYet => {
-                let mut d = Diagnostics::new();
-                d.error(
-                    "CloudDB provider not configured",
-                    "Terraform called the provider before ConfigureProvider; this is a bug.",
-                );
-                Err(d)
-            }
-        }
-    }
-
-    /// True when `configure` saw unknown values.
-    pub fn is_unknown(&self) -> bool {
-        matches!(
-            *self.state.read().unwrap_or_else(|e| e.into_inner()),
-            Configured::Unknown(_)
-        )
-    }
-
-    fn set(&self, c: Configured) {
-        *self.state.write().unwrap_or_else(|e| e.into_inner()) = c;
-    }
-}
-
-/// The provider implementation.
-#[derive(Debug, Default)]
-pub struct CloudDbProvider {
-    data: Arc<ProviderData>,
-}
+pub struct CloudDbProvider;
 
 impl CloudDbProvider {
     pub fn new() -> Self {
-        Self::default()
+        Self
     }
 }
 
@@ -228,6 +166,8 @@ pub fn client_config(
 
 #[async_trait]
 impl Provider for CloudDbProvider {
+    type Data = Client;
+
     fn type_name(&self) -> &'static str {
         "clouddb"
     }
@@ -298,49 +238,32 @@ impl Provider for CloudDbProvider {
         d
     }
 
-    async fn configure(&self, _ctx: &Context, req: ConfigureRequest) -> Diagnostics {
+    async fn configure(
+        &self,
+        _ctx: &Context,
+        req: ConfigureRequest,
+    ) -> Result<Client, Diagnostics> {
         let mut diags = Diagnostics::new();
-        match client_config(&req.config, &req.terraform_version, &mut diags) {
-            Some(cfg) => match Client::new(cfg) {
-                Ok(c) => {
-                    tracing::debug!(client = ?c, "CloudDB client configured");
-                    self.data.set(Configured::Ready(c));
-                }
-                Err(e) => {
-                    let attr = match &e {
-                        crate::client::ApiError::Config(m) if m.starts_with("project") => "project",
-                        crate::client::ApiError::Config(m) if m.starts_with("token") => "token",
-                        _ => "endpoint",
-                    };
-                    diags.attribute_error(
-                        AttributePath::attr(attr),
-                        "Invalid CloudDB provider configuration",
-                        e.to_string(),
-                    );
-                }
-            },
-            None if !diags.has_errors() => {
-                let unknown: Vec<String> = [
-                    "endpoint",
-                    "token",
-                    "project",
-                    "request_timeout",
-                    "max_retries",
-                    "poll_interval",
-                ]
-                .iter()
-                .filter(|a| req.config.get(a).is_unknown())
-                .map(|a| a.to_string())
-                .collect();
-                self.data.set(Configured::Unknown(unknown));
-            }
-            None => {}
-        }
-        diags
+        // The framework calls configure with a wholly known configuration only.
+        let Some(cfg) = client_config(&req.config, &req.terraform_version, &mut diags) else {
+            return Err(diags);
+        };
+        Client::new(cfg)
+            .inspect(|c| tracing::debug!(client = ?c, "CloudDB client configured"))
+            .map_err(|e| {
+                let attr = match &e {
+                    crate::client::ApiError::Config(m) if m.starts_with("project") => "project",
+                    crate::client::ApiError::Config(m) if m.starts_with("token") => "token",
+                    _ => "endpoint",
+                };
+                Diagnostic::error("Invalid CloudDB provider configuration", e.to_string())
+                    .at(AttributePath::attr(attr))
+                    .into()
+            })
     }
 
-    fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        crate::resources::all(&self.data)
+    fn resources(&self) -> Vec<Arc<dyn Resource<Client>>> {
+        crate::resources::all()
     }
 }
 

@@ -1,4 +1,6 @@
 //! Resource registry: every managed resource type the provider serves.
+//!
+//! One module per type; each handler receives the configured [`Client`] from the framework.
 
 pub mod instance;
 
@@ -6,9 +8,9 @@ use std::sync::Arc;
 
 use tfplugin::provider::Resource;
 
-use crate::provider::ProviderData;
+use crate::client::Client;
 
-/// All resource types, sharing the provider's configured client.
-pub fn all(data: &Arc<ProviderData>) -> Vec<Arc<dyn Resource>> {
-    vec![Arc::new(instance::InstanceResource::new(data.clone()))]
+/// All resource types.
+pub fn all() -> Vec<Arc<dyn Resource<Client>>> {
+    vec![Arc::new(instance::InstanceResource)]
 }

@@ -40,8 +40,8 @@ pub const GENERATED_MARKER: &str =
 /// (`clouddb` → `resources/instance.md` for `clouddb_instance`). Examples are read from
 /// `examples_dir`; a missing example file just leaves its section out.
 /// Returns `(path relative to docs/, content)` pairs, the provider page first.
-pub fn render_provider_docs(
-    provider: &dyn Provider,
+pub fn render_provider_docs<P: Provider>(
+    provider: &P,
     provider_name: &str,
     examples_dir: &Path,
 ) -> io::Result<Vec<(String, String)>> {

@@ -36,6 +36,7 @@ pub mod testing;
 
 pub mod diag;
 pub mod docs;
+pub mod engine;
 pub mod grpc;
 pub mod model;
 pub mod plan;

@@ -1,4 +1,4 @@
-//! Conversions between `clouddb_instance` Terraform values and the API's wire DTOs.
+//! Conversions between the `clouddb_instance` model and the API's wire DTOs.
 //!
 //! State is always rebuilt from what the API returns ([`state_from_api`]), so refresh reports drift
 //! faithfully; attributes the API never returns (password, destroy-only flags, timeouts,
@@ -6,8 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use tfplugin::value::Value;
+use tfplugin::model::Field;
 
+use super::model::{BackupModel, InstanceModel};
 use crate::client::types::{BackupPatch, CreateInstanceRequest, Instance, UpdateInstanceRequest};
 
 /// Defaults shared by schema, import and conversion.
@@ -15,218 +16,181 @@ pub const DEFAULT_ENGINE: &str = "mysql";
 pub const DEFAULT_ADMIN_USERNAME: &str = "dbadmin";
 pub const DEFAULT_BACKUP_RETENTION_DAYS: i64 = 7;
 
-fn known_str(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_string)
-}
-
-fn known_bool(v: &Value) -> Option<bool> {
-    v.as_bool()
-}
-
-fn known_i64(v: &Value) -> Option<i64> {
-    v.as_i64()
-}
-
-/// Known string entries of a map value (unknown or null → empty).
-pub fn labels_of(v: &Value) -> BTreeMap<String, String> {
-    v.as_map()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Backup settings from a `backup` object value; unknown/null fields are left out (server decides).
-pub fn backup_patch(v: &Value) -> Option<BackupPatch> {
-    if v.is_null() || v.is_unknown() {
-        return None;
-    }
+/// Backup settings from a `backup` value; unknown/null fields are left out (server decides).
+pub fn backup_patch(b: &Field<BackupModel>) -> Option<BackupPatch> {
+    let b = b.known()?;
     let p = BackupPatch {
-        enabled: known_bool(v.get("enabled")),
-        start_time: known_str(v.get("start_time")),
-        retention_days: known_i64(v.get("retention_days")),
+        enabled: b.enabled.known().copied(),
+        start_time: b.start_time.known().cloned(),
+        retention_days: b.retention_days.known().copied(),
     };
     (p != BackupPatch::default()).then_some(p)
 }
 
 /// The create request for a planned value.
-pub fn create_request(planned: &Value) -> CreateInstanceRequest {
+pub fn create_request(planned: &InstanceModel) -> CreateInstanceRequest {
     CreateInstanceRequest {
-        name: known_str(planned.get("name")).unwrap_or_default(),
-        engine: known_str(planned.get("engine")).unwrap_or_else(|| DEFAULT_ENGINE.into()),
-        engine_version: known_str(planned.get("engine_version")),
-        tier: known_str(planned.get("tier")).unwrap_or_default(),
-        storage_gb: known_i64(planned.get("storage_gb")).unwrap_or_default(),
-        high_availability: known_bool(planned.get("high_availability")).unwrap_or(false),
-        admin_username: known_str(planned.get("admin_username"))
-            .unwrap_or_else(|| DEFAULT_ADMIN_USERNAME.into()),
-        admin_password: known_str(planned.get("admin_password")),
-        labels: labels_of(planned.get("labels")),
-        deletion_protection: known_bool(planned.get("deletion_protection")).unwrap_or(false),
-        backup: backup_patch(planned.get("backup")),
+        name: planned.name.known_or(String::new()),
+        engine: planned.engine.known_or(DEFAULT_ENGINE.into()),
+        engine_version: planned.engine_version.known().cloned(),
+        tier: planned.tier.known_or(super::DEFAULT_TIER.into()),
+        storage_gb: planned.storage_gb.known_or(super::DEFAULT_STORAGE_GB),
+        high_availability: planned.high_availability.known_or(false),
+        admin_username: planned
+            .admin_username
+            .known_or(DEFAULT_ADMIN_USERNAME.into()),
+        admin_password: planned.admin_password.known().cloned(),
+        labels: planned.known_labels(),
+        deletion_protection: planned.deletion_protection.known_or(false),
+        backup: backup_patch(&planned.backup),
     }
 }
 
+/// True when the plan settles `planned` to something other than `prior`.
+fn changed<T: PartialEq>(prior: &Field<T>, planned: &Field<T>) -> bool {
+    !planned.is_unknown() && planned != prior
+}
+
 /// The PATCH body: only the API fields whose planned value differs from the prior value.
-pub fn update_request(prior: &Value, planned: &Value) -> UpdateInstanceRequest {
-    let changed = |attr: &str| {
-        let p = planned.get(attr);
-        !p.is_unknown() && p != prior.get(attr)
-    };
+pub fn update_request(prior: &InstanceModel, planned: &InstanceModel) -> UpdateInstanceRequest {
     let mut req = UpdateInstanceRequest::default();
-    if changed("tier") {
-        req.tier = known_str(planned.get("tier"));
+    if changed(&prior.tier, &planned.tier) {
+        req.tier = planned.tier.known().cloned();
     }
-    if changed("storage_gb") {
-        req.storage_gb = known_i64(planned.get("storage_gb"));
+    if changed(&prior.storage_gb, &planned.storage_gb) {
+        req.storage_gb = planned.storage_gb.known().copied();
     }
-    if changed("high_availability") {
-        req.high_availability = known_bool(planned.get("high_availability"));
+    if changed(&prior.high_availability, &planned.high_availability) {
+        req.high_availability = planned.high_availability.known().copied();
     }
-    if changed("engine_version") && !planned.get("engine_version").is_null() {
-        req.engine_version = known_str(planned.get("engine_version"));
-        if known_bool(planned.get("allow_major_version_upgrade")) == Some(true) {
+    if changed(&prior.engine_version, &planned.engine_version) {
+        req.engine_version = planned.engine_version.known().cloned();
+        if req.engine_version.is_some()
+            && planned.allow_major_version_upgrade.known() == Some(&true)
+        {
             req.allow_major_version_upgrade = Some(true);
         }
     }
-    if changed("admin_password") && !planned.get("admin_password").is_null() {
-        req.admin_password = known_str(planned.get("admin_password"));
+    if changed(&prior.admin_password, &planned.admin_password) {
+        req.admin_password = planned.admin_password.known().cloned();
     }
-    if changed("labels") {
-        req.labels = Some(labels_of(planned.get("labels")));
+    if changed(&prior.labels, &planned.labels) {
+        req.labels = Some(planned.known_labels());
     }
-    if changed("deletion_protection") {
-        req.deletion_protection = known_bool(planned.get("deletion_protection"));
+    if changed(&prior.deletion_protection, &planned.deletion_protection) {
+        req.deletion_protection = planned.deletion_protection.known().copied();
     }
-    if changed("backup") {
-        let prior_b = prior.get("backup");
-        let planned_b = planned.get("backup");
-        if planned_b.is_known() && !planned_b.is_null() {
-            let field_changed = |f: &str| {
-                let p = planned_b.get(f);
-                p.is_known() && !p.is_null() && p != prior_b.get(f)
-            };
-            let patch = BackupPatch {
-                enabled: field_changed("enabled")
-                    .then(|| known_bool(planned_b.get("enabled")))
-                    .flatten(),
-                start_time: field_changed("start_time")
-                    .then(|| known_str(planned_b.get("start_time")))
-                    .flatten(),
-                retention_days: field_changed("retention_days")
-                    .then(|| known_i64(planned_b.get("retention_days")))
-                    .flatten(),
-            };
-            if patch != BackupPatch::default() {
-                req.backup = Some(patch);
-            }
+    if changed(&prior.backup, &planned.backup)
+        && let Some(new) = planned.backup.known()
+    {
+        let old = prior.backup.known().cloned().unwrap_or_default();
+        let patch = BackupPatch {
+            enabled: settled_change(&new.enabled, &old.enabled),
+            start_time: settled_change(&new.start_time, &old.start_time),
+            retention_days: settled_change(&new.retention_days, &old.retention_days),
+        };
+        if patch != BackupPatch::default() {
+            req.backup = Some(patch);
         }
     }
     req
 }
 
-/// Build the full resource value from the API's view of the instance. `base` (planned, prior, or
-/// Null on import) supplies what the API never returns.
-pub fn state_from_api(inst: &Instance, base: &Value) -> Value {
-    let carry = |attr: &str| {
-        let v = base.get(attr);
-        if v.is_unknown() {
-            Value::Null
-        } else {
-            v.clone()
-        }
-    };
-    let carry_bool = |attr: &str, default: bool| base.get(attr).as_bool().unwrap_or(default);
+/// The new value when it is known and differs from the old one.
+fn settled_change<T: PartialEq + Clone>(new: &Field<T>, old: &Field<T>) -> Option<T> {
+    new.known().filter(|_| new != old).cloned()
+}
+
+/// A carried-over value, with unknowns settled to null (state holds no unknowns).
+fn carry<T: Clone>(f: &Field<T>) -> Field<T> {
+    f.clone().or_if_unknown(|| Field::Null)
+}
+
+/// Build the full resource value from the API's view of the instance. `base` (planned or
+/// prior; `None` on import) supplies what the API never returns.
+pub fn state_from_api(inst: &Instance, base: Option<&InstanceModel>) -> InstanceModel {
+    let empty = InstanceModel::default();
+    let base = base.unwrap_or(&empty);
     // Labels: the API has no "unset" — keep the user's spelling (null vs {}) when empty.
     let labels = if inst.labels.is_empty() {
-        match base.get("labels") {
-            Value::Map(m) if m.is_empty() => Value::Map(BTreeMap::new()),
-            _ => Value::Null,
+        match &base.labels {
+            Field::Known(m) if m.is_empty() => Field::Known(BTreeMap::new()),
+            _ => Field::Null,
         }
     } else {
-        Value::map(
+        Field::Known(
             inst.labels
                 .iter()
-                .map(|(k, v)| (k.clone(), Value::string(v.clone()))),
+                .map(|(k, v)| (k.clone(), Field::Known(v.clone())))
+                .collect(),
         )
     };
-    let timeouts = match base.get("timeouts") {
-        v @ Value::Object(_) => v.clone(),
-        _ => Value::Null,
-    };
-    Value::object([
-        ("id", Value::string(inst.name.clone())),
-        ("name", Value::string(inst.name.clone())),
-        ("engine", Value::string(inst.engine.clone())),
-        ("engine_version", Value::string(inst.engine_version.clone())),
-        (
-            "engine_version_actual",
-            Value::string(inst.engine_version_actual.clone()),
-        ),
-        (
-            "allow_major_version_upgrade",
-            Value::Bool(carry_bool("allow_major_version_upgrade", false)),
-        ),
-        ("tier", Value::string(inst.tier.clone())),
-        ("storage_gb", Value::int(inst.storage_gb)),
-        ("high_availability", Value::Bool(inst.high_availability)),
-        ("admin_username", Value::string(inst.admin_username.clone())),
-        ("admin_password", carry("admin_password")),
-        ("labels", labels),
-        ("deletion_protection", Value::Bool(inst.deletion_protection)),
-        (
-            "skip_final_backup",
-            Value::Bool(carry_bool("skip_final_backup", false)),
-        ),
-        ("final_backup_name", carry("final_backup_name")),
-        (
-            "backup",
-            Value::object([
-                ("enabled", Value::Bool(inst.backup.enabled)),
-                ("start_time", Value::string(inst.backup.start_time.clone())),
-                ("retention_days", Value::int(inst.backup.retention_days)),
-            ]),
-        ),
-        ("state", Value::string(inst.state.clone())),
-        ("endpoint_host", Value::string(inst.endpoint.host.clone())),
-        ("endpoint_port", Value::int(inst.endpoint.port)),
-        ("created_at", Value::string(inst.created_at.clone())),
-        ("timeouts", timeouts),
-    ])
-}
-
-/// The state to save when a create was accepted but waiting failed: the planned value with every
-/// unknown replaced (by the API's view when we have one, else null / "CREATING").
-pub fn partial_state(planned: &Value, name: &str, fetched: Option<&Instance>) -> Value {
-    if let Some(inst) = fetched {
-        return state_from_api(inst, planned);
+    InstanceModel {
+        id: inst.name.clone().into(),
+        name: inst.name.clone().into(),
+        engine: inst.engine.clone().into(),
+        engine_version: inst.engine_version.clone().into(),
+        engine_version_actual: inst.engine_version_actual.clone().into(),
+        allow_major_version_upgrade: base.allow_major_version_upgrade.known_or(false).into(),
+        tier: inst.tier.clone().into(),
+        storage_gb: inst.storage_gb.into(),
+        high_availability: inst.high_availability.into(),
+        admin_username: inst.admin_username.clone().into(),
+        admin_password: carry(&base.admin_password),
+        labels,
+        deletion_protection: inst.deletion_protection.into(),
+        skip_final_backup: base.skip_final_backup.known_or(false).into(),
+        final_backup_name: carry(&base.final_backup_name),
+        backup: Field::Known(BackupModel {
+            enabled: inst.backup.enabled.into(),
+            start_time: inst.backup.start_time.clone().into(),
+            retention_days: inst.backup.retention_days.into(),
+        }),
+        state: inst.state.clone().into(),
+        endpoint_host: inst.endpoint.host.clone().into(),
+        endpoint_port: inst.endpoint.port.into(),
+        created_at: inst.created_at.clone().into(),
+        timeouts: carry(&base.timeouts),
     }
-    let mut v = fill_unknowns(planned);
-    v.set_attr("id", Value::string(name));
-    v.set_attr("state", Value::string("CREATING"));
-    v
 }
 
-/// Replace unknowns (recursively) with null, so a value can be saved as state.
-pub fn fill_unknowns(v: &Value) -> Value {
-    match v {
-        Value::Unknown(_) => Value::Null,
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| (k.clone(), fill_unknowns(v)))
-                .collect(),
-        ),
-        Value::Map(m) => Value::Map(
-            m.iter()
-                .map(|(k, v)| (k.clone(), fill_unknowns(v)))
-                .collect(),
-        ),
-        Value::List(l) => Value::List(l.iter().map(fill_unknowns).collect()),
-        Value::Set(l) => Value::Set(l.iter().map(fill_unknowns).collect()),
-        Value::Tuple(l) => Value::Tuple(l.iter().map(fill_unknowns).collect()),
-        other => other.clone(),
+/// The state to save when a create was accepted but waiting failed: the planned value with
+/// every unknown settled (by the API's view when we have one, else null / "CREATING").
+pub fn partial_state(
+    planned: &InstanceModel,
+    name: &str,
+    fetched: Option<&Instance>,
+) -> InstanceModel {
+    if let Some(inst) = fetched {
+        return state_from_api(inst, Some(planned));
+    }
+    let p = planned.clone();
+    InstanceModel {
+        id: name.into(),
+        state: "CREATING".into(),
+        name: carry(&p.name),
+        engine: carry(&p.engine),
+        engine_version: carry(&p.engine_version),
+        engine_version_actual: carry(&p.engine_version_actual),
+        allow_major_version_upgrade: carry(&p.allow_major_version_upgrade),
+        tier: carry(&p.tier),
+        storage_gb: carry(&p.storage_gb),
+        high_availability: carry(&p.high_availability),
+        admin_username: carry(&p.admin_username),
+        admin_password: carry(&p.admin_password),
+        labels: carry(&p.labels).map(|m| m.into_iter().map(|(k, v)| (k, carry(&v))).collect()),
+        deletion_protection: carry(&p.deletion_protection),
+        skip_final_backup: carry(&p.skip_final_backup),
+        final_backup_name: carry(&p.final_backup_name),
+        backup: carry(&p.backup).map(|b| BackupModel {
+            enabled: carry(&b.enabled),
+            start_time: carry(&b.start_time),
+            retention_days: carry(&b.retention_days),
+        }),
+        endpoint_host: carry(&p.endpoint_host),
+        endpoint_port: carry(&p.endpoint_port),
+        created_at: carry(&p.created_at),
+        timeouts: carry(&p.timeouts),
     }
 }
 
@@ -234,6 +198,7 @@ pub fn fill_unknowns(v: &Value) -> Value {
 mod tests {
     use super::*;
     use crate::client::types::{Backup, Endpoint};
+    use tfplugin::value::Value;
 
     fn instance() -> Instance {
         Instance {
@@ -266,33 +231,34 @@ mod tests {
 
     #[test]
     fn state_keeps_unreadable_fields_and_label_spelling() {
-        let base = Value::object([
-            ("admin_password", Value::string("pw")),
-            ("labels", Value::Map(BTreeMap::new())),
-            ("skip_final_backup", Value::Bool(true)),
-        ]);
-        let s = state_from_api(&instance(), &base);
-        assert_eq!(s.get("admin_password").as_str(), Some("pw"));
-        assert_eq!(s.get("labels"), &Value::Map(BTreeMap::new()));
-        assert_eq!(s.get("skip_final_backup").as_bool(), Some(true));
-        assert_eq!(s.get("endpoint_port").as_i64(), Some(3306));
+        let base = InstanceModel {
+            admin_password: "pw".into(),
+            labels: Field::Known(BTreeMap::new()),
+            skip_final_backup: true.into(),
+            ..Default::default()
+        };
+        let s = state_from_api(&instance(), Some(&base));
+        assert_eq!(s.admin_password.as_str(), Some("pw"));
+        assert_eq!(s.labels, Field::Known(BTreeMap::new()));
+        assert_eq!(s.skip_final_backup, Field::Known(true));
+        assert_eq!(s.endpoint_port, Field::Known(3306));
         // Import: nothing to carry.
-        let imported = state_from_api(&instance(), &Value::Null);
-        assert!(imported.get("labels").is_null());
-        assert!(imported.get("admin_password").is_null());
-        assert_eq!(imported.get("skip_final_backup").as_bool(), Some(false));
-        assert!(imported.is_wholly_known());
+        let imported = state_from_api(&instance(), None);
+        assert!(imported.labels.is_null());
+        assert!(imported.admin_password.is_null());
+        assert_eq!(imported.skip_final_backup, Field::Known(false));
+        let v = Value::from_model(&imported).expect("writes");
+        assert!(v.is_wholly_known());
     }
 
     #[test]
     fn update_sends_only_changes() {
-        let prior = state_from_api(&instance(), &Value::Null);
+        let prior = state_from_api(&instance(), None);
         let mut planned = prior.clone();
-        planned.set_attr("tier", Value::string("db-standard-2"));
-        planned.set_attr("engine_version_actual", Value::unknown());
-        let req = update_request(&prior, &planned);
+        planned.tier = "db-standard-2".into();
+        planned.engine_version_actual = Field::Unknown;
         assert_eq!(
-            req,
+            update_request(&prior, &planned),
             UpdateInstanceRequest {
                 tier: Some("db-standard-2".into()),
                 ..Default::default()
@@ -300,17 +266,13 @@ mod tests {
         );
 
         let mut planned = prior.clone();
-        planned.set_attr(
-            "backup",
-            Value::object([
-                ("enabled", Value::Bool(true)),
-                ("start_time", Value::string("04:00")),
-                ("retention_days", Value::int(7)),
-            ]),
-        );
-        let req = update_request(&prior, &planned);
+        planned.backup = Field::Known(BackupModel {
+            enabled: true.into(),
+            start_time: "04:00".into(),
+            retention_days: 7.into(),
+        });
         assert_eq!(
-            req.backup,
+            update_request(&prior, &planned).backup,
             Some(BackupPatch {
                 start_time: Some("04:00".into()),
                 ..Default::default()
@@ -321,14 +283,15 @@ mod tests {
 
     #[test]
     fn create_request_omits_unknown_version_and_backup() {
-        let planned = Value::object([
-            ("name", Value::string("db1")),
-            ("engine", Value::string("postgres")),
-            ("engine_version", Value::unknown()),
-            ("tier", Value::string("db-small")),
-            ("storage_gb", Value::int(10)),
-            ("backup", Value::unknown()),
-        ]);
+        let planned = InstanceModel {
+            name: "db1".into(),
+            engine: "postgres".into(),
+            engine_version: Field::Unknown,
+            tier: "db-small".into(),
+            storage_gb: 10.into(),
+            backup: Field::Unknown,
+            ..Default::default()
+        };
         let req = create_request(&planned);
         assert_eq!(req.engine_version, None);
         assert_eq!(req.backup, None);
@@ -337,12 +300,14 @@ mod tests {
 
     #[test]
     fn partial_state_has_no_unknowns() {
-        let planned = Value::object([
-            ("name", Value::string("db1")),
-            ("endpoint_host", Value::unknown()),
-        ]);
+        let planned = InstanceModel {
+            name: "db1".into(),
+            endpoint_host: Field::Unknown,
+            backup: Field::Unknown,
+            ..Default::default()
+        };
         let s = partial_state(&planned, "db1", None);
-        assert!(s.is_wholly_known());
-        assert_eq!(s.get("id").as_str(), Some("db1"));
+        assert!(Value::from_model(&s).expect("writes").is_wholly_known());
+        assert_eq!(s.id.as_str(), Some("db1"));
     }
 }

@@ -3,13 +3,12 @@
 //! computed attributes quiet (prior value instead of "(known after apply)") whenever this plan cannot
 //! change them.
 
-use tfplugin::diag::Diagnostics;
-use tfplugin::value::{AttributePath, Value};
+use tfplugin::diag::{Diagnostic, Diagnostics};
+use tfplugin::model::Field;
+use tfplugin::value::AttributePath;
 
 use super::convert::DEFAULT_BACKUP_RETENTION_DAYS;
-
-/// Attributes that never change once the instance exists (replacement aside).
-const STABLE_COMPUTED: &[&str] = &["id", "endpoint_host", "endpoint_port", "created_at"];
+use super::model::{BackupModel, InstanceModel};
 
 /// Numeric components of a dotted version ("8.0.36" → [8, 0, 36]); non-numeric parts count as 0.
 pub fn version_parts(v: &str) -> Vec<u64> {
@@ -40,145 +39,134 @@ pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     std::cmp::Ordering::Equal
 }
 
-fn differs(prior: &Value, planned: &Value, attr: &str) -> bool {
-    let p = planned.get(attr);
-    p.is_unknown() || p != prior.get(attr)
+/// True when the plan settles `planned` to something other than `prior`.
+fn replaces<T: PartialEq>(prior: &Field<T>, planned: &Field<T>) -> bool {
+    planned.is_known() && planned != prior
 }
 
-/// Adjust the framework's planned value and add plan-time errors. `prior` is Null on create.
-pub fn adjust_plan(prior: &Value, config: &Value, planned: &mut Value, diags: &mut Diagnostics) {
-    if planned.is_null() {
-        return; // destroy
-    }
-    plan_backup(prior, config, planned);
-    if prior.is_null() {
+/// Adjust the framework's planned value and add plan-time errors. `prior` is `None` on create.
+pub fn adjust_plan(
+    prior: Option<&InstanceModel>,
+    config: &InstanceModel,
+    planned: &mut InstanceModel,
+    diags: &mut Diagnostics,
+) {
+    planned.backup = plan_backup(prior.map(|p| &p.backup), &config.backup);
+    let Some(prior) = prior else {
         return;
-    }
+    };
     // A change to a requires-replace attribute makes this a replace: Terraform plans the create half
     // again with a null prior, so update-only checks don't apply.
-    if ["name", "engine", "admin_username"].iter().any(|a| {
-        let p = planned.get(a);
-        p.is_known() && p != prior.get(a)
-    }) {
+    if replaces(&prior.name, &planned.name)
+        || replaces(&prior.engine, &planned.engine)
+        || replaces(&prior.admin_username, &planned.admin_username)
+    {
         return;
     }
 
-    check_storage(prior, planned, diags);
-    check_version(prior, planned, diags);
+    for d in [check_storage(prior, planned), check_version(prior, planned)]
+        .into_iter()
+        .flatten()
+    {
+        diags.push(d);
+    }
 
-    for attr in STABLE_COMPUTED {
-        planned.set_attr(*attr, prior.get(attr).clone());
+    // Attributes that never change once the instance exists (replacement aside).
+    planned.id = prior.id.clone();
+    planned.endpoint_host = prior.endpoint_host.clone();
+    planned.endpoint_port = prior.endpoint_port.clone();
+    planned.created_at = prior.created_at.clone();
+    if config.engine_version.is_null() {
+        planned.engine_version = prior.engine_version.clone();
     }
-    if config.get("engine_version").is_null() {
-        planned.set_attr("engine_version", prior.get("engine_version").clone());
-    }
-    if differs(prior, planned, "engine_version") {
-        planned.set_attr("engine_version_actual", Value::unknown());
-    } else {
-        planned.set_attr(
-            "engine_version_actual",
-            prior.get("engine_version_actual").clone(),
-        );
-    }
+    planned.engine_version_actual =
+        if planned.engine_version.is_unknown() || planned.engine_version != prior.engine_version {
+            Field::Unknown
+        } else {
+            prior.engine_version_actual.clone()
+        };
     // `state` is READY after any update we wait for; only unknown if it wasn't READY before.
-    planned.set_attr("state", prior.get("state").clone());
-    if planned != prior && prior.get("state").as_str() != Some("READY") {
-        planned.set_attr("state", Value::unknown());
+    planned.state = prior.state.clone();
+    if planned != prior && prior.state.as_str() != Some("READY") {
+        planned.state = Field::Unknown;
     }
 }
 
 /// `backup`: optional + computed object. Unset → the server's (prior) value; set → each unset field
 /// gets its default (enabled = true, retention_days = 7) or, for start_time, the prior/server value.
-fn plan_backup(prior: &Value, config: &Value, planned: &mut Value) {
-    let cfg = config.get("backup");
-    let prior_b = prior.get("backup");
-    if cfg.is_unknown() {
-        planned.set_attr("backup", Value::unknown());
-        return;
-    }
-    if cfg.is_null() {
-        let v = if prior_b.is_null() {
-            Value::unknown()
-        } else {
-            prior_b.clone()
-        };
-        planned.set_attr("backup", v);
-        return;
-    }
-    let field = |name: &str, default: Option<Value>| {
-        let c = cfg.get(name);
-        if !c.is_null() {
-            return c.clone();
-        }
-        if let Some(d) = default {
-            return d;
-        }
-        let p = prior_b.get(name);
-        if p.is_null() {
-            Value::unknown()
-        } else {
-            p.clone()
-        }
+fn plan_backup(
+    prior: Option<&Field<BackupModel>>,
+    config: &Field<BackupModel>,
+) -> Field<BackupModel> {
+    let prior = prior.and_then(Field::known);
+    let cfg = match config {
+        Field::Unknown => return Field::Unknown,
+        Field::Null => return prior.cloned().map_or(Field::Unknown, Field::Known),
+        Field::Known(c) => c,
     };
-    planned.set_attr(
-        "backup",
-        Value::object([
-            ("enabled", field("enabled", Some(Value::Bool(true)))),
-            ("start_time", field("start_time", None)),
-            (
-                "retention_days",
-                field(
-                    "retention_days",
-                    Some(Value::int(DEFAULT_BACKUP_RETENTION_DAYS)),
-                ),
-            ),
-        ]),
-    );
+    let from_prior = |f: fn(&BackupModel) -> &Field<_>| -> Field<String> {
+        prior.map_or(Field::Unknown, |p| match f(p) {
+            Field::Null => Field::Unknown,
+            v => v.clone(),
+        })
+    };
+    Field::Known(BackupModel {
+        enabled: if cfg.enabled.is_null() {
+            true.into()
+        } else {
+            cfg.enabled.clone()
+        },
+        start_time: if cfg.start_time.is_null() {
+            from_prior(|p| &p.start_time)
+        } else {
+            cfg.start_time.clone()
+        },
+        retention_days: if cfg.retention_days.is_null() {
+            DEFAULT_BACKUP_RETENTION_DAYS.into()
+        } else {
+            cfg.retention_days.clone()
+        },
+    })
 }
 
-fn check_storage(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
-    if let (Some(old), Some(new)) = (
-        prior.get("storage_gb").as_i64(),
-        planned.get("storage_gb").as_i64(),
-    ) && new < old
-    {
-        diags.attribute_error(
-            AttributePath::attr("storage_gb"),
+fn check_storage(prior: &InstanceModel, planned: &InstanceModel) -> Option<Diagnostic> {
+    let (old, new) = (*prior.storage_gb.known()?, *planned.storage_gb.known()?);
+    (new < old).then(|| {
+        Diagnostic::error(
             "storage_gb cannot be decreased",
             format!(
                 "storage_gb can only grow in place: the instance has {old} GB and the configuration asks for \
                  {new} GB. Keep storage_gb at {old} or more, or create a new instance and migrate the data."
             ),
-        );
-    }
+        )
+        .at(AttributePath::attr("storage_gb"))
+    })
 }
 
-fn check_version(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
-    let (Some(old), Some(new)) = (
-        prior.get("engine_version").as_str(),
-        planned.get("engine_version").as_str(),
-    ) else {
-        return;
-    };
+fn check_version(prior: &InstanceModel, planned: &InstanceModel) -> Option<Diagnostic> {
+    let (old, new) = (
+        prior.engine_version.as_str()?,
+        planned.engine_version.as_str()?,
+    );
     if old == new {
-        return;
+        return None;
     }
     let path = AttributePath::attr("engine_version");
     if compare_versions(new, old) == std::cmp::Ordering::Less {
-        diags.attribute_error(
-            path,
-            "engine_version cannot be downgraded",
-            format!(
-                "The instance runs engine_version {old:?}; {new:?} is older. Downgrades are not supported: \
-                 keep {old:?} or create a new instance."
-            ),
+        return Some(
+            Diagnostic::error(
+                "engine_version cannot be downgraded",
+                format!(
+                    "The instance runs engine_version {old:?}; {new:?} is older. Downgrades are not supported: \
+                     keep {old:?} or create a new instance."
+                ),
+            )
+            .at(path),
         );
-        return;
     }
-    let allow = planned.get("allow_major_version_upgrade").as_bool() == Some(true);
-    if major_of(new) != major_of(old) && !allow {
-        diags.attribute_error(
-            path,
+    let allow = planned.allow_major_version_upgrade.known() == Some(&true);
+    (major_of(new) != major_of(old) && !allow).then(|| {
+        Diagnostic::error(
             "Major engine version upgrade not allowed",
             format!(
                 "Changing engine_version from {old:?} to {new:?} is a major version upgrade. Set \
@@ -186,98 +174,106 @@ fn check_version(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
                  opt-in).",
                 major_of(old)
             ),
-        );
-    }
+        )
+        .at(path)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn prior() -> Value {
-        Value::object([
-            ("id", Value::string("db1")),
-            ("name", Value::string("db1")),
-            ("engine", Value::string("mysql")),
-            ("engine_version", Value::string("8.0")),
-            ("engine_version_actual", Value::string("8.0.36")),
-            ("allow_major_version_upgrade", Value::Bool(false)),
-            ("admin_username", Value::string("dbadmin")),
-            ("tier", Value::string("db-small")),
-            ("storage_gb", Value::int(20)),
-            ("state", Value::string("READY")),
-            ("endpoint_host", Value::string("h")),
-            ("endpoint_port", Value::int(3306)),
-            ("created_at", Value::string("t")),
-            (
-                "backup",
-                Value::object([
-                    ("enabled", Value::Bool(true)),
-                    ("start_time", Value::string("03:00")),
-                    ("retention_days", Value::int(7)),
-                ]),
-            ),
-        ])
+    fn prior() -> InstanceModel {
+        InstanceModel {
+            id: "db1".into(),
+            name: "db1".into(),
+            engine: "mysql".into(),
+            engine_version: "8.0".into(),
+            engine_version_actual: "8.0.36".into(),
+            allow_major_version_upgrade: false.into(),
+            admin_username: "dbadmin".into(),
+            tier: "db-small".into(),
+            storage_gb: 20.into(),
+            state: "READY".into(),
+            endpoint_host: "h".into(),
+            endpoint_port: 3306.into(),
+            created_at: "t".into(),
+            backup: Field::Known(BackupModel {
+                enabled: true.into(),
+                start_time: "03:00".into(),
+                retention_days: 7.into(),
+            }),
+            ..Default::default()
+        }
     }
 
     /// What the framework hands us for a tier change: computed attributes unknown.
-    fn planned_tier_change() -> Value {
-        let mut p = prior();
-        p.set_attr("tier", Value::string("db-standard-2"));
-        for a in [
-            "id",
-            "engine_version_actual",
-            "state",
-            "endpoint_host",
-            "endpoint_port",
-            "created_at",
-        ] {
-            p.set_attr(a, Value::unknown());
+    fn planned_tier_change() -> InstanceModel {
+        InstanceModel {
+            tier: "db-standard-2".into(),
+            id: Field::Unknown,
+            engine_version_actual: Field::Unknown,
+            state: Field::Unknown,
+            endpoint_host: Field::Unknown,
+            endpoint_port: Field::Unknown,
+            created_at: Field::Unknown,
+            ..prior()
         }
-        p
     }
 
     #[test]
     fn tier_change_keeps_computed_attributes_known() {
         let mut planned = planned_tier_change();
-        let config = Value::object([("tier", Value::string("db-standard-2"))]);
+        let config = InstanceModel {
+            tier: "db-standard-2".into(),
+            ..Default::default()
+        };
         let mut d = Diagnostics::new();
-        adjust_plan(&prior(), &config, &mut planned, &mut d);
+        adjust_plan(Some(&prior()), &config, &mut planned, &mut d);
         assert!(!d.has_errors());
-        assert!(planned.is_wholly_known(), "{planned:?}");
-        assert_eq!(planned.get("state").as_str(), Some("READY"));
-        assert_eq!(
-            planned.get("engine_version_actual").as_str(),
-            Some("8.0.36")
-        );
-        assert_eq!(planned.get("backup"), prior().get("backup"));
+        let v = tfplugin::value::Value::from_model(&planned).expect("writes");
+        assert!(v.is_wholly_known(), "{planned:?}");
+        assert_eq!(planned.state.as_str(), Some("READY"));
+        assert_eq!(planned.engine_version_actual.as_str(), Some("8.0.36"));
+        assert_eq!(planned.backup, prior().backup);
     }
 
     #[test]
     fn storage_decrease_is_an_error_naming_the_attribute() {
-        let mut planned = prior();
-        planned.set_attr("storage_gb", Value::int(10));
+        let mut planned = InstanceModel {
+            storage_gb: 10.into(),
+            ..prior()
+        };
         let mut d = Diagnostics::new();
-        adjust_plan(&prior(), &Value::Null, &mut planned, &mut d);
+        adjust_plan(
+            Some(&prior()),
+            &InstanceModel::default(),
+            &mut planned,
+            &mut d,
+        );
         assert!(d.has_errors());
-        let text = format!("{:?}", d);
-        assert!(text.contains("storage_gb"), "{text}");
+        assert_eq!(d.0[0].attribute, Some(AttributePath::attr("storage_gb")));
     }
 
     #[test]
     fn version_rules() {
         let run = |new: &str, allow: bool| {
-            let mut planned = prior();
-            planned.set_attr("engine_version", Value::string(new));
-            planned.set_attr("allow_major_version_upgrade", Value::Bool(allow));
-            let config = Value::object([("engine_version", Value::string(new))]);
+            let mut planned = InstanceModel {
+                engine_version: new.into(),
+                allow_major_version_upgrade: allow.into(),
+                ..prior()
+            };
+            let config = InstanceModel {
+                engine_version: new.into(),
+                ..Default::default()
+            };
             let mut d = Diagnostics::new();
-            adjust_plan(&prior(), &config, &mut planned, &mut d);
+            adjust_plan(Some(&prior()), &config, &mut planned, &mut d);
             (d.has_errors(), planned)
         };
         let (err, planned) = run("8.4", false);
         assert!(!err, "minor upgrade in place");
-        assert!(planned.get("engine_version_actual").is_unknown());
+        assert!(planned.engine_version_actual.is_unknown());
         assert!(run("9.0", false).0, "major needs opt-in");
         assert!(!run("9.0", true).0);
         assert!(run("5.7", true).0, "downgrade");
@@ -294,34 +290,26 @@ mod tests {
 
     #[test]
     fn backup_defaults_on_create() {
-        let config = Value::object([(
-            "backup",
-            Value::object([
-                ("enabled", Value::Null),
-                ("start_time", Value::string("02:00")),
-                ("retention_days", Value::Null),
-            ]),
-        )]);
-        let mut planned = Value::object([("backup", Value::unknown())]);
+        let config = InstanceModel {
+            backup: Field::Known(BackupModel {
+                start_time: "02:00".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut planned = InstanceModel {
+            backup: Field::Unknown,
+            ..Default::default()
+        };
         let mut d = Diagnostics::new();
-        adjust_plan(&Value::Null, &config, &mut planned, &mut d);
-        assert_eq!(planned.get("backup").get("enabled").as_bool(), Some(true));
-        assert_eq!(
-            planned.get("backup").get("retention_days").as_i64(),
-            Some(7)
-        );
-        assert_eq!(
-            planned.get("backup").get("start_time").as_str(),
-            Some("02:00")
-        );
+        adjust_plan(None, &config, &mut planned, &mut d);
+        let b = planned.backup.known().expect("known");
+        assert_eq!(b.enabled, Field::Known(true));
+        assert_eq!(b.retention_days, Field::Known(7));
+        assert_eq!(b.start_time.as_str(), Some("02:00"));
 
-        let mut planned = Value::object([("backup", Value::Null)]);
-        adjust_plan(
-            &Value::Null,
-            &Value::object([("backup", Value::Null)]),
-            &mut planned,
-            &mut d,
-        );
-        assert!(planned.get("backup").is_unknown());
+        let mut planned = InstanceModel::default();
+        adjust_plan(None, &InstanceModel::default(), &mut planned, &mut d);
+        assert!(planned.backup.is_unknown());
     }
 }

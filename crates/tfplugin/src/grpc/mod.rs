@@ -1,117 +1,41 @@
-//! The `tfplugin6.Provider` gRPC service: proto ↔ framework conversion and dispatch.
+//! The `tfplugin6.Provider` gRPC service: protobuf in, protobuf out.
 //!
 //! [`ProviderService`] implements the generated tonic trait for every RPC of protocol
-//! 6.11. Each call decodes its `DynamicValue`s with the schema's type, calls the
-//! provider's trait method inside a panic guard, checks the result (see
-//! [`crate::plan::check`]) and answers in msgpack. Problems — bad input, unknown type
-//! names, features the provider lacks, panics — become diagnostics, never a gRPC error,
+//! 6.11 and does nothing but conversion: it decodes each `DynamicValue` with the type the
+//! [`Engine`] reports, calls the engine (the proto-free orchestration: validate, plan,
+//! handler, checks) and encodes the answer in msgpack. Problems (bad input, unknown type
+//! names, features the provider lacks, panics) become diagnostics, never a gRPC error,
 //! because Terraform shows diagnostics but reports transport errors as a crashed plugin.
 
 mod convert;
 mod resource;
 mod rest;
 
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::Diagnostic;
+use crate::engine::Engine;
 use crate::proto::tfplugin6 as pb;
-use crate::provider::{
-    Context, DataSource, EphemeralResource, Function, ListResource, Provider, Resource, StopSignal,
-};
-use crate::schema::{IdentitySchema, Schema};
-use crate::value::Type;
+use crate::provider::{Provider, StopSignal};
 use convert::diags_to_pb;
-use futures_util::FutureExt;
 use pb::provider_server::Provider as PbProvider;
-use std::collections::BTreeMap;
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, RwLock};
 use tonic::{Request, Response, Status};
 
 type Res<T> = Result<Response<T>, Status>;
 type BoxStream<T> =
     std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send + 'static>>;
 
-/// A schema with its implied type, computed once.
-#[derive(Clone)]
-pub(crate) struct Typed {
-    pub(crate) schema: Schema,
-    pub(crate) ty: Type,
-}
-
-impl Typed {
-    fn new(schema: Schema) -> Self {
-        let ty = schema.implied_type();
-        Typed { schema, ty }
-    }
-}
-
-pub(crate) struct ResourceEntry {
-    pub(crate) imp: Arc<dyn Resource>,
-    pub(crate) s: Typed,
-    pub(crate) identity: Option<(IdentitySchema, Type)>,
-}
-
-pub(crate) struct Entry<T: ?Sized> {
-    pub(crate) imp: Arc<T>,
-    pub(crate) s: Typed,
-}
-
-/// The tonic service wrapping a [`Provider`].
-pub struct ProviderService {
-    provider: Arc<dyn Provider>,
-    provider_schema: Typed,
-    resources: BTreeMap<String, ResourceEntry>,
-    data_sources: BTreeMap<String, Entry<dyn DataSource>>,
-    ephemeral: BTreeMap<String, Entry<dyn EphemeralResource>>,
-    lists: BTreeMap<String, Entry<dyn ListResource>>,
-    functions: BTreeMap<String, Arc<dyn Function>>,
+/// The tonic service wrapping a [`Provider`]'s [`Engine`].
+pub struct ProviderService<P: Provider> {
+    engine: Engine<P>,
     /// The `GetProviderSchema` answer, converted (and its schemas checked) once.
     schema_response: pb::get_provider_schema::Response,
-    stop: StopSignal,
-    terraform_version: RwLock<String>,
 }
 
-impl ProviderService {
+impl<P: Provider> ProviderService<P> {
     /// Collects the provider's schemas once (they are immutable for the process lifetime).
-    pub fn new(provider: impl Provider) -> Self {
-        let provider: Arc<dyn Provider> = Arc::new(provider);
-        let resources = provider
-            .resources()
-            .into_iter()
-            .map(|r| {
-                let identity = r.identity_schema().map(|i| {
-                    let t = i.implied_type();
-                    (i, t)
-                });
-                let e = ResourceEntry {
-                    s: Typed::new(r.schema()),
-                    imp: r,
-                    identity,
-                };
-                (e.imp.type_name().to_string(), e)
-            })
-            .collect();
-        let data_sources = registry(provider.data_sources(), |d| (d.type_name(), d.schema()));
-        let ephemeral = registry(provider.ephemeral_resources(), |d| {
-            (d.type_name(), d.schema())
-        });
-        let lists = registry(provider.list_resources(), |d| (d.type_name(), d.schema()));
-        let functions = provider
-            .functions()
-            .into_iter()
-            .map(|f| (f.name().to_string(), f))
-            .collect();
+    pub fn new(provider: P) -> Self {
         let mut svc = ProviderService {
-            provider_schema: Typed::new(provider.schema()),
-            provider,
-            resources,
-            data_sources,
-            ephemeral,
-            lists,
-            functions,
+            engine: Engine::new(provider),
             schema_response: Default::default(),
-            stop: StopSignal::new(),
-            terraform_version: RwLock::new(String::new()),
         };
         svc.schema_response = svc.provider_schema_pb();
         svc
@@ -119,47 +43,13 @@ impl ProviderService {
 
     /// The stop signal `StopProvider` fires (exposed for tests and embedding).
     pub fn stop_signal(&self) -> StopSignal {
-        self.stop.clone()
+        self.engine.stop_signal()
     }
 
-    fn ctx(&self, caps: Option<&pb::ClientCapabilities>) -> Context {
-        let v = self
-            .terraform_version
-            .read()
-            .map(|g| g.clone())
-            .unwrap_or_default();
-        let mut c = self.stop.context(v);
-        c.deferral_allowed = caps.is_some_and(|c| c.deferral_allowed);
-        c
+    /// The engine behind the service.
+    pub fn engine(&self) -> &Engine<P> {
+        &self.engine
     }
-
-    fn resource(&self, name: &str) -> Result<&ResourceEntry, Diagnostic> {
-        lookup(&self.resources, "resource", name)
-    }
-}
-
-/// Indexes `items` by type name, computing each schema's type once.
-fn registry<T: ?Sized>(
-    items: Vec<Arc<T>>,
-    describe: impl Fn(&T) -> (&'static str, Schema),
-) -> BTreeMap<String, Entry<T>> {
-    items
-        .into_iter()
-        .map(|imp| {
-            let (name, schema) = describe(&imp);
-            let s = Typed::new(schema);
-            (name.to_string(), Entry { imp, s })
-        })
-        .collect()
-}
-
-/// The entry for `name`, or the "Unknown {kind} type" diagnostic.
-fn lookup<'a, T>(
-    map: &'a BTreeMap<String, T>,
-    kind: &str,
-    name: &str,
-) -> Result<&'a T, Diagnostic> {
-    map.get(name).ok_or_else(|| unknown_type(kind, name))
 }
 
 fn unknown_type(kind: &str, name: &str) -> Diagnostic {
@@ -169,49 +59,11 @@ fn unknown_type(kind: &str, name: &str) -> Diagnostic {
     )
 }
 
-/// Runs a provider handler, turning a panic into an error diagnostic so one bad handler
-/// cannot take down the plugin (Terraform would report every later call as a crash).
-pub(crate) async fn guard<T>(what: &str, fut: impl Future<Output = T>) -> Result<T, Diagnostic> {
-    AssertUnwindSafe(fut)
-        .catch_unwind()
-        .await
-        .map_err(|p| panic_diag(what, p.as_ref()))
-}
-
-/// Synchronous counterpart of [`guard`].
-pub(crate) fn guard_sync<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, Diagnostic> {
-    std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| panic_diag(what, p.as_ref()))
-}
-
-fn panic_diag(what: &str, payload: &(dyn std::any::Any + Send)) -> Diagnostic {
-    let msg = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic payload".into());
-    tracing::error!(handler = what, panic = %msg, "provider handler panicked");
-    Diagnostic::error(
-        "Provider panicked",
-        format!(
-            "The provider's {what} handler panicked: {msg}. This is a bug in the provider; the plugin keeps running."
-        ),
-    )
-}
-
-/// Collects diagnostics from `Result`s while a handler proceeds.
-pub(crate) trait Collect<T> {
-    fn collect_into(self, d: &mut Diagnostics) -> Option<T>;
-}
-
-impl<T> Collect<T> for Result<T, Diagnostic> {
-    fn collect_into(self, d: &mut Diagnostics) -> Option<T> {
-        self.map_err(|e| d.push(e)).ok()
-    }
-}
+pub(crate) use crate::engine::Collect;
 
 /// Serves `provider` over the go-plugin/tfplugin6 transport (handshake, AutoMTLS, …).
-pub async fn serve_provider(
-    provider: impl Provider,
+pub async fn serve_provider<P: Provider>(
+    provider: P,
     opts: crate::server::ServeOptions,
 ) -> Result<(), crate::server::ServeError> {
     crate::server::serve(ProviderService::new(provider), opts).await
@@ -222,7 +74,7 @@ fn ok<T>(t: T) -> Res<T> {
 }
 
 #[tonic::async_trait]
-impl PbProvider for ProviderService {
+impl<P: Provider> PbProvider for ProviderService<P> {
     async fn get_metadata(
         &self,
         _r: Request<pb::get_metadata::Request>,
@@ -241,7 +93,8 @@ impl PbProvider for ProviderService {
     ) -> Res<pb::get_resource_identity_schemas::Response> {
         ok(pb::get_resource_identity_schemas::Response {
             identity_schemas: self
-                .resources
+                .engine
+                .resources()
                 .iter()
                 .filter_map(|(n, e)| {
                     e.identity
@@ -523,7 +376,7 @@ impl PbProvider for ProviderService {
         _r: Request<pb::stop_provider::Request>,
     ) -> Res<pb::stop_provider::Response> {
         tracing::info!("StopProvider: signalling in-flight operations to stop");
-        self.stop.stop();
+        self.engine.stop_signal().stop();
         ok(pb::stop_provider::Response {
             error: String::new(),
         })

@@ -1,43 +1,22 @@
-//! Provider-level and managed-resource RPCs.
+//! Provider-level and managed-resource RPCs: protobuf ↔ [`crate::engine`] calls.
 
-use super::convert::{
-    decode_dv, diags_to_pb, encode_dv, path_to_pb, schema_to_pb, scrub_unknowns, scrub_write_only,
-};
-use super::{Collect, ProviderService, guard, guard_sync};
-use crate::diag::{Diagnostic, Diagnostics};
-use crate::plan::{self, check};
+use super::convert::{decode_dv, diags_to_pb, encode_dv, path_to_pb, schema_to_pb};
+use super::{Collect, ProviderService};
+use crate::diag::Diagnostics;
 use crate::proto::tfplugin6 as pb;
-use crate::provider::{
-    ConfigureRequest, CreateRequest, DeleteRequest, MoveStateRequest, PlanRequest, PlanResponse,
-    PrivateState, ReadRequest, UpdateRequest,
-};
-use crate::schema::{AttrType, validate_config};
-use crate::value::raw_state::{self, RawStateError};
+use crate::provider::Provider;
 use crate::value::{Type, Value};
-
-/// Decodes the private state bytes Terraform stored for us.
-pub(super) fn private(bytes: &[u8], what: &str) -> Result<PrivateState, Diagnostic> {
-    PrivateState::from_bytes(bytes)
-        .map_err(|e| Diagnostic::error(format!("Invalid {what}"), e.to_string()))
-}
-
-/// A diagnostic for stored state that does not fit the schema, at the offending
-/// attribute when the error names one.
-fn state_error(summary: &str, detail: String, err: &RawStateError) -> Diagnostic {
-    let d = Diagnostic::error(summary, detail);
-    match err {
-        RawStateError::Type(e) if !e.path.is_empty() => d.at(e.path.clone()),
-        _ => d,
-    }
-}
 
 fn identity_in(
     dv: Option<&pb::ResourceIdentityData>,
     ty: Option<&Type>,
-) -> Result<Option<Value>, Diagnostic> {
+    d: &mut Diagnostics,
+) -> Option<Option<Value>> {
     match (dv.and_then(|i| i.identity_data.as_ref()), ty) {
-        (Some(d), Some(t)) => decode_dv(Some(d), t, "resource identity").map(Some),
-        _ => Ok(None),
+        (Some(dv), Some(t)) => decode_dv(Some(dv), t, "resource identity")
+            .collect_into(d)
+            .map(Some),
+        _ => Some(None),
     }
 }
 
@@ -57,40 +36,45 @@ fn identity_out(
         })
 }
 
-impl ProviderService {
+fn deferral(caps: Option<&pb::ClientCapabilities>) -> bool {
+    caps.is_some_and(|c| c.deferral_allowed)
+}
+
+impl<P: Provider> ProviderService<P> {
     pub(super) fn metadata(&self) -> pb::get_metadata::Response {
         use pb::get_metadata as m;
+        let e = &self.engine;
         pb::get_metadata::Response {
             server_capabilities: Some(capabilities()),
             diagnostics: Vec::new(),
-            resources: self
-                .resources
+            resources: e
+                .resources()
                 .keys()
                 .map(|n| m::ResourceMetadata {
                     type_name: n.clone(),
                 })
                 .collect(),
-            data_sources: self
-                .data_sources
+            data_sources: e
+                .data_sources()
                 .keys()
                 .map(|n| m::DataSourceMetadata {
                     type_name: n.clone(),
                 })
                 .collect(),
-            functions: self
-                .functions
+            functions: e
+                .functions()
                 .keys()
                 .map(|n| m::FunctionMetadata { name: n.clone() })
                 .collect(),
-            ephemeral_resources: self
-                .ephemeral
+            ephemeral_resources: e
+                .ephemeral_resources()
                 .keys()
                 .map(|n| m::EphemeralMetadata {
                     type_name: n.clone(),
                 })
                 .collect(),
-            list_resources: self
-                .lists
+            list_resources: e
+                .list_resources()
                 .keys()
                 .map(|n| m::ListResourceMetadata {
                     type_name: n.clone(),
@@ -110,30 +94,31 @@ impl ProviderService {
             }
             schema_to_pb(s)
         };
+        let e = &self.engine;
         let provider = checked(
             "provider",
-            self.provider.type_name(),
-            &self.provider_schema.schema,
+            e.provider().type_name(),
+            &e.provider_schema().schema,
         );
-        let resource_schemas = self
-            .resources
+        let resource_schemas = e
+            .resources()
             .iter()
-            .map(|(n, e)| (n.clone(), checked("resource", n, &e.s.schema)))
+            .map(|(n, r)| (n.clone(), checked("resource", n, &r.s.schema)))
             .collect();
-        let data_source_schemas = self
-            .data_sources
+        let data_source_schemas = e
+            .data_sources()
             .iter()
-            .map(|(n, e)| (n.clone(), checked("data source", n, &e.s.schema)))
+            .map(|(n, r)| (n.clone(), checked("data source", n, &r.s.schema)))
             .collect();
-        let ephemeral_resource_schemas = self
-            .ephemeral
+        let ephemeral_resource_schemas = e
+            .ephemeral_resources()
             .iter()
-            .map(|(n, e)| (n.clone(), checked("ephemeral resource", n, &e.s.schema)))
+            .map(|(n, r)| (n.clone(), checked("ephemeral resource", n, &r.s.schema)))
             .collect();
-        let list_resource_schemas = self
-            .lists
+        let list_resource_schemas = e
+            .list_resources()
             .iter()
-            .map(|(n, e)| (n.clone(), checked("list resource", n, &e.s.schema)))
+            .map(|(n, r)| (n.clone(), checked("list resource", n, &r.s.schema)))
             .collect();
         pb::get_provider_schema::Response {
             provider: Some(provider),
@@ -152,45 +137,26 @@ impl ProviderService {
 
     pub(super) async fn validate_provider(&self, config: Option<&pb::DynamicValue>) -> Diagnostics {
         let mut d = Diagnostics::new();
-        let Some(cfg) = decode_dv(config, &self.provider_schema.ty, "provider configuration")
-            .collect_into(&mut d)
-        else {
-            return d;
-        };
-        d.extend(validate_config(&self.provider_schema.schema.block, &cfg));
-        let ctx = self.ctx(None);
-        guard(
-            "validate provider config",
-            self.provider.validate_config(&ctx, &cfg),
-        )
-        .await
-        .map(|x| d.extend(x))
-        .collect_into(&mut d);
+        let ty = &self.engine.provider_schema().ty;
+        if let Some(cfg) = decode_dv(config, ty, "provider configuration").collect_into(&mut d) {
+            d.extend(self.engine.validate_provider(&cfg).await);
+        }
         d
     }
 
     pub(super) async fn configure(&self, r: pb::configure_provider::Request) -> Diagnostics {
         let mut d = Diagnostics::new();
-        if let Ok(mut v) = self.terraform_version.write() {
-            v.clone_from(&r.terraform_version);
+        let ty = &self.engine.provider_schema().ty;
+        if let Some(cfg) =
+            decode_dv(r.config.as_ref(), ty, "provider configuration").collect_into(&mut d)
+        {
+            let deferral = deferral(r.client_capabilities.as_ref());
+            d.extend(
+                self.engine
+                    .configure(cfg, r.terraform_version, deferral)
+                    .await,
+            );
         }
-        let Some(cfg) = decode_dv(
-            r.config.as_ref(),
-            &self.provider_schema.ty,
-            "provider configuration",
-        )
-        .collect_into(&mut d) else {
-            return d;
-        };
-        let ctx = self.ctx(r.client_capabilities.as_ref());
-        let req = ConfigureRequest {
-            config: cfg,
-            terraform_version: r.terraform_version,
-        };
-        guard("configure", self.provider.configure(&ctx, req))
-            .await
-            .map(|x| d.extend(x))
-            .collect_into(&mut d);
         d
     }
 
@@ -201,35 +167,14 @@ impl ProviderService {
         caps: Option<&pb::ClientCapabilities>,
     ) -> Diagnostics {
         let mut d = Diagnostics::new();
-        let Some(e) = self.resource(name).collect_into(&mut d) else {
+        let Some(e) = self.engine.resource(name).collect_into(&mut d) else {
             return d;
         };
-        let Some(cfg) = decode_dv(config, &e.s.ty, "resource configuration").collect_into(&mut d)
-        else {
-            return d;
-        };
-        d.extend(validate_config(&e.s.schema.block, &cfg));
-        if !caps.is_some_and(|c| c.write_only_attributes_allowed) {
-            // Terraform < 1.11 would store these in state (or reject our null plan):
-            // say so up front instead.
-            for a in e.s.schema.block.attributes.iter().filter(|a| a.write_only) {
-                if !cfg.get(&a.name).is_null() {
-                    d.attribute_error(
-                        crate::value::AttributePath::attr(&a.name),
-                        "Write-only attribute not supported",
-                        format!(
-                            "{} is write-only, which needs Terraform 1.11 or later.",
-                            a.name
-                        ),
-                    );
-                }
-            }
+        if let Some(cfg) = decode_dv(config, &e.s.ty, "resource configuration").collect_into(&mut d)
+        {
+            let wo = caps.is_some_and(|c| c.write_only_attributes_allowed);
+            d.extend(self.engine.validate_resource(name, &cfg, wo).await);
         }
-        let ctx = self.ctx(caps);
-        guard("validate", e.imp.validate(&ctx, &cfg))
-            .await
-            .map(|x| d.extend(x))
-            .collect_into(&mut d);
         d
     }
 
@@ -237,113 +182,35 @@ impl ProviderService {
         &self,
         r: pb::upgrade_resource_state::Request,
     ) -> pb::upgrade_resource_state::Response {
-        let mut d = Diagnostics::new();
-        let upgraded = self.upgrade_state_inner(&r, &mut d);
-        pb::upgrade_resource_state::Response {
-            upgraded_state: upgraded,
-            diagnostics: diags_to_pb(&d),
-        }
-    }
-
-    fn upgrade_state_inner(
-        &self,
-        r: &pb::upgrade_resource_state::Request,
-        d: &mut Diagnostics,
-    ) -> Option<pb::DynamicValue> {
-        let e = self.resource(&r.type_name).collect_into(d)?;
-        let current = e.s.schema.version;
-        if r.version > current {
-            d.error(
-                "Resource state from a newer provider",
-                format!("The state was written with schema version {}, but this provider only knows up to {current}.", r.version),
-            );
-            return None;
-        }
         let none = pb::RawState::default();
         let raw = r.raw_state.as_ref().unwrap_or(&none);
-        let value = if !raw.json.is_empty() {
-            let mut j = raw_state::parse_json(&raw.json)
-                .map_err(|e| Diagnostic::error("Invalid stored resource state", e.to_string()))
-                .collect_into(d)?;
-            if r.version < current {
-                let res = guard_sync("upgrade_state", || e.imp.upgrade_state(r.version, j))
-                    .collect_into(d)?;
-                j = match res {
-                    Ok(up) => up,
-                    Err(errs) => {
-                        d.extend(errs);
-                        return None;
-                    }
-                };
-            }
-            raw_state::from_json_state(&e.s.ty, &j)
-                .map_err(|err| {
-                    state_error(
-                        "Unable to upgrade resource state",
-                        format!("The state does not fit schema version {current}: {err}."),
-                        &err,
-                    )
-                })
-                .collect_into(d)?
-        } else if !raw.flatmap.is_empty() {
-            if r.version < current {
-                d.error(
-                    "Unsupported legacy state",
-                    format!("Flatmap state from schema version {} cannot be upgraded to {current}; re-import the resource.", r.version),
-                );
-                return None;
-            }
-            raw_state::from_flatmap(&e.s.ty, &raw.flatmap)
-                .map_err(|err| Diagnostic::error("Invalid legacy flatmap state", err.to_string()))
-                .collect_into(d)?
-        } else {
-            Value::Null
-        };
-        encode_dv(&e.s.ty, &value, "upgraded state").collect_into(d)
+        let (v, mut d) =
+            self.engine
+                .upgrade_state(&r.type_name, r.version, &raw.json, &raw.flatmap);
+        let upgraded_state = v.and_then(|v| {
+            let e = self.engine.resource(&r.type_name).ok()?;
+            encode_dv(&e.s.ty, &v, "upgraded state").collect_into(&mut d)
+        });
+        pb::upgrade_resource_state::Response {
+            upgraded_state,
+            diagnostics: diags_to_pb(&d),
+        }
     }
 
     pub(super) fn upgrade_identity(
         &self,
         r: pb::upgrade_resource_identity::Request,
     ) -> pb::upgrade_resource_identity::Response {
-        let mut d = Diagnostics::new();
-        let out = (|| {
-            let e = self.resource(&r.type_name).collect_into(&mut d)?;
-            let Some((schema, ty)) = &e.identity else {
-                d.error(
-                    "Resource has no identity",
-                    format!(
-                        "{} does not define a resource identity schema.",
-                        r.type_name
-                    ),
-                );
-                return None;
-            };
-            if r.version != schema.version {
-                d.error(
-                    "Unable to upgrade resource identity",
-                    format!(
-                        "Identity schema version {} cannot be converted to {}.",
-                        r.version, schema.version
-                    ),
-                );
-                return None;
-            }
-            let json = r.raw_identity.as_ref().map_or(&[][..], |i| &i.json);
-            let j = raw_state::parse_json(json)
-                .map_err(|e| Diagnostic::error("Invalid stored identity", e.to_string()))
-                .collect_into(&mut d)?;
-            let v = raw_state::from_json_state(ty, &j)
-                .map_err(|e| state_error("Invalid stored identity", e.to_string(), &e))
-                .collect_into(&mut d)?;
-            encode_dv(ty, &v, "identity")
-                .collect_into(&mut d)
-                .map(|dv| pb::ResourceIdentityData {
-                    identity_data: Some(dv),
-                })
-        })();
+        let json = r.raw_identity.as_ref().map_or(&[][..], |i| &i.json);
+        let (v, mut d) = self.engine.upgrade_identity(&r.type_name, r.version, json);
+        let ty = self
+            .engine
+            .resource(&r.type_name)
+            .ok()
+            .and_then(|e| e.identity.as_ref().map(|(_, t)| t));
+        let upgraded_identity = identity_out(v.as_ref(), ty, &mut d);
         pb::upgrade_resource_identity::Response {
-            upgraded_identity: out,
+            upgraded_identity,
             diagnostics: diags_to_pb(&d),
         }
     }
@@ -352,62 +219,29 @@ impl ProviderService {
         let mut d = Diagnostics::new();
         let mut resp = pb::read_resource::Response {
             private: r.private.clone(),
+            new_state: r.current_state.clone(),
+            new_identity: r.current_identity.clone(),
             ..Default::default()
         };
-        let Some(e) = self.resource(&r.type_name).collect_into(&mut d) else {
+        let Some(e) = self.engine.resource(&r.type_name).collect_into(&mut d) else {
             resp.diagnostics = diags_to_pb(&d);
             return resp;
         };
         let id_ty = e.identity.as_ref().map(|(_, t)| t);
-        let inputs = (|| {
-            Some((
-                decode_dv(r.current_state.as_ref(), &e.s.ty, "current state")
-                    .collect_into(&mut d)?,
-                private(&r.private, "private state").collect_into(&mut d)?,
-                identity_in(r.current_identity.as_ref(), id_ty).collect_into(&mut d)?,
-            ))
-        })();
-        let Some((state, priv_state, identity)) = inputs else {
-            resp.new_state = r.current_state;
-            resp.diagnostics = diags_to_pb(&d);
-            return resp;
-        };
-        if state.is_null() {
-            resp.new_state = encode_dv(&e.s.ty, &Value::Null, "state").ok();
-            resp.diagnostics = diags_to_pb(&d);
-            return resp;
-        }
-        let ctx = self.ctx(r.client_capabilities.as_ref());
-        match guard(
-            "read",
-            e.imp.read(
-                &ctx,
-                ReadRequest {
-                    state: state.clone(),
-                    private: priv_state,
-                },
-            ),
-        )
-        .await
-        {
-            Ok(mut res) => {
-                d.extend(res.diagnostics);
-                if !d.has_errors() {
-                    d.extend(check::read_result(&e.s.schema, &e.s.ty, &res.new_state));
-                }
-                scrub_unknowns(&mut res.new_state);
-                scrub_write_only(&e.s.schema.block, &mut res.new_state);
-                resp.new_state =
-                    encode_dv(&e.s.ty, &res.new_state, "refreshed state").collect_into(&mut d);
-                resp.private = res.private.to_bytes();
-                resp.new_identity =
-                    identity_out(res.identity.as_ref().or(identity.as_ref()), id_ty, &mut d);
-            }
-            Err(p) => {
-                d.push(p);
-                resp.new_state = r.current_state;
-                resp.new_identity = r.current_identity;
-            }
+        let inputs = decode_dv(r.current_state.as_ref(), &e.s.ty, "current state")
+            .collect_into(&mut d)
+            .zip(identity_in(r.current_identity.as_ref(), id_ty, &mut d));
+        if let Some((state, identity)) = inputs {
+            let deferral = deferral(r.client_capabilities.as_ref());
+            let out = self
+                .engine
+                .read(&r.type_name, state, &r.private, identity, deferral)
+                .await;
+            d.extend(out.diagnostics);
+            resp.new_state =
+                encode_dv(&e.s.ty, &out.new_state, "refreshed state").collect_into(&mut d);
+            resp.private = out.private;
+            resp.new_identity = identity_out(out.identity.as_ref(), id_ty, &mut d);
         }
         resp.diagnostics = diags_to_pb(&d);
         resp
@@ -420,9 +254,10 @@ impl ProviderService {
         let mut d = Diagnostics::new();
         let mut resp = pb::plan_resource_change::Response {
             planned_private: r.prior_private.clone(),
+            planned_identity: r.prior_identity.clone(),
             ..Default::default()
         };
-        let Some(e) = self.resource(&r.type_name).collect_into(&mut d) else {
+        let Some(e) = self.engine.resource(&r.type_name).collect_into(&mut d) else {
             resp.diagnostics = diags_to_pb(&d);
             return resp;
         };
@@ -432,50 +267,27 @@ impl ProviderService {
                 decode_dv(r.proposed_new_state.as_ref(), &e.s.ty, "proposed new state")
                     .collect_into(&mut d)?,
                 decode_dv(r.config.as_ref(), &e.s.ty, "configuration").collect_into(&mut d)?,
-                private(&r.prior_private, "prior private state").collect_into(&mut d)?,
             ))
         })();
-        let Some((prior, proposed, config, prior_private)) = inputs else {
-            resp.diagnostics = diags_to_pb(&d);
-            return resp;
-        };
-        resp.planned_identity = r.prior_identity.clone();
-        if proposed.is_null() {
-            // destroy plan (only with plan_destroy): must be null
-            resp.planned_state = encode_dv(&e.s.ty, &Value::Null, "planned state").ok();
-            resp.diagnostics = diags_to_pb(&d);
-            return resp;
+        if let Some((prior, proposed, config)) = inputs {
+            let deferral = deferral(r.client_capabilities.as_ref());
+            let out = self
+                .engine
+                .plan(
+                    &r.type_name,
+                    prior,
+                    proposed,
+                    config,
+                    &r.prior_private,
+                    deferral,
+                )
+                .await;
+            d.extend(out.diagnostics);
+            resp.planned_state =
+                encode_dv(&e.s.ty, &out.planned_state, "planned state").collect_into(&mut d);
+            resp.requires_replace = out.requires_replace.iter().map(path_to_pb).collect();
+            resp.planned_private = out.planned_private;
         }
-        let planned = plan::plan_resource_change(&e.s.schema, &prior, &proposed, &config);
-        let req = PlanRequest {
-            config,
-            prior_state: prior,
-            proposed_new_state: proposed,
-            prior_private: prior_private.clone(),
-        };
-        let mut out = PlanResponse {
-            planned_state: planned.planned_state,
-            requires_replace: planned.requires_replace,
-            planned_private: prior_private,
-            diagnostics: planned.diagnostics,
-        };
-        let ctx = self.ctx(r.client_capabilities.as_ref());
-        guard("modify_plan", e.imp.modify_plan(&ctx, &req, &mut out))
-            .await
-            .collect_into(&mut d);
-        d.extend(std::mem::take(&mut out.diagnostics));
-        if !d.has_errors() {
-            d.extend(check::check_plan(
-                &e.s.schema,
-                &req.prior_state,
-                &req.config,
-                &out.planned_state,
-            ));
-        }
-        resp.planned_state =
-            encode_dv(&e.s.ty, &out.planned_state, "planned state").collect_into(&mut d);
-        resp.requires_replace = out.requires_replace.iter().map(path_to_pb).collect();
-        resp.planned_private = out.planned_private.to_bytes();
         resp.diagnostics = diags_to_pb(&d);
         resp
     }
@@ -485,8 +297,13 @@ impl ProviderService {
         r: pb::apply_resource_change::Request,
     ) -> pb::apply_resource_change::Response {
         let mut d = Diagnostics::new();
-        let mut resp = pb::apply_resource_change::Response::default();
-        let Some(e) = self.resource(&r.type_name).collect_into(&mut d) else {
+        let mut resp = pb::apply_resource_change::Response {
+            // undecodable input: keep what Terraform had
+            new_state: r.prior_state.clone(),
+            private: r.planned_private.clone(),
+            ..Default::default()
+        };
+        let Some(e) = self.engine.resource(&r.type_name).collect_into(&mut d) else {
             resp.diagnostics = diags_to_pb(&d);
             return resp;
         };
@@ -497,68 +314,25 @@ impl ProviderService {
                 decode_dv(r.planned_state.as_ref(), &e.s.ty, "planned state")
                     .collect_into(&mut d)?,
                 decode_dv(r.config.as_ref(), &e.s.ty, "configuration").collect_into(&mut d)?,
-                private(&r.planned_private, "planned private state").collect_into(&mut d)?,
-                identity_in(r.planned_identity.as_ref(), id_ty).collect_into(&mut d)?,
+                identity_in(r.planned_identity.as_ref(), id_ty, &mut d)?,
             ))
         })();
-        let Some((prior, planned, config, planned_private, planned_identity)) = inputs else {
-            // keep whatever Terraform had: null new_state = prior state unchanged
-            resp.diagnostics = diags_to_pb(&d);
-            return resp;
-        };
-        let ctx = self.ctx(None);
-        if planned.is_null() {
-            let req = DeleteRequest {
-                prior_state: prior,
-                private: planned_private,
-            };
-            match guard("delete", e.imp.delete(&ctx, req)).await {
-                Ok(x) => d.extend(x),
-                Err(p) => d.push(p),
-            }
-            resp.new_state = encode_dv(&e.s.ty, &Value::Null, "new state").ok();
-            resp.diagnostics = diags_to_pb(&d);
-            return resp;
-        }
-        let result = if prior.is_null() {
-            let req = CreateRequest {
-                config,
-                planned_state: planned.clone(),
-                planned_private,
-            };
-            guard("create", e.imp.create(&ctx, req)).await
-        } else {
-            let req = UpdateRequest {
-                config,
-                prior_state: prior,
-                planned_state: planned.clone(),
-                planned_private,
-            };
-            guard("update", e.imp.update(&ctx, req)).await
-        };
-        match result {
-            Ok(mut res) => {
-                d.extend(res.diagnostics);
-                if !d.has_errors() {
-                    d.extend(check::apply_result(
-                        &e.s.schema,
-                        &e.s.ty,
-                        &planned,
-                        &res.new_state,
-                    ));
-                }
-                scrub_unknowns(&mut res.new_state);
-                scrub_write_only(&e.s.schema.block, &mut res.new_state);
-                resp.new_state =
-                    encode_dv(&e.s.ty, &res.new_state, "new state").collect_into(&mut d);
-                resp.private = res.private.to_bytes();
-                resp.new_identity = identity_out(
-                    res.identity.as_ref().or(planned_identity.as_ref()),
-                    id_ty,
-                    &mut d,
-                );
-            }
-            Err(p) => d.push(p),
+        if let Some((prior, planned, config, identity)) = inputs {
+            let out = self
+                .engine
+                .apply(
+                    &r.type_name,
+                    prior,
+                    planned,
+                    config,
+                    &r.planned_private,
+                    identity,
+                )
+                .await;
+            d.extend(out.diagnostics);
+            resp.new_state = encode_dv(&e.s.ty, &out.new_state, "new state").collect_into(&mut d);
+            resp.private = out.private;
+            resp.new_identity = identity_out(out.identity.as_ref(), id_ty, &mut d);
         }
         resp.diagnostics = diags_to_pb(&d);
         resp
@@ -568,37 +342,21 @@ impl ProviderService {
         &self,
         r: pb::import_resource_state::Request,
     ) -> pb::import_resource_state::Response {
-        let mut d = Diagnostics::new();
+        let deferral = deferral(r.client_capabilities.as_ref());
+        let out = self.engine.import(&r.type_name, &r.id, deferral).await;
+        let mut d = out.diagnostics;
         let mut imported = Vec::new();
-        if let Some(e) = self.resource(&r.type_name).collect_into(&mut d) {
-            let ctx = self.ctx(r.client_capabilities.as_ref());
-            if let Some(mut res) = guard("import", e.imp.import(&ctx, &r.id))
-                .await
-                .collect_into(&mut d)
-            {
-                d.extend(res.diagnostics);
-                if !d.has_errors() {
-                    // fill in the attributes the import left out with null
-                    if let Value::Object(m) = &mut res.state
-                        && let Type::Object(o) = &e.s.ty
-                    {
-                        for k in o.attrs.keys() {
-                            m.entry(k.clone()).or_insert(Value::Null);
-                        }
-                    }
-                    scrub_unknowns(&mut res.state);
-                    let id_ty = e.identity.as_ref().map(|(_, t)| t);
-                    if let Some(state) =
-                        encode_dv(&e.s.ty, &res.state, "imported state").collect_into(&mut d)
-                    {
-                        imported.push(pb::import_resource_state::ImportedResource {
-                            type_name: r.type_name.clone(),
-                            state: Some(state),
-                            private: res.private.to_bytes(),
-                            identity: identity_out(res.identity.as_ref(), id_ty, &mut d),
-                        });
-                    }
-                }
+        if let (Some((state, private, identity)), Ok(e)) =
+            (out.imported, self.engine.resource(&r.type_name))
+        {
+            let id_ty = e.identity.as_ref().map(|(_, t)| t);
+            if let Some(state) = encode_dv(&e.s.ty, &state, "imported state").collect_into(&mut d) {
+                imported.push(pb::import_resource_state::ImportedResource {
+                    type_name: r.type_name.clone(),
+                    state: Some(state),
+                    private,
+                    identity: identity_out(identity.as_ref(), id_ty, &mut d),
+                });
             }
         }
         pb::import_resource_state::Response {
@@ -612,67 +370,43 @@ impl ProviderService {
         &self,
         r: pb::move_resource_state::Request,
     ) -> pb::move_resource_state::Response {
-        let mut d = Diagnostics::new();
-        let mut resp = pb::move_resource_state::Response::default();
-        let Some(e) = self.resource(&r.target_type_name).collect_into(&mut d) else {
-            resp.diagnostics = diags_to_pb(&d);
-            return resp;
-        };
         let json = r
             .source_state
             .as_ref()
             .map(|s| s.json.as_slice())
             .unwrap_or_default();
-        let src = if json.is_empty() {
-            Ok(serde_json::Value::Null)
-        } else {
-            raw_state::parse_json(json)
-                .map_err(|e| Diagnostic::error("Invalid source state", e.to_string()))
-        };
-        let inputs = src
-            .collect_into(&mut d)
-            .zip(private(&r.source_private, "source private state").collect_into(&mut d));
-        if let Some((source_state, source_private)) = inputs {
-            let req = MoveStateRequest {
-                source_provider_address: r.source_provider_address,
-                source_type_name: r.source_type_name,
-                source_schema_version: r.source_schema_version,
-                source_state,
-                source_private,
-            };
-            let ctx = self.ctx(None);
-            if let Some(mut res) = guard("move_state", e.imp.move_state(&ctx, req))
-                .await
-                .collect_into(&mut d)
-            {
-                d.extend(res.diagnostics);
-                scrub_unknowns(&mut res.target_state);
-                resp.target_state =
-                    encode_dv(&e.s.ty, &res.target_state, "moved state").collect_into(&mut d);
-                resp.target_private = res.target_private.to_bytes();
-            }
+        let out = self
+            .engine
+            .move_state(
+                &r.target_type_name,
+                r.source_provider_address.clone(),
+                r.source_type_name.clone(),
+                r.source_schema_version,
+                json,
+                &r.source_private,
+            )
+            .await;
+        let mut d = out.diagnostics;
+        let mut resp = pb::move_resource_state::Response::default();
+        if let (Some(state), Ok(e)) = (out.target_state, self.engine.resource(&r.target_type_name))
+        {
+            resp.target_state = encode_dv(&e.s.ty, &state, "moved state").collect_into(&mut d);
+            resp.target_private = out.target_private;
         }
         resp.diagnostics = diags_to_pb(&d);
         resp
     }
 
-    /// Config for `-generate-config-out`: the state minus computed-only and write-only
-    /// attributes (those cannot appear in configuration).
     pub(super) fn generate_config(
         &self,
         r: pb::generate_resource_config::Request,
     ) -> pb::generate_resource_config::Response {
         let mut d = Diagnostics::new();
         let mut config = None;
-        if let Some(e) = self.resource(&r.type_name).collect_into(&mut d)
-            && let Some(mut v) = decode_dv(r.state.as_ref(), &e.s.ty, "state").collect_into(&mut d)
+        if let Some(e) = self.engine.resource(&r.type_name).collect_into(&mut d)
+            && let Some(v) = decode_dv(r.state.as_ref(), &e.s.ty, "state").collect_into(&mut d)
         {
-            for a in &e.s.schema.block.attributes {
-                let drop = (a.computed && !a.optional) || a.write_only;
-                if drop && !matches!(a.kind, AttrType::Nested(_) if a.optional) {
-                    v.set_attr(a.name.clone(), Value::Null);
-                }
-            }
+            let v = self.engine.generate_config(e, v);
             config = encode_dv(&e.s.ty, &v, "generated config").collect_into(&mut d);
         }
         pb::generate_resource_config::Response {

@@ -1,37 +1,25 @@
-//! Data sources, ephemeral resources, functions and list resources.
+//! Data sources, ephemeral resources, functions and list resources: protobuf ↔ engine.
 
-use super::convert::{
-    decode_dv, diags_to_pb, encode_dv, function_to_pb, scrub_unknowns, timestamp,
-};
-use super::resource::private;
-use super::{Collect, ProviderService, guard, lookup};
+use super::convert::{decode_dv, diags_to_pb, encode_dv, function_to_pb, timestamp};
+use super::{Collect, ProviderService};
 use crate::diag::Diagnostics;
-use crate::plan::check;
 use crate::proto::tfplugin6 as pb;
-use crate::schema::validate_config;
+use crate::provider::Provider;
 use std::collections::HashMap;
 
-impl ProviderService {
+impl<P: Provider> ProviderService<P> {
     pub(super) async fn validate_data_source(
         &self,
         name: &str,
         config: Option<&pb::DynamicValue>,
     ) -> Diagnostics {
         let mut d = Diagnostics::new();
-        let Some(e) = lookup(&self.data_sources, "data source", name).collect_into(&mut d) else {
-            return d;
-        };
-        let Some(cfg) =
-            decode_dv(config, &e.s.ty, "data source configuration").collect_into(&mut d)
-        else {
-            return d;
-        };
-        d.extend(validate_config(&e.s.schema.block, &cfg));
-        let ctx = self.ctx(None);
-        guard("validate", e.imp.validate(&ctx, &cfg))
-            .await
-            .map(|x| d.extend(x))
-            .collect_into(&mut d);
+        if let Some(e) = self.engine.data_source(name).collect_into(&mut d)
+            && let Some(cfg) =
+                decode_dv(config, &e.s.ty, "data source configuration").collect_into(&mut d)
+        {
+            d.extend(self.engine.validate_data_source(name, &cfg).await);
+        }
         d
     }
 
@@ -41,32 +29,21 @@ impl ProviderService {
     ) -> pb::read_data_source::Response {
         let mut d = Diagnostics::new();
         let mut state = None;
-        if let Some(e) =
-            lookup(&self.data_sources, "data source", &r.type_name).collect_into(&mut d)
+        if let Some(e) = self.engine.data_source(&r.type_name).collect_into(&mut d)
             && let Some(cfg) = decode_dv(r.config.as_ref(), &e.s.ty, "data source configuration")
                 .collect_into(&mut d)
         {
-            let ctx = self.ctx(r.client_capabilities.as_ref());
-            if let Some(mut res) = guard("read", e.imp.read(&ctx, &cfg))
-                .await
-                .collect_into(&mut d)
-            {
-                d.extend(res.diagnostics);
-                if !d.has_errors() {
-                    if res.state.is_null() {
-                        d.error(
-                            "Provider returned a null object",
-                            format!(
-                                "The data source {} returned no object and no error.",
-                                r.type_name
-                            ),
-                        );
-                    }
-                    d.extend(check::read_result(&e.s.schema, &e.s.ty, &res.state));
-                }
-                scrub_unknowns(&mut res.state);
-                state = encode_dv(&e.s.ty, &res.state, "data source state").collect_into(&mut d);
-            }
+            let deferral = r
+                .client_capabilities
+                .as_ref()
+                .is_some_and(|c| c.deferral_allowed);
+            let (v, diags) = self
+                .engine
+                .read_data_source(&r.type_name, &cfg, deferral)
+                .await;
+            d.extend(diags);
+            state =
+                v.and_then(|v| encode_dv(&e.s.ty, &v, "data source state").collect_into(&mut d));
         }
         pb::read_data_source::Response {
             state,
@@ -81,21 +58,12 @@ impl ProviderService {
         config: Option<&pb::DynamicValue>,
     ) -> Diagnostics {
         let mut d = Diagnostics::new();
-        let Some(e) = lookup(&self.ephemeral, "ephemeral resource", name).collect_into(&mut d)
-        else {
-            return d;
-        };
-        let Some(cfg) =
-            decode_dv(config, &e.s.ty, "ephemeral resource configuration").collect_into(&mut d)
-        else {
-            return d;
-        };
-        d.extend(validate_config(&e.s.schema.block, &cfg));
-        let ctx = self.ctx(None);
-        guard("validate", e.imp.validate(&ctx, &cfg))
-            .await
-            .map(|x| d.extend(x))
-            .collect_into(&mut d);
+        if let Some(e) = self.engine.ephemeral_resource(name).collect_into(&mut d)
+            && let Some(cfg) =
+                decode_dv(config, &e.s.ty, "ephemeral resource configuration").collect_into(&mut d)
+        {
+            d.extend(self.engine.validate_ephemeral(name, &cfg).await);
+        }
         d
     }
 
@@ -105,8 +73,10 @@ impl ProviderService {
     ) -> pb::open_ephemeral_resource::Response {
         let mut d = Diagnostics::new();
         let mut resp = pb::open_ephemeral_resource::Response::default();
-        if let Some(e) =
-            lookup(&self.ephemeral, "ephemeral resource", &r.type_name).collect_into(&mut d)
+        if let Some(e) = self
+            .engine
+            .ephemeral_resource(&r.type_name)
+            .collect_into(&mut d)
             && let Some(cfg) = decode_dv(
                 r.config.as_ref(),
                 &e.s.ty,
@@ -114,18 +84,20 @@ impl ProviderService {
             )
             .collect_into(&mut d)
         {
-            let ctx = self.ctx(r.client_capabilities.as_ref());
-            if let Some(mut res) = guard("open", e.imp.open(&ctx, &cfg))
-                .await
-                .collect_into(&mut d)
-            {
-                d.extend(res.diagnostics);
-                scrub_unknowns(&mut res.result);
-                resp.result =
-                    encode_dv(&e.s.ty, &res.result, "ephemeral result").collect_into(&mut d);
-                resp.private = Some(res.private.to_bytes()).filter(|b| !b.is_empty());
-                resp.renew_at = res.renew_at.map(timestamp);
-            }
+            let deferral = r
+                .client_capabilities
+                .as_ref()
+                .is_some_and(|c| c.deferral_allowed);
+            let out = self
+                .engine
+                .open_ephemeral(&r.type_name, &cfg, deferral)
+                .await;
+            d.extend(out.diagnostics);
+            resp.result = out
+                .result
+                .and_then(|v| encode_dv(&e.s.ty, &v, "ephemeral result").collect_into(&mut d));
+            resp.private = Some(out.private).filter(|b| !b.is_empty());
+            resp.renew_at = out.renew_at.map(timestamp);
         }
         resp.diagnostics = diags_to_pb(&d);
         resp
@@ -135,52 +107,33 @@ impl ProviderService {
         &self,
         r: pb::renew_ephemeral_resource::Request,
     ) -> pb::renew_ephemeral_resource::Response {
-        let mut d = Diagnostics::new();
-        let mut resp = pb::renew_ephemeral_resource::Response::default();
-        if let Some(e) =
-            lookup(&self.ephemeral, "ephemeral resource", &r.type_name).collect_into(&mut d)
-        {
-            let p = private(r.private.as_deref().unwrap_or_default(), "private data");
-            if let Some(p) = p.collect_into(&mut d) {
-                let ctx = self.ctx(None);
-                if let Some(res) = guard("renew", e.imp.renew(&ctx, p))
-                    .await
-                    .collect_into(&mut d)
-                {
-                    d.extend(res.diagnostics);
-                    resp.private = Some(res.private.to_bytes()).filter(|b| !b.is_empty());
-                    resp.renew_at = res.renew_at.map(timestamp);
-                }
-            }
+        let (private, renew_at, d) = self
+            .engine
+            .renew_ephemeral(&r.type_name, r.private.as_deref().unwrap_or_default())
+            .await;
+        pb::renew_ephemeral_resource::Response {
+            private: Some(private).filter(|b| !b.is_empty()),
+            renew_at: renew_at.map(timestamp),
+            diagnostics: diags_to_pb(&d),
         }
-        resp.diagnostics = diags_to_pb(&d);
-        resp
     }
 
     pub(super) async fn close_ephemeral(
         &self,
         r: pb::close_ephemeral_resource::Request,
     ) -> pb::close_ephemeral_resource::Response {
-        let mut d = Diagnostics::new();
-        if let Some(e) =
-            lookup(&self.ephemeral, "ephemeral resource", &r.type_name).collect_into(&mut d)
-        {
-            let p = private(r.private.as_deref().unwrap_or_default(), "private data");
-            if let Some(p) = p.collect_into(&mut d) {
-                let ctx = self.ctx(None);
-                guard("close", e.imp.close(&ctx, p))
-                    .await
-                    .map(|x| d.extend(x))
-                    .collect_into(&mut d);
-            }
-        }
+        let d = self
+            .engine
+            .close_ephemeral(&r.type_name, r.private.as_deref().unwrap_or_default())
+            .await;
         pb::close_ephemeral_resource::Response {
             diagnostics: diags_to_pb(&d),
         }
     }
 
     pub(super) fn functions_pb(&self) -> HashMap<String, pb::Function> {
-        self.functions
+        self.engine
+            .functions()
             .iter()
             .map(|(n, f)| (n.clone(), function_to_pb(&f.signature())))
             .collect()
@@ -194,7 +147,7 @@ impl ProviderService {
                 function_argument: arg,
             }),
         };
-        let Some(f) = self.functions.get(&r.name) else {
+        let Some(f) = self.engine.functions().get(&r.name) else {
             return fail(format!("This provider has no function {:?}.", r.name), None);
         };
         let sig = f.signature();
@@ -218,20 +171,21 @@ impl ProviderService {
             };
             match decode_dv(Some(dv), &p.ty, &format!("argument {:?}", p.name)) {
                 Ok(v) => args.push(v),
-                Err(e) => return fail(format!("{}: {}", e.summary, e.detail), Some(i as i64)),
+                Err(e) => {
+                    let idx = i64::try_from(i).unwrap_or(i64::MAX);
+                    return fail(format!("{}: {}", e.summary, e.detail), Some(idx));
+                }
             }
         }
-        let ctx = self.ctx(None);
-        match guard("function", f.call(&ctx, args)).await {
-            Ok(Ok(v)) => match encode_dv(&sig.return_type, &v, "function result") {
+        match self.engine.call_function(&r.name, args).await {
+            Ok(v) => match encode_dv(&sig.return_type, &v, "function result") {
                 Ok(dv) => pb::call_function::Response {
                     result: Some(dv),
                     error: None,
                 },
                 Err(e) => fail(e.detail, None),
             },
-            Ok(Err(fe)) => fail(fe.text, fe.argument),
-            Err(p) => fail(p.detail, None),
+            Err(fe) => fail(fe.text, fe.argument),
         }
     }
 
@@ -241,11 +195,10 @@ impl ProviderService {
         config: Option<&pb::DynamicValue>,
     ) -> Diagnostics {
         let mut d = Diagnostics::new();
-        let Some(e) = lookup(&self.lists, "list resource", name).collect_into(&mut d) else {
-            return d;
-        };
-        if let Some(cfg) = decode_dv(config, &e.s.ty, "list configuration").collect_into(&mut d) {
-            d.extend(validate_config(&e.s.schema.block, &cfg));
+        if let Some(e) = self.engine.list_resource(name).collect_into(&mut d)
+            && let Some(cfg) = decode_dv(config, &e.s.ty, "list configuration").collect_into(&mut d)
+        {
+            d.extend(self.engine.validate_list(name, &cfg));
         }
         d
     }
@@ -259,8 +212,7 @@ impl ProviderService {
             diagnostic: diags_to_pb(d),
             ..Default::default()
         };
-        let Some(e) = lookup(&self.lists, "list resource", &r.type_name).collect_into(&mut d)
-        else {
+        let Some(e) = self.engine.list_resource(&r.type_name).collect_into(&mut d) else {
             return vec![diag_event(&d)];
         };
         let Some(cfg) =
@@ -268,33 +220,31 @@ impl ProviderService {
         else {
             return vec![diag_event(&d)];
         };
-        let ctx = self.ctx(None);
-        let items = match guard(
-            "list",
-            e.imp.list(&ctx, &cfg, r.include_resource_object, r.limit),
-        )
-        .await
+        let items = match self
+            .engine
+            .list(&r.type_name, &cfg, r.include_resource_object, r.limit)
+            .await
         {
-            Ok(Ok(items)) => items,
-            Ok(Err(errs)) => return vec![diag_event(&errs)],
-            Err(p) => return vec![diag_event(&p.into())],
+            Ok(items) => items,
+            Err(errs) => return vec![diag_event(&errs)],
         };
-        let res = self.resources.get(&r.type_name);
-        let id_ty = res.and_then(|e| e.identity.as_ref().map(|(_, t)| t.clone()));
+        let res = self.engine.resources().get(&r.type_name);
+        let id_ty = res.and_then(|e| e.identity.as_ref().map(|(_, t)| t));
         items
             .into_iter()
-            .map(|mut it| {
-                let mut d = std::mem::take(&mut it.diagnostics);
-                let identity = id_ty.as_ref().and_then(|t| {
-                    encode_dv(t, &it.identity, "identity")
-                        .collect_into(&mut d)
-                        .map(|dv| pb::ResourceIdentityData {
-                            identity_data: Some(dv),
-                        })
-                });
-                let resource_object = match (it.resource_object.take(), res) {
-                    (Some(mut v), Some(e)) => {
-                        scrub_unknowns(&mut v);
+            .map(|it| {
+                let mut d = it.diagnostics;
+                let identity =
+                    match (id_ty, it.identity) {
+                        (Some(t), Some(v)) => encode_dv(t, &v, "identity")
+                            .collect_into(&mut d)
+                            .map(|dv| pb::ResourceIdentityData {
+                                identity_data: Some(dv),
+                            }),
+                        _ => None,
+                    };
+                let resource_object = match (it.resource_object, res) {
+                    (Some(v), Some(e)) => {
                         encode_dv(&e.s.ty, &v, "resource object").collect_into(&mut d)
                     }
                     _ => None,

@@ -51,9 +51,11 @@ mod conform;
 mod de;
 mod field;
 mod ser;
+mod timeouts;
 
 pub use conform::conform;
 pub use field::Field;
+pub use timeouts::{TimeoutsModel, timeout};
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::value::{AttributePath, PathStep, Value};

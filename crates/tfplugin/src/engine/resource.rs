@@ -1,0 +1,566 @@
+//! Managed resources: validate, upgrade, read, plan, apply, import, move, generate config.
+
+use super::{
+    Collect, Engine, ResourceEntry, guard, guard_sync, private, scrub_unknowns, scrub_write_only,
+};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::model::conform;
+use crate::plan::{self, check};
+use crate::provider::{
+    CreateRequest, DeleteRequest, MoveStateRequest, PlanRequest, PlanResponse, Provider,
+    ReadRequest, UpdateRequest,
+};
+use crate::schema::{AttrType, validate_config};
+use crate::value::raw_state::{self, RawStateError};
+use crate::value::{AttributePath, Type, Value};
+use std::collections::HashMap;
+
+/// What a refresh returns.
+#[derive(Debug, Default)]
+pub struct ReadOutput {
+    /// The refreshed state (the current one when the read failed; null when gone).
+    pub new_state: Value,
+    /// Private bytes to store.
+    pub private: Vec<u8>,
+    /// Identity to store.
+    pub identity: Option<Value>,
+    /// Problems.
+    pub diagnostics: Diagnostics,
+}
+
+/// What a plan returns.
+#[derive(Debug, Default)]
+pub struct PlanOutput {
+    /// The planned state (null for a destroy, or on failure).
+    pub planned_state: Value,
+    /// Paths forcing replacement.
+    pub requires_replace: Vec<AttributePath>,
+    /// Private bytes carried to apply.
+    pub planned_private: Vec<u8>,
+    /// Problems.
+    pub diagnostics: Diagnostics,
+}
+
+/// What an apply returns.
+#[derive(Debug, Default)]
+pub struct ApplyOutput {
+    /// The new state: null after a delete or a create that made nothing; the prior state
+    /// after a failed update or delete.
+    pub new_state: Value,
+    /// Private bytes to store.
+    pub private: Vec<u8>,
+    /// Identity to store.
+    pub identity: Option<Value>,
+    /// Problems.
+    pub diagnostics: Diagnostics,
+}
+
+/// What an import returns (at most one object).
+#[derive(Debug, Default)]
+pub struct ImportOutput {
+    /// The imported object: state, private bytes and identity.
+    pub imported: Option<(Value, Vec<u8>, Option<Value>)>,
+    /// Problems.
+    pub diagnostics: Diagnostics,
+}
+
+/// What a move returns.
+#[derive(Debug, Default)]
+pub struct MoveOutput {
+    /// The target state (None on failure).
+    pub target_state: Option<Value>,
+    /// Target private bytes.
+    pub target_private: Vec<u8>,
+    /// Problems.
+    pub diagnostics: Diagnostics,
+}
+
+/// A diagnostic for stored state that does not fit the schema, at the offending
+/// attribute when the error names one.
+fn state_error(summary: &str, detail: String, err: &RawStateError) -> Diagnostic {
+    let d = Diagnostic::error(summary, detail);
+    match err {
+        RawStateError::Type(e) if !e.path.is_empty() => d.at(e.path.clone()),
+        _ => d,
+    }
+}
+
+/// Fits a handler's state to the schema type, reporting a misfit (a provider bug) and
+/// keeping the value as it was so that nothing the API created is dropped.
+fn fit(v: Value, ty: &Type, d: &mut Diagnostics) -> Value {
+    match conform(v.clone(), ty) {
+        Ok(v) => v,
+        Err(e) => {
+            d.push(e.to_diagnostic());
+            v
+        }
+    }
+}
+
+impl<P: Provider> Engine<P> {
+    /// `ValidateResourceConfig`: schema validators, write-only support, then the type's own
+    /// checks.
+    pub async fn validate_resource(
+        &self,
+        name: &str,
+        config: &Value,
+        write_only_allowed: bool,
+    ) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        let Some(e) = self.resource(name).collect_into(&mut d) else {
+            return d;
+        };
+        d.extend(validate_config(&e.s.schema.block, config));
+        if !write_only_allowed {
+            // Terraform < 1.11 would store these in state (or reject our null plan):
+            // say so up front instead.
+            for a in e.s.schema.block.attributes.iter().filter(|a| a.write_only) {
+                if !config.get(&a.name).is_null() {
+                    d.attribute_error(
+                        AttributePath::attr(&a.name),
+                        "Write-only attribute not supported",
+                        format!(
+                            "{} is write-only, which needs Terraform 1.11 or later.",
+                            a.name
+                        ),
+                    );
+                }
+            }
+        }
+        let ctx = self.context(false);
+        guard("validate", e.imp.validate(&ctx, config))
+            .await
+            .map(|x| d.extend(x))
+            .collect_into(&mut d);
+        d
+    }
+
+    /// `UpgradeResourceState`: stored JSON (or legacy flatmap) written by schema `version`
+    /// to a value of the current schema, through the type's upgrader when older.
+    pub fn upgrade_state(
+        &self,
+        name: &str,
+        version: i64,
+        json: &[u8],
+        flatmap: &HashMap<String, String>,
+    ) -> (Option<Value>, Diagnostics) {
+        let mut d = Diagnostics::new();
+        let v = self.upgrade_state_inner(name, version, json, flatmap, &mut d);
+        (v, d)
+    }
+
+    fn upgrade_state_inner(
+        &self,
+        name: &str,
+        version: i64,
+        json: &[u8],
+        flatmap: &HashMap<String, String>,
+        d: &mut Diagnostics,
+    ) -> Option<Value> {
+        let e = self.resource(name).collect_into(d)?;
+        let current = e.s.schema.version;
+        if version > current {
+            d.error(
+                "Resource state from a newer provider",
+                format!("The state was written with schema version {version}, but this provider only knows up to {current}."),
+            );
+            return None;
+        }
+        if !json.is_empty() {
+            let mut j = raw_state::parse_json(json)
+                .map_err(|e| Diagnostic::error("Invalid stored resource state", e.to_string()))
+                .collect_into(d)?;
+            if version < current {
+                let res = guard_sync("upgrade_state", || e.imp.upgrade_state(version, j))
+                    .collect_into(d)?;
+                j = res.collect_into(d)?;
+            }
+            raw_state::from_json_state(&e.s.ty, &j)
+                .map_err(|err| {
+                    state_error(
+                        "Unable to upgrade resource state",
+                        format!("The state does not fit schema version {current}: {err}."),
+                        &err,
+                    )
+                })
+                .collect_into(d)
+        } else if !flatmap.is_empty() {
+            if version < current {
+                d.error(
+                    "Unsupported legacy state",
+                    format!("Flatmap state from schema version {version} cannot be upgraded to {current}; re-import the resource."),
+                );
+                return None;
+            }
+            raw_state::from_flatmap(&e.s.ty, flatmap)
+                .map_err(|err| Diagnostic::error("Invalid legacy flatmap state", err.to_string()))
+                .collect_into(d)
+        } else {
+            Some(Value::Null)
+        }
+    }
+
+    /// `UpgradeResourceIdentity`: stored identity JSON to a value of the identity schema.
+    pub fn upgrade_identity(
+        &self,
+        name: &str,
+        version: i64,
+        json: &[u8],
+    ) -> (Option<Value>, Diagnostics) {
+        let mut d = Diagnostics::new();
+        let out = (|| {
+            let e = self.resource(name).collect_into(&mut d)?;
+            let Some((schema, ty)) = &e.identity else {
+                d.error(
+                    "Resource has no identity",
+                    format!("{name} does not define a resource identity schema."),
+                );
+                return None;
+            };
+            if version != schema.version {
+                d.error(
+                    "Unable to upgrade resource identity",
+                    format!(
+                        "Identity schema version {version} cannot be converted to {}.",
+                        schema.version
+                    ),
+                );
+                return None;
+            }
+            let j = raw_state::parse_json(json)
+                .map_err(|e| Diagnostic::error("Invalid stored identity", e.to_string()))
+                .collect_into(&mut d)?;
+            raw_state::from_json_state(ty, &j)
+                .map_err(|e| state_error("Invalid stored identity", e.to_string(), &e))
+                .collect_into(&mut d)
+        })();
+        (out, d)
+    }
+
+    /// `ReadResource`: refresh. A null state stays null without calling the type; while
+    /// the provider configuration is unknown the state is kept, with a warning.
+    pub async fn read(
+        &self,
+        name: &str,
+        state: Value,
+        private_bytes: &[u8],
+        identity: Option<Value>,
+        deferral_allowed: bool,
+    ) -> ReadOutput {
+        let mut out = ReadOutput {
+            private: private_bytes.to_vec(),
+            identity: identity.clone(),
+            ..Default::default()
+        };
+        let d = &mut out.diagnostics;
+        let Some(e) = self.resource(name).collect_into(d) else {
+            out.new_state = state;
+            return out;
+        };
+        if state.is_null() {
+            return out;
+        }
+        if self.configuration_unknown() {
+            // Provider settings come from resources not applied yet: keep the state rather
+            // than failing the whole plan; the refresh happens on a later run.
+            d.warning(
+                format!("{name} not refreshed"),
+                "The provider configuration depends on values known only after apply, so this \
+                 object's state was not refreshed in this run.",
+            );
+            out.new_state = state;
+            return out;
+        }
+        let inputs = private(private_bytes, "private state")
+            .collect_into(d)
+            .zip(self.data(&format!("read {name}")).collect_into(d));
+        let Some((priv_state, data)) = inputs else {
+            out.new_state = state;
+            return out;
+        };
+        let ctx = self.context(deferral_allowed);
+        let req = ReadRequest {
+            state: state.clone(),
+            private: priv_state,
+        };
+        match guard("read", e.imp.read(&ctx, &data, req)).await {
+            Ok(Ok(res)) => {
+                d.extend(res.diagnostics);
+                let mut new_state = fit(res.new_state, &e.s.ty, d);
+                if !d.has_errors() {
+                    d.extend(check::read_result(&e.s.schema, &e.s.ty, &new_state));
+                }
+                scrub_unknowns(&mut new_state);
+                scrub_write_only(&e.s.schema.block, &mut new_state);
+                out.new_state = new_state;
+                out.private = res.private.to_bytes();
+                out.identity = res.identity.or(identity);
+            }
+            Ok(Err(errs)) => {
+                d.extend(errs);
+                out.new_state = state;
+            }
+            Err(p) => {
+                d.push(p);
+                out.new_state = state;
+            }
+        }
+        out
+    }
+
+    /// `PlanResourceChange`: the declarative plan, the type's `modify_plan`, then the
+    /// consistency checks. A destroy plan (null proposed state) is null.
+    pub async fn plan(
+        &self,
+        name: &str,
+        prior: Value,
+        proposed: Value,
+        config: Value,
+        prior_private: &[u8],
+        deferral_allowed: bool,
+    ) -> PlanOutput {
+        let mut out = PlanOutput {
+            planned_private: prior_private.to_vec(),
+            ..Default::default()
+        };
+        let d = &mut out.diagnostics;
+        let Some(e) = self.resource(name).collect_into(d) else {
+            return out;
+        };
+        let Some(prior_private) = private(prior_private, "prior private state").collect_into(d)
+        else {
+            return out;
+        };
+        if proposed.is_null() {
+            return out;
+        }
+        let planned = plan::plan_resource_change(&e.s.schema, &prior, &proposed, &config);
+        let req = PlanRequest {
+            config,
+            prior_state: prior,
+            proposed_new_state: proposed,
+            prior_private: prior_private.clone(),
+        };
+        let mut resp = PlanResponse {
+            planned_state: planned.planned_state,
+            requires_replace: planned.requires_replace,
+            planned_private: prior_private,
+            diagnostics: planned.diagnostics,
+        };
+        let data = match &*self.configuration.read().unwrap_or_else(|e| e.into_inner()) {
+            super::Configuration::Ready(d) => Some(d.clone()),
+            _ => None,
+        };
+        let ctx = self.context(deferral_allowed);
+        if let Some(r) = guard(
+            "modify_plan",
+            e.imp.modify_plan(&ctx, data.as_deref(), &req, &mut resp),
+        )
+        .await
+        .collect_into(d)
+        {
+            r.collect_into(d);
+        }
+        d.extend(std::mem::take(&mut resp.diagnostics));
+        let planned_state = fit(resp.planned_state, &e.s.ty, d);
+        if !d.has_errors() {
+            d.extend(check::check_plan(
+                &e.s.schema,
+                &req.prior_state,
+                &req.config,
+                &planned_state,
+            ));
+        }
+        out.planned_state = planned_state;
+        out.requires_replace = resp.requires_replace;
+        out.planned_private = resp.planned_private.to_bytes();
+        out
+    }
+
+    /// `ApplyResourceChange`: create (null prior), update, or delete (null planned).
+    ///
+    /// On failure nothing is lost: a failed delete or update keeps the prior state, a
+    /// create that returned a state with its error records that state.
+    pub async fn apply(
+        &self,
+        name: &str,
+        prior: Value,
+        planned: Value,
+        config: Value,
+        planned_private: &[u8],
+        planned_identity: Option<Value>,
+    ) -> ApplyOutput {
+        let mut out = ApplyOutput {
+            new_state: prior.clone(),
+            private: planned_private.to_vec(),
+            identity: planned_identity.clone(),
+            ..Default::default()
+        };
+        let d = &mut out.diagnostics;
+        let Some(e) = self.resource(name).collect_into(d) else {
+            return out;
+        };
+        let verb = match (prior.is_null(), planned.is_null()) {
+            (_, true) => "delete",
+            (true, false) => "create",
+            (false, false) => "update",
+        };
+        let inputs = private(planned_private, "planned private state")
+            .collect_into(d)
+            .zip(self.data(&format!("{verb} {name}")).collect_into(d));
+        let Some((planned_private, data)) = inputs else {
+            return out;
+        };
+        let ctx = self.context(false);
+        if planned.is_null() {
+            let req = DeleteRequest {
+                prior_state: prior,
+                private: planned_private,
+            };
+            match guard("delete", e.imp.delete(&ctx, &data, req)).await {
+                Ok(Ok(())) => {
+                    out.new_state = Value::Null;
+                    out.private = Vec::new();
+                }
+                Ok(Err(errs)) => d.extend(errs),
+                Err(p) => d.push(p),
+            }
+            return out;
+        }
+        let result = if prior.is_null() {
+            // a create that fails with no state made nothing
+            out.new_state = Value::Null;
+            let req = CreateRequest {
+                config,
+                planned_state: planned.clone(),
+                planned_private,
+            };
+            guard("create", e.imp.create(&ctx, &data, req)).await
+        } else {
+            let req = UpdateRequest {
+                config,
+                prior_state: prior,
+                planned_state: planned.clone(),
+                planned_private,
+            };
+            guard("update", e.imp.update(&ctx, &data, req)).await
+        };
+        match result {
+            Ok(Ok(res)) => {
+                d.extend(res.diagnostics);
+                let mut new_state = fit(res.new_state, &e.s.ty, d);
+                if !d.has_errors() {
+                    d.extend(check::apply_result(
+                        &e.s.schema,
+                        &e.s.ty,
+                        &planned,
+                        &new_state,
+                    ));
+                }
+                scrub_unknowns(&mut new_state);
+                scrub_write_only(&e.s.schema.block, &mut new_state);
+                out.new_state = new_state;
+                out.private = res.private.to_bytes();
+                out.identity = res.identity.or(planned_identity);
+            }
+            Ok(Err(errs)) => d.extend(errs),
+            Err(p) => d.push(p),
+        }
+        out
+    }
+
+    /// `ImportResourceState`: the type's import; attributes it left out are null.
+    pub async fn import(&self, name: &str, id: &str, deferral_allowed: bool) -> ImportOutput {
+        let mut out = ImportOutput::default();
+        let d = &mut out.diagnostics;
+        let Some(e) = self.resource(name).collect_into(d) else {
+            return out;
+        };
+        let Some(data) = self.data(&format!("import {name}")).collect_into(d) else {
+            return out;
+        };
+        let ctx = self.context(deferral_allowed);
+        let Some(res) = guard("import", e.imp.import(&ctx, &data, id))
+            .await
+            .collect_into(d)
+            .and_then(|r| r.collect_into(d))
+        else {
+            return out;
+        };
+        d.extend(res.diagnostics);
+        if d.has_errors() {
+            return out;
+        }
+        let mut state = res.state;
+        if let (Value::Object(m), Type::Object(o)) = (&mut state, &e.s.ty) {
+            for k in o.attrs.keys() {
+                m.entry(k.clone()).or_insert(Value::Null);
+            }
+        }
+        let mut state = fit(state, &e.s.ty, d);
+        scrub_unknowns(&mut state);
+        out.imported = Some((state, res.private.to_bytes(), res.identity));
+        out
+    }
+
+    /// `MoveResourceState`: state of another type (JSON) into this one.
+    pub async fn move_state(
+        &self,
+        target: &str,
+        source_provider_address: String,
+        source_type_name: String,
+        source_schema_version: i64,
+        source_json: &[u8],
+        source_private: &[u8],
+    ) -> MoveOutput {
+        let mut out = MoveOutput::default();
+        let d = &mut out.diagnostics;
+        let Some(e) = self.resource(target).collect_into(d) else {
+            return out;
+        };
+        let src = if source_json.is_empty() {
+            Ok(serde_json::Value::Null)
+        } else {
+            raw_state::parse_json(source_json)
+                .map_err(|e| Diagnostic::error("Invalid source state", e.to_string()))
+        };
+        let inputs = src
+            .collect_into(d)
+            .zip(private(source_private, "source private state").collect_into(d));
+        let Some((source_state, source_private)) = inputs else {
+            return out;
+        };
+        let req = MoveStateRequest {
+            source_provider_address,
+            source_type_name,
+            source_schema_version,
+            source_state,
+            source_private,
+        };
+        let ctx = self.context(false);
+        if let Some(res) = guard("move_state", e.imp.move_state(&ctx, req))
+            .await
+            .collect_into(d)
+            .and_then(|r| r.collect_into(d))
+        {
+            d.extend(res.diagnostics);
+            let mut state = fit(res.target_state, &e.s.ty, d);
+            scrub_unknowns(&mut state);
+            out.target_state = Some(state);
+            out.target_private = res.target_private.to_bytes();
+        }
+        out
+    }
+
+    /// `GenerateResourceConfig` (`-generate-config-out`): the state minus computed-only and
+    /// write-only attributes, which cannot appear in configuration.
+    pub fn generate_config(&self, entry: &ResourceEntry<P::Data>, mut state: Value) -> Value {
+        for a in &entry.s.schema.block.attributes {
+            let drop = (a.computed && !a.optional) || a.write_only;
+            if drop && !matches!(a.kind, AttrType::Nested(_) if a.optional) {
+                state.set_attr(a.name.clone(), Value::Null);
+            }
+        }
+        state
+    }
+}

@@ -1,0 +1,206 @@
+//! The `clouddb_instance` schema: attributes, validators, defaults and plan modifiers.
+
+use tfplugin::schema::timeouts;
+use tfplugin::schema::validators::{int_between, one_of};
+use tfplugin::schema::{Attribute, Schema};
+use tfplugin::value::Type;
+
+use super::convert::{DEFAULT_ADMIN_USERNAME, DEFAULT_ENGINE};
+use super::{DEFAULT_STORAGE_GB, DEFAULT_TIER, ENGINES, SCHEMA_VERSION, TIERS};
+
+/// The API's rule for instance names: `^[a-z][a-z0-9-]{1,61}[a-z0-9]$`.
+pub fn valid_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    (3..=63).contains(&b.len())
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && !s.ends_with('-')
+}
+
+pub fn valid_hhmm(s: &str) -> bool {
+    let Some((h, m)) = s.split_once(':') else {
+        return false;
+    };
+    h.len() == 2
+        && m.len() == 2
+        && h.parse::<u8>().is_ok_and(|h| h < 24)
+        && m.parse::<u8>().is_ok_and(|m| m < 60)
+}
+
+/// The resource schema.
+pub fn schema() -> Schema {
+    Schema::new()
+        .version(SCHEMA_VERSION)
+        .description("A CloudDB managed database instance (MySQL or PostgreSQL).")
+        .attribute(
+            Attribute::string("id")
+                .computed()
+                .use_state_for_unknown()
+                .description("The instance name (stable identifier)."),
+        )
+        .attribute(
+            Attribute::string("name")
+                .required()
+                .requires_replace()
+                .validate_with("3-63 of a-z, 0-9 and '-', starting with a letter, not ending with '-'", |p, v, d| {
+                    if let Some(s) = v.as_str()
+                        && !valid_name(s)
+                    {
+                        d.attribute_error(
+                            p.clone(),
+                            "Invalid instance name",
+                            format!(
+                                "{s:?} is not a valid instance name: use 3 to 63 lowercase letters, digits \
+                                 and hyphens, starting with a letter and not ending with a hyphen."
+                            ),
+                        );
+                    }
+                })
+                .description("Instance name, unique in the project. Changing it replaces the instance."),
+        )
+        .attribute(
+            Attribute::string("engine")
+                .optional()
+                .computed()
+                .default(DEFAULT_ENGINE)
+                .validator(one_of(ENGINES))
+                .requires_replace()
+                .description("`mysql` (default) or `postgres`. Changing it replaces the instance."),
+        )
+        .attribute(
+            Attribute::string("engine_version")
+                .optional()
+                .computed()
+                .description(
+                    "Engine version such as `8.0` or `16`; the server default when unset. Minor upgrades \
+                     happen in place; a major upgrade needs `allow_major_version_upgrade = true`; \
+                     downgrades are rejected at plan time.",
+                ),
+        )
+        .attribute(
+            Attribute::string("engine_version_actual")
+                .computed()
+                .description("The full version the instance runs, e.g. `8.0.36`."),
+        )
+        .attribute(
+            Attribute::bool("allow_major_version_upgrade")
+                .optional()
+                .computed()
+                .default(false)
+                .description("Must be `true` to change `engine_version` to a new major version."),
+        )
+        .attribute(
+            Attribute::string("tier")
+                .optional()
+                .computed()
+                .default(DEFAULT_TIER)
+                .validator(one_of(TIERS))
+                .description(
+                    "Machine tier: `db-micro`, `db-small` (default), `db-standard-2`, `db-standard-4` or \
+                     `db-highmem-8`; changed in place.",
+                ),
+        )
+        .attribute(
+            Attribute::int64("storage_gb")
+                .optional()
+                .computed()
+                .default(DEFAULT_STORAGE_GB)
+                .validator(int_between(10, 65536))
+                .description("Storage in GB (default 20); may grow in place, never shrink."),
+        )
+        .attribute(
+            Attribute::bool("high_availability")
+                .optional()
+                .computed()
+                .default(false)
+                .description("Run a standby replica; changed in place."),
+        )
+        .attribute(
+            Attribute::string("admin_username")
+                .optional()
+                .computed()
+                .default(DEFAULT_ADMIN_USERNAME)
+                .requires_replace()
+                .description("Administrator user name (default `dbadmin`). Changing it replaces the instance."),
+        )
+        .attribute(
+            Attribute::string("admin_password")
+                .optional()
+                .sensitive()
+                .description("Administrator password; never returned by the API, changed in place."),
+        )
+        .attribute(Attribute::map("labels", Type::String).optional().description("Key/value labels attached to the instance; changed in place."))
+        .attribute(
+            Attribute::bool("deletion_protection")
+                .optional()
+                .computed()
+                .default(false)
+                .description("While true, the API refuses to delete the instance."),
+        )
+        .attribute(
+            Attribute::bool("skip_final_backup")
+                .optional()
+                .computed()
+                .default(false)
+                .description("Destroy only: skip the final backup."),
+        )
+        .attribute(
+            Attribute::string("final_backup_name")
+                .optional()
+                .description("Destroy only: name of the final backup (server default when unset)."),
+        )
+        .attribute(
+            Attribute::single_nested(
+                "backup",
+                vec![
+                    Attribute::bool("enabled").optional().computed().description("Automated backups (default true)."),
+                    Attribute::string("start_time")
+                        .optional()
+                        .computed()
+                        .validate_with("HH:MM (UTC)", |p, v, d| {
+                            if let Some(s) = v.as_str()
+                                && !valid_hhmm(s)
+                            {
+                                d.attribute_error(
+                                    p.clone(),
+                                    "Invalid backup start time",
+                                    format!("start_time must be \"HH:MM\" in UTC (00:00 to 23:59), got {s:?}."),
+                                );
+                            }
+                        })
+                        .description("Daily backup window start, \"HH:MM\" UTC."),
+                    Attribute::int64("retention_days")
+                        .optional()
+                        .computed()
+                        .validator(int_between(1, 35))
+                        .description("Days to keep backups, 1-35 (default 7)."),
+                ],
+            )
+            .optional()
+            .computed()
+            .description("Automated backup settings."),
+        )
+        .attribute(Attribute::string("state").computed().description(
+            "Lifecycle state reported by the API, e.g. `READY`, `UPDATING`, `MAINTENANCE` or `FAILED`.",
+        ))
+        .attribute(
+            Attribute::string("endpoint_host")
+                .computed()
+                .use_state_for_unknown()
+                .description("Host name clients connect to."),
+        )
+        .attribute(
+            Attribute::int64("endpoint_port")
+                .computed()
+                .use_state_for_unknown()
+                .description("Port clients connect to."),
+        )
+        .attribute(
+            Attribute::string("created_at")
+                .computed()
+                .use_state_for_unknown()
+                .description("Creation time (RFC 3339)."),
+        )
+        .block(timeouts::block(&["create", "update", "delete"]))
+}
