@@ -369,7 +369,10 @@ async fn every_rpc_answers_over_mtls() {
             .find(|a| a.name == n)
             .unwrap_or_else(|| panic!("clouddb_instance attribute {n} missing"))
     };
-    assert!(rattr("name").required && rattr("tier").required && rattr("storage_gb").required);
+    assert!(rattr("name").required);
+    // the seed example declares only `name`: tier and storage_gb have defaults
+    assert!(rattr("tier").optional && rattr("tier").computed);
+    assert!(rattr("storage_gb").optional && rattr("storage_gb").computed);
     assert!(rattr("id").computed && !rattr("id").optional);
     assert!(rattr("engine").optional && rattr("engine").computed);
     assert!(rattr("admin_password").sensitive);

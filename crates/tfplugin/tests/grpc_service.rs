@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use std::sync::Arc;
 use tfplugin::ProviderService;
-use tfplugin::diag::Diagnostics;
+use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::proto::tfplugin6 as pb;
 use tfplugin::proto::tfplugin6::provider_client::ProviderClient;
 use tfplugin::proto::tfplugin6::provider_server::ProviderServer;
@@ -38,6 +38,7 @@ fn thing_schema() -> Schema {
 
 #[async_trait]
 impl Provider for Toy {
+    type Data = ();
     fn type_name(&self) -> &'static str {
         "toy"
     }
@@ -48,8 +49,8 @@ impl Provider for Toy {
                 .validator(tfplugin::schema::validators::one_of(&["eu", "us"])),
         )
     }
-    async fn configure(&self, _ctx: &Context, _req: ConfigureRequest) -> Diagnostics {
-        Diagnostics::new()
+    async fn configure(&self, _ctx: &Context, _req: ConfigureRequest) -> Result<(), Diagnostics> {
+        Ok(())
     }
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
         vec![Arc::new(Thing)]
@@ -86,7 +87,13 @@ impl Resource for Thing {
     fn identity_schema(&self) -> Option<IdentitySchema> {
         Some(IdentitySchema::new().attribute(IdentityAttribute::required("id", Type::String)))
     }
-    async fn modify_plan(&self, _ctx: &Context, req: &PlanRequest, plan: &mut PlanResponse) {
+    async fn modify_plan(
+        &self,
+        _ctx: &Context,
+        _data: Option<&()>,
+        req: &PlanRequest,
+        plan: &mut PlanResponse,
+    ) -> Result<(), Diagnostics> {
         if let (Some(old), Some(new)) = (
             req.prior_state.get("size").as_i64(),
             plan.planned_state.get("size").as_i64(),
@@ -99,14 +106,20 @@ impl Resource for Thing {
             );
         }
         plan.planned_private.set("op", &"pending");
+        Ok(())
     }
-    async fn create(&self, _ctx: &Context, req: CreateRequest) -> ApplyResult {
+    async fn create(
+        &self,
+        _ctx: &Context,
+        _data: &(),
+        req: CreateRequest,
+    ) -> Result<ApplyResult, Diagnostics> {
         let mut s = state_from(&req.planned_state);
         match req.config.get("mode").as_str() {
             Some("panic") => panic!("boom in create"),
             Some("wait") => {
                 tokio::select! {
-                    _ = _ctx.stopped() => return ApplyResult::error("Interrupted", "StopProvider received"),
+                    _ = _ctx.stopped() => return Err(Diagnostic::error("Interrupted", "StopProvider received").into()),
                     _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
                 }
             }
@@ -116,22 +129,42 @@ impl Resource for Thing {
         }
         let mut r = ApplyResult::ok(s).with_private(req.planned_private);
         r.identity = Some(Value::object([("id", Value::from("t-1"))]));
-        r
+        Ok(r)
     }
-    async fn read(&self, _ctx: &Context, req: ReadRequest) -> ReadResult {
+    async fn read(
+        &self,
+        _ctx: &Context,
+        _data: &(),
+        req: ReadRequest,
+    ) -> Result<ReadResult, Diagnostics> {
         if req.state.get("mode").as_str() == Some("gone") {
-            return ReadResult::gone();
+            return Ok(ReadResult::gone());
         }
-        ReadResult::found(req.state, req.private)
+        Ok(ReadResult::found(req.state, req.private))
     }
-    async fn update(&self, _ctx: &Context, req: UpdateRequest) -> ApplyResult {
-        ApplyResult::ok(req.planned_state.clone())
+    async fn update(
+        &self,
+        _ctx: &Context,
+        _data: &(),
+        req: UpdateRequest,
+    ) -> Result<ApplyResult, Diagnostics> {
+        Ok(ApplyResult::ok(req.planned_state.clone()))
     }
-    async fn delete(&self, _ctx: &Context, _req: DeleteRequest) -> Diagnostics {
-        Diagnostics::new()
+    async fn delete(
+        &self,
+        _ctx: &Context,
+        _data: &(),
+        _req: DeleteRequest,
+    ) -> Result<(), Diagnostics> {
+        Ok(())
     }
-    async fn import(&self, _ctx: &Context, id: &str) -> ImportResult {
-        ImportResult::passthrough("id", id)
+    async fn import(
+        &self,
+        _ctx: &Context,
+        _data: &(),
+        id: &str,
+    ) -> Result<ImportResult, Diagnostics> {
+        Ok(ImportResult::passthrough("id", id))
     }
     fn upgrade_state(
         &self,
@@ -159,16 +192,21 @@ impl DataSource for Lookup {
             .attribute(Attribute::string("name").required())
             .attribute(Attribute::string("value").computed())
     }
-    async fn read(&self, _ctx: &Context, config: &Value) -> DataReadResult {
+    async fn read(
+        &self,
+        _ctx: &Context,
+        _data: &(),
+        config: &Value,
+    ) -> Result<DataReadResult, Diagnostics> {
         let mut s = config.clone();
         s.set_attr(
             "value",
             Value::from(format!("v-{}", config.get("name").as_str().unwrap_or(""))),
         );
-        DataReadResult {
+        Ok(DataReadResult {
             state: s,
             diagnostics: Diagnostics::new(),
-        }
+        })
     }
 }
 
@@ -210,14 +248,19 @@ impl EphemeralResource for Token {
     fn schema(&self) -> Schema {
         Schema::new().attribute(Attribute::string("token").computed().sensitive())
     }
-    async fn open(&self, _ctx: &Context, _config: &Value) -> OpenResult {
+    async fn open(
+        &self,
+        _ctx: &Context,
+        _data: &(),
+        _config: &Value,
+    ) -> Result<OpenResult, Diagnostics> {
         let mut p = PrivateState::new();
         p.set("lease", &"l-1");
-        OpenResult {
+        Ok(OpenResult {
             result: Value::object([("token", Value::from("tok"))]),
             private: p,
             ..Default::default()
-        }
+        })
     }
 }
 
@@ -232,6 +275,7 @@ impl ListResource for ThingList {
     async fn list(
         &self,
         _ctx: &Context,
+        _data: &(),
         _config: &Value,
         _include: bool,
         _limit: i64,
@@ -258,7 +302,20 @@ async fn client() -> ProviderClient<Channel> {
             .await;
     });
     for _ in 0..50 {
-        if let Ok(c) = ProviderClient::connect(format!("http://{addr}")).await {
+        if let Ok(mut c) = ProviderClient::connect(format!("http://{addr}")).await {
+            // Terraform configures the provider before any call that needs its data.
+            let cfg = Value::object([("region", Value::from("eu"))]);
+            let provider_ty = Toy.schema().implied_type();
+            let r = c
+                .configure_provider(pb::configure_provider::Request {
+                    terraform_version: "1.15.5".into(),
+                    config: dv(&provider_ty, &cfg),
+                    client_capabilities: None,
+                })
+                .await
+                .expect("configure")
+                .into_inner();
+            assert!(errors(&r.diagnostics).is_empty(), "{:?}", r.diagnostics);
             return c;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
