@@ -19,6 +19,7 @@
 
 mod attribute;
 mod check;
+mod duration;
 mod identity;
 mod modifiers;
 pub mod timeouts;
@@ -29,7 +30,7 @@ pub use attribute::{AttrType, Attribute, NestedAttributes, ObjectNesting};
 pub use identity::{IdentityAttribute, IdentitySchema};
 pub use modifiers::{PlanModifier, ReplaceIfFn};
 pub use validate::validate_config;
-pub use validators::Validator;
+pub use validators::{Accepts, Validator};
 
 use crate::value::{ObjectType, Type};
 
