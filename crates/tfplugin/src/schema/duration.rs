@@ -13,7 +13,10 @@ pub struct DurationError {
     pub reason: &'static str,
 }
 
-/// Parses Go-style durations: `"30m"`, `"1h30m"`, `"45s"`, `"1.5h"`, `"250ms"`.
+/// Parses Go-style durations: `"30m"`, `"1h30m"`, `"45s"`, `"1.5h"`, `"250ms"`: one or more decimal
+/// numbers each followed by a unit (`h`, `m`, `s`, `ms`, `us`/`µs`, `ns`), or a bare `"0"`; surrounding
+/// whitespace is ignored. Errors (never panics) on an empty string, a missing or unknown unit, a
+/// malformed number, or more than 10¹² seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
     let err = |reason| DurationError {
         input: s.to_string(),

@@ -84,7 +84,10 @@ impl Schema {
         self.block.implied_type()
     }
 
-    /// Checks the rules Terraform enforces on schemas (it panics on some violations).
+    /// Checks the rules Terraform and terraform-plugin-framework enforce on schemas (Terraform panics
+    /// on some violations), plus the combinations the plan engine cannot honour. `Err` lists every
+    /// problem, each as `"<attribute path>: <what is wrong>"`; the rules are listed in `check.rs`.
+    /// The gRPC layer runs it once when a provider's schemas are built.
     pub fn check(&self) -> Result<(), Vec<String>> {
         check::check_block(&self.block)
     }
