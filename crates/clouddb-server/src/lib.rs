@@ -9,9 +9,12 @@
 //! - `routes/*`: one module per API resource (instances, operations, databases, users, firewall_rules,
 //!   backups, catalogue, admin).
 //! - `store`: in-memory records written through to SQLite (WAL), and the operation state machine.
-//! - `error`: the `ApiError` enum rendered as RFC 9457 problem+json. `model`: wire types, catalogue, rules.
+//! - `error`: the `ApiError` enum rendered as RFC 9457 problem+json. `extract`: the JSON body
+//!   extractors (`ApiJson`, `MergePatch`) whose rejections are `ApiError`s. `model`: wire types,
+//!   the typed instance state, catalogue, rules.
 
 pub mod error;
+pub mod extract;
 pub mod faults;
 pub mod http_client;
 pub mod middleware;

@@ -3,9 +3,8 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::error::{ApiError, FieldViolation};
+use crate::error::FieldViolation;
 use crate::util::fnv64;
 
 /// One engine version of the catalogue.
@@ -263,7 +262,7 @@ pub struct Instance {
     pub deletion_protection: bool,
     pub backup: BackupConfig,
     pub endpoint: Endpoint,
-    pub state: String,
+    pub state: InstanceState,
     pub current_operation: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -278,12 +277,91 @@ impl Instance {
         self.etag = format!("\"{:016x}\"", fnv64(&body, 0));
     }
 
-    /// States in which another operation is running.
+    /// True in the states in which an operation is running (see [`InstanceState::busy`]).
     pub fn busy(&self) -> bool {
+        self.state.busy()
+    }
+}
+
+/// The lifecycle state of an instance. On the wire (and in storage) it is the upper-case name
+/// (`"READY"`); anything else is rejected with the description [`InstanceState::expected`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InstanceState {
+    /// Being provisioned by a `create` operation.
+    Creating,
+    /// Serving; the only state that accepts changes.
+    Ready,
+    /// An `update` operation that restarts the instance is running.
+    Updating,
+    /// A `delete` operation is running.
+    Deleting,
+    /// Provisioning failed; the instance can only be deleted.
+    Failed,
+    /// Out-of-band maintenance (set by drift); treated like a running operation.
+    Maintenance,
+}
+
+impl InstanceState {
+    /// Every state, in the order the API documents them.
+    pub const ALL: [InstanceState; 6] = [
+        Self::Creating,
+        Self::Ready,
+        Self::Updating,
+        Self::Deleting,
+        Self::Failed,
+        Self::Maintenance,
+    ];
+
+    /// The wire name, e.g. `"READY"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Creating => "CREATING",
+            Self::Ready => "READY",
+            Self::Updating => "UPDATING",
+            Self::Deleting => "DELETING",
+            Self::Failed => "FAILED",
+            Self::Maintenance => "MAINTENANCE",
+        }
+    }
+
+    /// The state with wire name `s` (exact, case-sensitive), if any.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The field-violation description for a name that is not a state:
+    /// `"must be one of CREATING, READY, UPDATING, DELETING, FAILED, MAINTENANCE"`.
+    pub fn expected() -> String {
+        let names: Vec<&str> = Self::ALL.iter().map(|s| s.as_str()).collect();
+        format!("must be one of {}", names.join(", "))
+    }
+
+    /// True while an operation is running (CREATING, UPDATING, DELETING, MAINTENANCE): then
+    /// writes answer 409 `OPERATION_IN_PROGRESS`.
+    pub fn busy(self) -> bool {
         matches!(
-            self.state.as_str(),
-            "CREATING" | "UPDATING" | "DELETING" | "MAINTENANCE"
+            self,
+            Self::Creating | Self::Updating | Self::Deleting | Self::Maintenance
         )
+    }
+}
+
+impl std::fmt::Display for InstanceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for InstanceState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for InstanceState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).ok_or_else(|| serde::de::Error::custom(Self::expected()))
     }
 }
 
@@ -337,93 +415,10 @@ pub fn check_storage(tier: &Tier, storage_gb: i64, out: &mut Vec<FieldViolation>
     }
 }
 
-/// The path of the first `null` in `v`, if any.
-fn find_null(v: &Value, path: &str) -> Option<String> {
-    match v {
-        Value::Null => Some(if path.is_empty() {
-            "body".into()
-        } else {
-            path.to_string()
-        }),
-        Value::Object(m) => m.iter().find_map(|(k, v)| {
-            find_null(
-                v,
-                &if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                },
-            )
-        }),
-        Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| find_null(v, &format!("{path}[{i}]"))),
-        _ => None,
-    }
-}
-
-/// Turns a JSON body into `T`, naming the offending field on unknown fields, wrong types and `null`s
-/// (optional fields are omitted, never sent as `null`).
-pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value = parse_object(bytes)?;
-    if let Some(field) = find_null(&value, "") {
-        return Err(ApiError::field(
-            field,
-            "null is not allowed; omit the field instead",
-        ));
-    }
-    from_value(value)
-}
-
-/// Parses a JSON object body (`null`s allowed, e.g. for merge patches).
-pub fn parse_object(bytes: &[u8]) -> Result<Value, ApiError> {
-    if bytes.len() > crate::MAX_BODY {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(ApiError::field("body", "a JSON object body is required"));
-    }
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::field("body", format!("malformed JSON: {e}")))?;
-    if !value.is_object() {
-        return Err(ApiError::field("body", "the body must be a JSON object"));
-    }
-    Ok(value)
-}
-
-/// Deserializes `T`, naming the offending field.
-pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
-        let path = e.path().to_string();
-        let msg = e.inner().to_string();
-        let mut field = if path == "." { String::new() } else { path };
-        if let Some(rest) = msg.strip_prefix("unknown field `") {
-            let name = rest.split('`').next().unwrap_or_default();
-            if field.is_empty() {
-                field = name.to_string();
-            }
-            return ApiError::field(field, format!("unknown field `{name}`"));
-        }
-        if let Some(rest) = msg.strip_prefix("missing field `") {
-            let name = rest.split('`').next().unwrap_or_default();
-            field = if field.is_empty() {
-                name.to_string()
-            } else {
-                format!("{field}.{name}")
-            };
-            return ApiError::field(field, "is required");
-        }
-        if field.is_empty() {
-            field = "body".into();
-        }
-        ApiError::field(field, msg)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn names() {
@@ -447,6 +442,22 @@ mod tests {
         assert!(valid_hhmm("23:59"));
         assert!(!valid_hhmm("24:00"));
         assert!(!valid_hhmm("3:00"));
+    }
+
+    #[test]
+    fn instance_states_keep_their_wire_names() {
+        for st in InstanceState::ALL {
+            let json = serde_json::to_value(st).unwrap_or_default();
+            assert_eq!(json, Value::String(st.as_str().into()));
+            assert_eq!(serde_json::from_value::<InstanceState>(json).ok(), Some(st));
+        }
+        let err = serde_json::from_value::<InstanceState>(Value::String("ready".into()))
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("must be one of CREATING, READY, UPDATING, DELETING, FAILED, MAINTENANCE")
+        );
     }
 
     #[test]

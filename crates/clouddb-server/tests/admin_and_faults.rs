@@ -596,3 +596,103 @@ async fn sub_resources() {
         .json();
     assert_eq!(l["backups"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn state_vocabulary_is_one_typed_list() {
+    let s = start().await;
+    s.create_ready(inst_body("db1")).await;
+    let expected = "must be one of CREATING, READY, UPDATING, DELETING, FAILED, MAINTENANCE";
+    let d = "/admin/drift/projects/proj-a/instances/db1";
+    let r = s.admin.post(d, &json!({"state": "ready"})).await.unwrap();
+    assert_problem(&r, 400, "INVALID_ARGUMENT");
+    assert_eq!(
+        r.json()["field_violations"],
+        json!([{"field": "state", "description": expected}])
+    );
+    let r = s
+        .api
+        .get(&format!("{P}/instances?state=BOGUS"))
+        .await
+        .unwrap();
+    assert_problem(&r, 400, "INVALID_ARGUMENT");
+    assert_eq!(
+        r.json()["field_violations"],
+        json!([{"field": "state", "description": expected}])
+    );
+    let ready = s
+        .api
+        .get(&format!("{P}/instances?state=READY"))
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(ready["instances"][0]["state"], "READY");
+    let failed = s
+        .api
+        .get(&format!("{P}/instances?state=FAILED"))
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(failed["instances"], json!([]));
+}
+
+/// Sends raw body bytes with the API token.
+async fn raw(
+    s: &Server,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+) -> clouddb_server::http_client::Resp {
+    let mut c = clouddb_server::http_client::Conn::connect(s.addr)
+        .await
+        .unwrap();
+    c.request(method, path, &[("authorization", "Bearer tok-a")], body)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn body_rejections_come_after_path_checks_on_sub_resources() {
+    let s = start().await;
+    // No instance: the 404 wins over the malformed body.
+    let r = raw(
+        &s,
+        "POST",
+        &format!("{P}/instances/nope/databases"),
+        Some(b"{\"name\":"),
+    )
+    .await;
+    assert_problem(&r, 404, "NOT_FOUND");
+    s.create_ready(inst_body("db1")).await;
+    let base = format!("{P}/instances/db1");
+    let r = raw(
+        &s,
+        "POST",
+        &format!("{base}/databases"),
+        Some(b"{\"name\":"),
+    )
+    .await;
+    assert_problem(&r, 400, "INVALID_ARGUMENT");
+    assert_eq!(violated(&r), vec!["body"]);
+    let r = s
+        .api
+        .post(
+            &format!("{base}/users"),
+            &json!({"name": "app", "roles": [null]}),
+        )
+        .await
+        .unwrap();
+    assert_problem(&r, 400, "INVALID_ARGUMENT");
+    assert_eq!(violated(&r), vec!["roles[0]"]);
+    let r = s
+        .api
+        .patch(&format!("{base}/firewallRules/nope"), &json!({"bogus": 1}))
+        .await
+        .unwrap();
+    assert_problem(&r, 404, "NOT_FOUND");
+    // An empty body is a valid on-demand backup request; a non-object is not.
+    let r = raw(&s, "POST", &format!("{base}/backups"), None).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = raw(&s, "POST", &format!("{base}/backups"), Some(b"[]")).await;
+    assert_problem(&r, 400, "INVALID_ARGUMENT");
+    assert_eq!(violated(&r), vec!["body"]);
+}

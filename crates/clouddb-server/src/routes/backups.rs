@@ -3,7 +3,6 @@
 //! project and backups outlive their instance: `/v1/projects/{project}/backups?instance=NAME` lists them all.
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,7 +14,8 @@ use super::children::{instance_of, writable_instance};
 use super::{Page, idem, json_response, list_body, parse_query, query_get};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{parse_body, valid_instance_name};
+use crate::extract::ApiJson;
+use crate::model::valid_instance_name;
 use crate::store::lifecycle::backup_record;
 use crate::util::rand_u64;
 
@@ -46,13 +46,9 @@ struct CreateReq {
 async fn create(
     State(st): State<AppState>,
     Path((project, name)): Path<(String, String)>,
-    body: Bytes,
+    body: Option<ApiJson<CreateReq>>,
 ) -> ApiResult<Response> {
-    let req: CreateReq = if body.iter().all(|b| b.is_ascii_whitespace()) {
-        CreateReq::default()
-    } else {
-        parse_body(&body)?
-    };
+    let req = body.map(|ApiJson(r)| r).unwrap_or_default();
     if let Some(n) = &req.name
         && !valid_instance_name(n)
     {

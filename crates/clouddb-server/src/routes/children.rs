@@ -1,78 +1,74 @@
 //! Generic handlers for the synchronous sub-resources of an instance (`databases`, `users`,
 //! `firewallRules` under `/v1/projects/{project}/instances/{name}/...`): list, create (201), get, patch
 //! and delete (204). Each resource module (`databases`, `users`, `firewall_rules`) supplies a [`Kind`]
-//! with its validation. Writes need the instance READY (409 OPERATION_IN_PROGRESS while an operation runs).
+//! with its body types and validation; the parent `routes` module mounts each with [`router`], so
+//! this module does not depend on them. Writes need the instance READY (409 OPERATION_IN_PROGRESS while an operation runs).
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::{Page, idem, json_response, list_body, parse_query};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldViolation};
-use crate::model::Instance;
+use crate::extract::ApiJson;
+use crate::model::{Instance, InstanceState};
 use crate::store::{ChildKey, Store};
 use crate::util::rfc3339;
 
-/// Builds a stored record from a create body: (name, record).
-pub type CreateFn = fn(&Instance, &[u8], &str) -> ApiResult<(String, Value)>;
-
-/// One kind of sub-resource.
-pub struct Kind {
+/// One kind of sub-resource, with its create body `C` and patch body `P` (both parsed by
+/// [`ApiJson`], so their 400s are the extractor's).
+pub struct Kind<C, P> {
     /// Path segment and storage kind.
     pub segment: &'static str,
     /// Singular, for messages.
     pub noun: &'static str,
-    /// Builds the stored record from a create body: (name, record).
-    pub create: CreateFn,
-    /// Applies a patch body to a record.
-    pub patch: fn(&Instance, &mut Value, &[u8]) -> ApiResult<()>,
+    /// Validates a create body for the instance at time `now` (RFC 3339) and builds the stored
+    /// record: `(name, record)`, or a 400 listing the field violations.
+    pub create: fn(&Instance, C, &str) -> ApiResult<(String, Value)>,
+    /// Validates a patch body and applies it to a stored record, or answers a 400 leaving the
+    /// record as it was.
+    pub patch: fn(&Instance, &mut Value, P) -> ApiResult<()>,
 }
 
-macro_rules! kind_routes {
-    ($st:expr, $router:expr, $kind:expr) => {{
-        let k: &'static Kind = $kind;
-        let collection =
-            get(move |s: State<AppState>, p: Path<(String, String)>, q: RawQuery| list(k, s, p, q))
-                .post(
-                    move |s: State<AppState>, p: Path<(String, String)>, b: Bytes| {
-                        create(k, s, p, b)
-                    },
-                );
-        let item =
-            get(move |s: State<AppState>, p: Path<(String, String, String)>| get_one(k, s, p))
-                .patch(
-                    move |s: State<AppState>, p: Path<(String, String, String)>, b: Bytes| {
-                        patch(k, s, p, b)
-                    },
-                )
-                .delete(
-                    move |s: State<AppState>, p: Path<(String, String, String)>| delete(k, s, p),
-                );
-        $router
-            .route(
-                &format!("/v1/projects/{{project}}/instances/{{name}}/{}", k.segment),
-                idem($st, collection),
-            )
-            .route(
-                &format!(
-                    "/v1/projects/{{project}}/instances/{{name}}/{}/{{child}}",
-                    k.segment
-                ),
-                idem($st, item),
-            )
-    }};
-}
-
-pub fn router(st: &AppState) -> Router<AppState> {
-    let r = Router::new();
-    let r = kind_routes!(st, r, &super::databases::DATABASES);
-    let r = kind_routes!(st, r, &super::users::USERS);
-    kind_routes!(st, r, &super::firewall_rules::FIREWALL_RULES)
+/// The routes of one kind: `…/instances/{name}/<segment>` (list, create) and
+/// `…/instances/{name}/<segment>/{child}` (get, patch, delete), all with Idempotency-Key handling.
+pub fn router<C, P>(st: &AppState, kind: &'static Kind<C, P>) -> Router<AppState>
+where
+    C: DeserializeOwned + Send + 'static,
+    P: DeserializeOwned + Send + 'static,
+{
+    let k = kind;
+    let collection =
+        get(move |s: State<AppState>, p: Path<(String, String)>, q: RawQuery| list(k, s, p, q))
+            .post(
+                move |s: State<AppState>,
+                      p: Path<(String, String)>,
+                      b: Result<ApiJson<C>, ApiError>| create(k, s, p, b),
+            );
+    let item = get(move |s: State<AppState>, p: Path<(String, String, String)>| get_one(k, s, p))
+        .patch(
+            move |s: State<AppState>,
+                  p: Path<(String, String, String)>,
+                  b: Result<ApiJson<P>, ApiError>| patch(k, s, p, b),
+        )
+        .delete(move |s: State<AppState>, p: Path<(String, String, String)>| delete(k, s, p));
+    Router::new()
+        .route(
+            &format!("/v1/projects/{{project}}/instances/{{name}}/{}", k.segment),
+            idem(st, collection),
+        )
+        .route(
+            &format!(
+                "/v1/projects/{{project}}/instances/{{name}}/{}/{{child}}",
+                k.segment
+            ),
+            idem(st, item),
+        )
 }
 
 /// The instance, or 404.
@@ -93,7 +89,7 @@ pub fn writable_instance<'a>(
     if inst.busy() {
         return Err(ApiError::busy(&format!("instance {name}")));
     }
-    if inst.state == "FAILED" {
+    if inst.state == InstanceState::Failed {
         return Err(ApiError::Conflict {
             reason: "FAILED_PRECONDITION",
             detail: format!("instance {name} is FAILED"),
@@ -103,7 +99,7 @@ pub fn writable_instance<'a>(
     Ok(inst)
 }
 
-fn key(project: &str, inst: &str, kind: &Kind, name: &str) -> ChildKey {
+fn key<C, P>(project: &str, inst: &str, kind: &Kind<C, P>, name: &str) -> ChildKey {
     (
         project.into(),
         inst.into(),
@@ -112,8 +108,8 @@ fn key(project: &str, inst: &str, kind: &Kind, name: &str) -> ChildKey {
     )
 }
 
-async fn list(
-    kind: &'static Kind,
+async fn list<C, P>(
+    kind: &'static Kind<C, P>,
     State(st): State<AppState>,
     Path((project, name)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
@@ -135,16 +131,18 @@ async fn list(
     ))
 }
 
-async fn create(
-    kind: &'static Kind,
+/// Creates one child. The instance checks (404, 409) come before the body's 400s.
+async fn create<C, P>(
+    kind: &'static Kind<C, P>,
     State(st): State<AppState>,
     Path((project, name)): Path<(String, String)>,
-    body: Bytes,
+    body: Result<ApiJson<C>, ApiError>,
 ) -> ApiResult<Response> {
     let mut store = st.store();
     let inst = writable_instance(&store, &project, &name)?.clone();
+    let ApiJson(body) = body?;
     let now = rfc3339(store.now_ms());
-    let (child, value) = (kind.create)(&inst, &body, &now)?;
+    let (child, value) = (kind.create)(&inst, body, &now)?;
     let k = key(&project, &name, kind, &child);
     if store.children.contains_key(&k) {
         return Err(ApiError::AlreadyExists(format!(
@@ -158,8 +156,8 @@ async fn create(
     Ok(json_response(StatusCode::CREATED, &value))
 }
 
-async fn get_one(
-    kind: &'static Kind,
+async fn get_one<C, P>(
+    kind: &'static Kind<C, P>,
     State(st): State<AppState>,
     Path((project, name, child)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
@@ -172,11 +170,12 @@ async fn get_one(
     Ok(json_response(StatusCode::OK, v))
 }
 
-async fn patch(
-    kind: &'static Kind,
+/// Patches one child. The instance and child checks (404, 409) come before the body's 400s.
+async fn patch<C, P>(
+    kind: &'static Kind<C, P>,
     State(st): State<AppState>,
     Path((project, name, child)): Path<(String, String, String)>,
-    body: Bytes,
+    body: Result<ApiJson<P>, ApiError>,
 ) -> ApiResult<Response> {
     let mut store = st.store();
     let inst = instance_of(&store, &project, &name)?.clone();
@@ -187,7 +186,8 @@ async fn patch(
         .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("{} {child} not found", kind.noun)))?;
     writable_instance(&store, &project, &name)?;
-    (kind.patch)(&inst, &mut v, &body)?;
+    let ApiJson(body) = body?;
+    (kind.patch)(&inst, &mut v, body)?;
     v["updated_at"] = json!(rfc3339(store.now_ms()));
     let mut b = store.batch();
     b.put_child(k, v.clone());
@@ -195,8 +195,8 @@ async fn patch(
     Ok(json_response(StatusCode::OK, &v))
 }
 
-async fn delete(
-    kind: &'static Kind,
+async fn delete<C, P>(
+    kind: &'static Kind<C, P>,
     State(st): State<AppState>,
     Path((project, name, child)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
@@ -216,6 +216,7 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// `Ok` when there are no violations, else a 400 listing them all.
 pub fn fail_if(v: Vec<FieldViolation>) -> ApiResult<()> {
     if v.is_empty() {
         Ok(())
@@ -224,6 +225,7 @@ pub fn fail_if(v: Vec<FieldViolation>) -> ApiResult<()> {
     }
 }
 
+/// Charset and collation names: 1 to 64 characters of `[A-Za-z0-9_.-]`.
 pub fn valid_token(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && s.bytes()

@@ -6,32 +6,35 @@ use serde_json::{Value, json};
 
 use super::children::{Kind, fail_if, valid_token};
 use crate::error::{ApiResult, FieldViolation};
-use crate::model::{Instance, parse_body, valid_sql_name};
+use crate::model::{Instance, valid_sql_name};
 
-pub static DATABASES: Kind = Kind {
+/// The `databases` sub-resource.
+pub static DATABASES: Kind<DbCreate, DbPatch> = Kind {
     segment: "databases",
     noun: "database",
     create: db_create,
     patch: db_patch,
 };
 
+/// The body of a database create: `name` is required (checked by the handler, so that every
+/// violation is listed at once); charset and collation default per engine.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DbCreate {
+pub struct DbCreate {
     name: Option<String>,
     charset: Option<String>,
     collation: Option<String>,
 }
 
+/// The body of a database patch: the fields sent change.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DbPatch {
+pub struct DbPatch {
     charset: Option<String>,
     collation: Option<String>,
 }
 
-fn db_create(inst: &Instance, body: &[u8], now: &str) -> ApiResult<(String, Value)> {
-    let r: DbCreate = parse_body(body)?;
+fn db_create(inst: &Instance, r: DbCreate, now: &str) -> ApiResult<(String, Value)> {
     let mut v = Vec::new();
     let name = r.name.unwrap_or_default();
     if !valid_sql_name(&name) {
@@ -72,8 +75,7 @@ fn db_create(inst: &Instance, body: &[u8], now: &str) -> ApiResult<(String, Valu
     ))
 }
 
-fn db_patch(_inst: &Instance, rec: &mut Value, body: &[u8]) -> ApiResult<()> {
-    let r: DbPatch = parse_body(body)?;
+fn db_patch(_inst: &Instance, rec: &mut Value, r: DbPatch) -> ApiResult<()> {
     let mut v = Vec::new();
     for (f, val) in [("charset", r.charset), ("collation", r.collation)] {
         if let Some(val) = val {

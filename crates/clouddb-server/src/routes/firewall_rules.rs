@@ -6,26 +6,29 @@ use serde_json::{Value, json};
 
 use super::children::{Kind, fail_if};
 use crate::error::{ApiResult, FieldViolation};
-use crate::model::{Instance, parse_body, valid_cidr, valid_instance_name};
+use crate::model::{Instance, valid_cidr, valid_instance_name};
 
-pub static FIREWALL_RULES: Kind = Kind {
+/// The `firewallRules` sub-resource.
+pub static FIREWALL_RULES: Kind<FwCreate, FwPatch> = Kind {
     segment: "firewallRules",
     noun: "firewall rule",
     create: fw_create,
     patch: fw_patch,
 };
 
+/// The body of a firewall rule create: `name` and `cidr` are required (checked by the handler).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FwCreate {
+pub struct FwCreate {
     name: Option<String>,
     cidr: Option<String>,
     description: Option<String>,
 }
 
+/// The body of a firewall rule patch: the fields sent change.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FwPatch {
+pub struct FwPatch {
     cidr: Option<String>,
     description: Option<String>,
 }
@@ -46,8 +49,7 @@ fn check_fw(cidr: &Option<String>, description: &Option<String>, v: &mut Vec<Fie
     }
 }
 
-fn fw_create(inst: &Instance, body: &[u8], now: &str) -> ApiResult<(String, Value)> {
-    let r: FwCreate = parse_body(body)?;
+fn fw_create(inst: &Instance, r: FwCreate, now: &str) -> ApiResult<(String, Value)> {
     let mut v = Vec::new();
     let name = r.name.clone().unwrap_or_default();
     if !valid_instance_name(&name) {
@@ -68,8 +70,7 @@ fn fw_create(inst: &Instance, body: &[u8], now: &str) -> ApiResult<(String, Valu
     ))
 }
 
-fn fw_patch(_inst: &Instance, rec: &mut Value, body: &[u8]) -> ApiResult<()> {
-    let r: FwPatch = parse_body(body)?;
+fn fw_patch(_inst: &Instance, rec: &mut Value, r: FwPatch) -> ApiResult<()> {
     let mut v = Vec::new();
     check_fw(&r.cidr, &r.description, &mut v);
     fail_if(v)?;

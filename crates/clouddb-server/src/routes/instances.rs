@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,11 +16,12 @@ use super::{
 };
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldViolation};
+use crate::extract::ApiJson;
 use crate::middleware::{IdemCtx, IdemStored};
 use crate::model::{
-    BackupConfig, BackupPatch, ENGINES, Endpoint, Instance, check_labels, check_storage,
-    default_port, default_version, find_tier, find_version, major, parse_body, valid_instance_name,
-    valid_sql_name, version_parts,
+    BackupConfig, BackupPatch, ENGINES, Endpoint, Instance, InstanceState, check_labels,
+    check_storage, default_port, default_version, find_tier, find_version, major,
+    valid_instance_name, valid_sql_name, version_parts,
 };
 use crate::store::lifecycle::{OpPlan, new_op_id};
 use crate::store::{Batch, IdemRec, InstanceRec, OpRec};
@@ -138,9 +138,8 @@ async fn create(
     State(st): State<AppState>,
     Path(project): Path<String>,
     idem: Option<Extension<IdemCtx>>,
-    body: Bytes,
+    ApiJson(req): ApiJson<CreateReq>,
 ) -> ApiResult<Response> {
-    let req: CreateReq = parse_body(&body)?;
     let mut v = Vec::new();
     let name = req.name.clone().unwrap_or_default();
     if req.name.is_none() {
@@ -242,7 +241,7 @@ async fn create(
             host: format!("{name}.{project}.clouddb.internal"),
             port: default_port(&engine),
         },
-        state: "CREATING".into(),
+        state: InstanceState::Creating,
         current_operation: Some(op_id.clone()),
         created_at: rfc3339(now),
         updated_at: rfc3339(now),
@@ -316,15 +315,13 @@ async fn list(
     let q = parse_query(raw.as_deref())?;
     let page = Page::from_query(&q)?;
     let filters = label_filters(&q)?;
-    let state_filter = query_get(&q, "state").map(str::to_string);
-    if let Some(s) = &state_filter
-        && !super::admin::STATES.contains(&s.as_str())
-    {
-        return Err(ApiError::field(
-            "state",
-            format!("must be one of {}", super::admin::STATES.join(", ")),
-        ));
-    }
+    let state_filter = match query_get(&q, "state") {
+        None => None,
+        Some(s) => Some(
+            InstanceState::parse(s)
+                .ok_or_else(|| ApiError::field("state", InstanceState::expected()))?,
+        ),
+    };
     let store = st.store();
     let start = (project.clone(), page.after.clone().unwrap_or_default());
     let items = store
@@ -335,7 +332,7 @@ async fn list(
             filters.iter().all(|(k, v)| match v {
                 Some(v) => r.inst.labels.get(k) == Some(v),
                 None => r.inst.labels.contains_key(k),
-            }) && state_filter.as_ref().is_none_or(|s| r.inst.state == *s)
+            }) && state_filter.is_none_or(|s| r.inst.state == s)
         })
         .map(|((_, n), r)| {
             (
@@ -355,9 +352,8 @@ async fn patch(
     Path((project, name)): Path<(String, String)>,
     idem: Option<Extension<IdemCtx>>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiJson(req): ApiJson<PatchReq>,
 ) -> ApiResult<Response> {
-    let req: PatchReq = parse_body(&body)?;
     let mut v = Vec::new();
     for (field, val) in [
         ("name", &req.name),
@@ -400,7 +396,7 @@ async fn patch(
     if rec.inst.busy() {
         return Err(ApiError::busy(&format!("instance {name}")));
     }
-    if rec.inst.state == "FAILED" {
+    if rec.inst.state == InstanceState::Failed {
         return Err(ApiError::Conflict {
             reason: "FAILED_PRECONDITION",
             detail: format!("instance {name} is FAILED; it can only be deleted"),
@@ -495,7 +491,7 @@ async fn patch(
     let now = store.now_ms();
     let op_id = new_op_id();
     if heavy && st.config.update_ms > 0 {
-        inst.state = "UPDATING".into();
+        inst.state = InstanceState::Updating;
     }
     inst.current_operation = Some(op_id.clone());
     inst.updated_at = rfc3339(now);
@@ -570,7 +566,7 @@ async fn delete(
         });
     }
     let now = store.now_ms();
-    let final_backup = if skip || rec.inst.state == "FAILED" {
+    let final_backup = if skip || rec.inst.state == InstanceState::Failed {
         None
     } else {
         let n = given
@@ -586,7 +582,7 @@ async fn delete(
     let fail = st.faults.take_fail_operation("DELETE", &path);
     let op_id = new_op_id();
     let mut inst = rec.inst.clone();
-    inst.state = "DELETING".into();
+    inst.state = InstanceState::Deleting;
     inst.current_operation = Some(op_id.clone());
     inst.updated_at = rfc3339(now);
     inst.refresh_etag();

@@ -33,7 +33,9 @@ pub fn router(st: AppState) -> Router {
         .merge(instances::router(&st))
         .merge(operations::router())
         .merge(backups::router(&st))
-        .merge(children::router(&st))
+        .merge(children::router(&st, &databases::DATABASES))
+        .merge(children::router(&st, &users::USERS))
+        .merge(children::router(&st, &firewall_rules::FIREWALL_RULES))
         .layer(from_fn_with_state(st.clone(), middleware::faults))
         .layer(from_fn_with_state(st.clone(), middleware::rate_limit))
         .layer(from_fn_with_state(st.clone(), middleware::auth));

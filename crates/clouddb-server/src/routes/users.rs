@@ -6,26 +6,30 @@ use serde_json::{Value, json};
 
 use super::children::{Kind, fail_if};
 use crate::error::{ApiResult, FieldViolation};
-use crate::model::{Instance, parse_body, valid_sql_name};
+use crate::model::{Instance, valid_sql_name};
 
-pub static USERS: Kind = Kind {
+/// The `users` sub-resource.
+pub static USERS: Kind<UserCreate, UserPatch> = Kind {
     segment: "users",
     noun: "user",
     create: user_create,
     patch: user_patch,
 };
 
+/// The body of a user create: `name` is required (checked by the handler); the password is
+/// write-only (never stored in the record).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UserCreate {
+pub struct UserCreate {
     name: Option<String>,
     password: Option<String>,
     roles: Option<Vec<String>>,
 }
 
+/// The body of a user patch: the fields sent change.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UserPatch {
+pub struct UserPatch {
     password: Option<String>,
     roles: Option<Vec<String>>,
 }
@@ -55,8 +59,7 @@ fn check_user_fields(
     }
 }
 
-fn user_create(inst: &Instance, body: &[u8], now: &str) -> ApiResult<(String, Value)> {
-    let r: UserCreate = parse_body(body)?;
+fn user_create(inst: &Instance, r: UserCreate, now: &str) -> ApiResult<(String, Value)> {
     let mut v = Vec::new();
     let name = r.name.clone().unwrap_or_default();
     if !valid_sql_name(&name) || name.len() > 32 {
@@ -78,8 +81,7 @@ fn user_create(inst: &Instance, body: &[u8], now: &str) -> ApiResult<(String, Va
     ))
 }
 
-fn user_patch(_inst: &Instance, rec: &mut Value, body: &[u8]) -> ApiResult<()> {
-    let r: UserPatch = parse_body(body)?;
+fn user_patch(_inst: &Instance, rec: &mut Value, r: UserPatch) -> ApiResult<()> {
     let mut v = Vec::new();
     check_user_fields(&r.password, &r.roles, &mut v);
     fail_if(v)?;

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{Batch, InstanceRec, OpRec, Store};
+use crate::model::InstanceState;
 use crate::util::{rand_u64, rfc3339};
 
 /// What to record with a new operation.
@@ -162,7 +163,7 @@ impl Batch<'_> {
             }
             ("create", Some(mut rec)) => {
                 if op.fail {
-                    rec.inst.state = "FAILED".into();
+                    rec.inst.state = InstanceState::Failed;
                     op.error = Some(op_error(
                         500,
                         "PROVISIONING_FAILED",
@@ -172,7 +173,7 @@ impl Batch<'_> {
                         ),
                     ));
                 } else {
-                    rec.inst.state = "READY".into();
+                    rec.inst.state = InstanceState::Ready;
                 }
                 self.settle(rec, now);
             }
@@ -190,12 +191,12 @@ impl Batch<'_> {
                         ),
                     ));
                 }
-                rec.inst.state = "READY".into();
+                rec.inst.state = InstanceState::Ready;
                 self.settle(rec, now);
             }
             ("delete", Some(mut rec)) => {
                 if op.fail {
-                    rec.inst.state = "READY".into();
+                    rec.inst.state = InstanceState::Ready;
                     op.error = Some(op_error(
                         500,
                         "DELETE_FAILED",
@@ -211,7 +212,7 @@ impl Batch<'_> {
                 }
             }
             (_, Some(mut rec)) => {
-                rec.inst.state = "READY".into();
+                rec.inst.state = InstanceState::Ready;
                 self.settle(rec, now);
             }
         }

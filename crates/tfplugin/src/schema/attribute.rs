@@ -1,7 +1,7 @@
 //! Attributes and nested attributes, with a builder API.
 
 use super::modifiers::{PlanModifier, ReplaceIfFn};
-use super::validators::{FnValidator, Validator};
+use super::validators::{Accepts, FnValidator, Validator};
 use crate::diag::Diagnostics;
 use crate::value::{AttributePath, ObjectType, Type, Value};
 use std::sync::Arc;
@@ -209,17 +209,20 @@ impl Attribute {
         self.required = false;
         self
     }
-    /// Adds a validator.
+    /// Adds a validator. [`Schema::check`](super::Schema::check) rejects it unless its
+    /// [`Validator::accepts`] accepts this attribute's type.
     pub fn validator(mut self, v: impl Validator + 'static) -> Self {
         self.validators.push(Arc::new(v));
         self
     }
-    /// Adds a closure validator: `f(path, value, diags)` for known non-null values.
+    /// Adds a closure validator: `f(path, value, diags)` for known non-null values. It is typed by
+    /// this attribute ([`Accepts::Type`] of its current type), so attach it after the type is final.
     pub fn validate_with<F>(self, description: impl Into<String>, f: F) -> Self
     where
         F: Fn(&AttributePath, &Value, &mut Diagnostics) + Send + Sync + 'static,
     {
-        self.validator(FnValidator::new(description, f))
+        let accepts = Accepts::Type(self.ty());
+        self.validator(FnValidator::new(accepts, description, f))
     }
     /// Adds a plan modifier.
     pub fn plan_modifier(mut self, m: PlanModifier) -> Self {

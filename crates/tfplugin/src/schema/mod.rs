@@ -19,6 +19,7 @@
 
 mod attribute;
 mod check;
+mod duration;
 mod identity;
 mod modifiers;
 pub mod timeouts;
@@ -29,7 +30,7 @@ pub use attribute::{AttrType, Attribute, NestedAttributes, ObjectNesting};
 pub use identity::{IdentityAttribute, IdentitySchema};
 pub use modifiers::{PlanModifier, ReplaceIfFn};
 pub use validate::validate_config;
-pub use validators::Validator;
+pub use validators::{Accepts, Validator};
 
 use crate::value::{ObjectType, Type};
 
@@ -83,7 +84,10 @@ impl Schema {
         self.block.implied_type()
     }
 
-    /// Checks the rules Terraform enforces on schemas (it panics on some violations).
+    /// Checks the rules Terraform and terraform-plugin-framework enforce on schemas (Terraform panics
+    /// on some violations), plus the combinations the plan engine cannot honour. `Err` lists every
+    /// problem, each as `"<attribute path>: <what is wrong>"`; the rules are listed in `check.rs`.
+    /// The gRPC layer runs it once when a provider's schemas are built.
     pub fn check(&self) -> Result<(), Vec<String>> {
         check::check_block(&self.block)
     }

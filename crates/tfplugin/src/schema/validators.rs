@@ -2,32 +2,84 @@
 //! from other resources) is validated again once known.
 
 use crate::diag::Diagnostics;
-use crate::value::{AttributePath, Number, Value};
+use crate::value::{AttributePath, Number, Type, Value};
+use std::fmt;
 use std::sync::Arc;
 
 /// Checks one attribute value and reports problems at `path`.
 pub trait Validator: Send + Sync {
     /// Human description ("string length between 1 and 63").
     fn description(&self) -> String;
-    /// Adds diagnostics for an invalid `value` at `path`.
+    /// The attribute types this validator applies to. [`Schema::check`](super::Schema::check)
+    /// rejects a validator attached to an attribute whose type it does not accept.
+    fn accepts(&self) -> Accepts;
+    /// Adds diagnostics for an invalid `value` at `path`. Called only with known, non-null values
+    /// of an attribute whose type [`Self::accepts`] accepts.
     fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics);
 }
 
-/// A validator from a closure.
+/// The attribute types a [`Validator`] applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepts {
+    /// Every type, `dynamic` included (the validator inspects values itself).
+    Any,
+    /// `string` attributes.
+    String,
+    /// `number` attributes.
+    Number,
+    /// `bool` attributes.
+    Bool,
+    /// `list`, `set` and `map` attributes of any element type (nested lists, sets and maps too).
+    Collection,
+    /// Attributes of exactly this type (closures attached with `Attribute::validate_with` are typed
+    /// by the attribute they are attached to).
+    Type(Type),
+}
+
+impl Accepts {
+    /// True when a validator accepting `self` may be attached to an attribute of type `ty`.
+    pub fn accepts(&self, ty: &Type) -> bool {
+        match self {
+            Accepts::Any => true,
+            Accepts::String => *ty == Type::String,
+            Accepts::Number => *ty == Type::Number,
+            Accepts::Bool => *ty == Type::Bool,
+            Accepts::Collection => matches!(ty, Type::List(_) | Type::Set(_) | Type::Map(_)),
+            Accepts::Type(t) => t == ty,
+        }
+    }
+}
+
+impl fmt::Display for Accepts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Accepts::Any => f.write_str("any type"),
+            Accepts::String => f.write_str("string"),
+            Accepts::Number => f.write_str("number"),
+            Accepts::Bool => f.write_str("bool"),
+            Accepts::Collection => f.write_str("list, set or map"),
+            Accepts::Type(t) => f.write_str(&t.friendly_name()),
+        }
+    }
+}
+
+/// A validator from a closure, applying to the attribute types given by its [`Accepts`].
 pub struct FnValidator {
     description: String,
+    accepts: Accepts,
     #[allow(clippy::type_complexity)]
     f: Arc<dyn Fn(&AttributePath, &Value, &mut Diagnostics) + Send + Sync>,
 }
 
 impl FnValidator {
-    /// Wraps `f`.
-    pub fn new<F>(description: impl Into<String>, f: F) -> Self
+    /// Wraps `f`, which validates values of the types `accepts` accepts.
+    pub fn new<F>(accepts: Accepts, description: impl Into<String>, f: F) -> Self
     where
         F: Fn(&AttributePath, &Value, &mut Diagnostics) + Send + Sync + 'static,
     {
         FnValidator {
             description: description.into(),
+            accepts,
             f: Arc::new(f),
         }
     }
@@ -36,6 +88,9 @@ impl FnValidator {
 impl Validator for FnValidator {
     fn description(&self) -> String {
         self.description.clone()
+    }
+    fn accepts(&self) -> Accepts {
+        self.accepts.clone()
     }
     fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
         (self.f)(path, value, diags);
@@ -46,9 +101,10 @@ fn invalid(diags: &mut Diagnostics, path: &AttributePath, detail: String) {
     diags.attribute_error(path.clone(), "Invalid attribute value", detail);
 }
 
-/// String length (in characters) within `min..=max`.
+/// String length (in characters) within `min..=max`. Accepts `string`.
 pub fn string_length(min: usize, max: usize) -> FnValidator {
     FnValidator::new(
+        Accepts::String,
         format!("string length between {min} and {max}"),
         move |p, v, d| {
             if let Some(s) = v.as_str() {
@@ -67,27 +123,31 @@ pub fn string_length(min: usize, max: usize) -> FnValidator {
     )
 }
 
-/// String is one of `allowed`.
+/// String is one of `allowed`. Accepts `string`.
 pub fn one_of(allowed: &[&str]) -> FnValidator {
     let allowed: Vec<String> = allowed.iter().map(|s| (*s).to_string()).collect();
-    FnValidator::new(format!("one of {allowed:?}"), move |p, v, d| {
-        if let Some(s) = v.as_str()
-            && !allowed.iter().any(|a| a == s)
-        {
-            invalid(
-                d,
-                p,
-                format!("Attribute {p} value must be one of: {allowed:?}, got: {s:?}"),
-            );
-        }
-    })
+    FnValidator::new(
+        Accepts::String,
+        format!("one of {allowed:?}"),
+        move |p, v, d| {
+            if let Some(s) = v.as_str()
+                && !allowed.iter().any(|a| a == s)
+            {
+                invalid(
+                    d,
+                    p,
+                    format!("Attribute {p} value must be one of: {allowed:?}, got: {s:?}"),
+                );
+            }
+        },
+    )
 }
 
 /// String made only of characters for which `pred` holds, described by `what`
-/// (e.g. "lowercase letters, digits and hyphens"); a light alternative to regexes.
+/// (e.g. "lowercase letters, digits and hyphens"); a light alternative to regexes. Accepts `string`.
 pub fn string_chars(what: &str, pred: fn(char) -> bool) -> FnValidator {
     let what = what.to_string();
-    FnValidator::new(format!("only {what}"), move |p, v, d| {
+    FnValidator::new(Accepts::String, format!("only {what}"), move |p, v, d| {
         if let Some(s) = v.as_str()
             && let Some(c) = s.chars().find(|c| !pred(*c))
         {
@@ -100,9 +160,9 @@ pub fn string_chars(what: &str, pred: fn(char) -> bool) -> FnValidator {
     })
 }
 
-/// Whole number.
+/// Whole number. Accepts `number`.
 pub fn integer() -> FnValidator {
-    FnValidator::new("a whole number", |p, v, d| {
+    FnValidator::new(Accepts::Number, "a whole number", |p, v, d| {
         if let Some(n) = v.as_number()
             && !n.is_integer()
         {
@@ -115,9 +175,10 @@ pub fn integer() -> FnValidator {
     })
 }
 
-/// Whole number within `min..=max`.
+/// Whole number within `min..=max`. Accepts `number`.
 pub fn int_between(min: i64, max: i64) -> FnValidator {
     FnValidator::new(
+        Accepts::Number,
         format!("whole number between {min} and {max}"),
         move |p, v, d| {
             if let Some(n) = v.as_number() {
@@ -135,9 +196,10 @@ pub fn int_between(min: i64, max: i64) -> FnValidator {
     )
 }
 
-/// Collection size within `min..=max`.
+/// Collection size within `min..=max`. Accepts lists, sets and maps.
 pub fn size_between(min: usize, max: usize) -> FnValidator {
     FnValidator::new(
+        Accepts::Collection,
         format!("between {min} and {max} elements"),
         move |p, v, d| {
             if let Some(n) = v.collection_len()
@@ -156,14 +218,19 @@ pub fn size_between(min: usize, max: usize) -> FnValidator {
 }
 
 /// Duration string like `"30m"` or `"1h30m"` (see [`super::timeouts::parse_duration`]).
+/// Accepts `string`.
 pub fn duration() -> FnValidator {
-    FnValidator::new("a duration like \"30m\" or \"1h30m\"", |p, v, d| {
-        if let Some(s) = v.as_str()
-            && let Err(e) = super::timeouts::parse_duration(s)
-        {
-            invalid(d, p, format!("Attribute {p}: {e}"));
-        }
-    })
+    FnValidator::new(
+        Accepts::String,
+        "a duration like \"30m\" or \"1h30m\"",
+        |p, v, d| {
+            if let Some(s) = v.as_str()
+                && let Err(e) = super::duration::parse_duration(s)
+            {
+                invalid(d, p, format!("Attribute {p}: {e}"));
+            }
+        },
+    )
 }
 
 #[cfg(test)]
