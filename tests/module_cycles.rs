@@ -38,20 +38,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Sibling edges that are known and being removed elsewhere: `(crate dir, from, to, reason)`.
-const ALLOWED: &[(&str, &str, &str, &str)] = &[
-    (
-        "src",
-        "provider",
-        "resources",
-        "being removed by the typed-model port",
-    ),
-    (
-        "src",
-        "resources",
-        "provider",
-        "being removed by the typed-model port",
-    ),
-];
+const ALLOWED: &[(&str, &str, &str, &str)] = &[];
 
 /// The source trees to check, relative to the workspace root.
 const TREES: &[&str] = &["src", "crates/tfplugin/src", "crates/clouddb-server/src"];
