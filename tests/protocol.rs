@@ -369,7 +369,11 @@ async fn every_rpc_answers_over_mtls() {
             .find(|a| a.name == n)
             .unwrap_or_else(|| panic!("clouddb_instance attribute {n} missing"))
     };
-    assert!(rattr("name").required && rattr("tier").required && rattr("storage_gb").required);
+    assert!(rattr("name").required);
+    // tier and storage_gb have defaults (db-small, 20 GB): optional and computed.
+    for n in ["tier", "storage_gb"] {
+        assert!(rattr(n).optional && rattr(n).computed && !rattr(n).required, "{n}");
+    }
     assert!(rattr("id").computed && !rattr("id").optional);
     assert!(rattr("engine").optional && rattr("engine").computed);
     assert!(rattr("admin_password").sensitive);
