@@ -372,7 +372,10 @@ async fn every_rpc_answers_over_mtls() {
     assert!(rattr("name").required);
     // tier and storage_gb have defaults (db-small, 20 GB): optional and computed.
     for n in ["tier", "storage_gb"] {
-        assert!(rattr(n).optional && rattr(n).computed && !rattr(n).required, "{n}");
+        assert!(
+            rattr(n).optional && rattr(n).computed && !rattr(n).required,
+            "{n}"
+        );
     }
     assert!(rattr("id").computed && !rattr("id").optional);
     assert!(rattr("engine").optional && rattr("engine").computed);
