@@ -271,7 +271,7 @@ fn good_provider_config(endpoint: &str) -> Value {
     val(
         &provider_ty(),
         json!({"endpoint": endpoint, "token": TOKEN, "project": PROJECT,
-               "request_timeout": "10s", "max_retries": 2, "poll_interval": "50ms"}),
+               "request_timeout": "10s", "max_retries": 2, "poll_interval": "5ms"}),
     )
 }
 
