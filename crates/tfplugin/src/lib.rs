@@ -16,8 +16,11 @@
 //! * [`provider`]: the `Provider` / `Resource` / `DataSource` / `Function` /
 //!   `EphemeralResource` / `ListResource` traits, `PrivateState`, `Context` (stop signal).
 //! * [`grpc`]: the `tfplugin6.Provider` service (every 6.11 RPC) dispatching to those traits.
-//! * [`server`], [`logging`], [`proto`], [`testing`]: transport (go-plugin handshake,
-//!   AutoMTLS, auxiliary services), hclog logging, generated code, test client.
+//! * [`server`], [`logging`], [`proto`]: transport (go-plugin handshake, AutoMTLS,
+//!   auxiliary services), hclog logging, generated code.
+//! * `testing` (cargo feature `testing`, off by default): a test client that launches a
+//!   provider binary like Terraform, and the value, diagnostic, garbage-input and request
+//!   helpers shared by protocol tests.
 //!
 //! ```no_run
 //! # use tfplugin::provider::Provider;
@@ -32,6 +35,7 @@
 pub mod logging;
 pub mod proto;
 pub mod server;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub mod diag;

@@ -11,7 +11,11 @@ use tfplugin::proto::tfplugin6::provider_client::ProviderClient;
 use tfplugin::proto::tfplugin6::provider_server::ProviderServer;
 use tfplugin::provider::*;
 use tfplugin::schema::{Attribute, IdentityAttribute, IdentitySchema, Schema, timeouts};
-use tfplugin::value::{Type, Value, msgpack};
+use tfplugin::testing::diagnostics::{errors, first_attribute};
+use tfplugin::testing::garbage::invalid_msgpack;
+use tfplugin::testing::requests;
+use tfplugin::testing::values::{decode, dynamic_value, json_bytes, raw_state_json};
+use tfplugin::value::{Type, Value};
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
@@ -309,7 +313,7 @@ async fn client() -> ProviderClient<Channel> {
             let r = c
                 .configure_provider(pb::configure_provider::Request {
                     terraform_version: "1.15.5".into(),
-                    config: dv(&provider_ty, &cfg),
+                    config: dynamic_value(&provider_ty, &cfg),
                     client_capabilities: None,
                 })
                 .await
@@ -325,42 +329,6 @@ async fn client() -> ProviderClient<Channel> {
 
 fn ty() -> Type {
     thing_schema().implied_type()
-}
-
-fn dv(t: &Type, v: &Value) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: msgpack::encode(t, v).expect("encode"),
-        json: Vec::new(),
-    })
-}
-
-fn garbage() -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: vec![0xc1, 0xff, 0x00],
-        json: Vec::new(),
-    })
-}
-
-fn decode(t: &Type, d: &Option<pb::DynamicValue>) -> Value {
-    msgpack::decode(t, &d.as_ref().expect("value").msgpack).expect("decode")
-}
-
-fn errors(d: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
-    d.iter()
-        .filter(|x| x.severity == pb::diagnostic::Severity::Error as i32)
-        .collect()
-}
-
-fn attr_of(d: &pb::Diagnostic) -> Option<String> {
-    use pb::attribute_path::step::Selector;
-    d.attribute
-        .as_ref()?
-        .steps
-        .first()
-        .and_then(|s| match &s.selector {
-            Some(Selector::AttributeName(n)) => Some(n.clone()),
-            _ => None,
-        })
 }
 
 fn config(name: &str, mode: Option<&str>) -> Value {
@@ -381,19 +349,15 @@ async fn plan(
     cfg: &Value,
 ) -> pb::plan_resource_change::Response {
     // Terraform's proposed state: config, with prior values for computed attributes left unset
-    let mut proposed = cfg.clone();
-    for k in ["id", "endpoint", "size"] {
-        if cfg.get(k).is_null() {
-            proposed.set_attr(k, prior.get(k).clone());
-        }
-    }
-    c.plan_resource_change(pb::plan_resource_change::Request {
-        type_name: "toy_thing".into(),
-        prior_state: dv(&ty(), prior),
-        proposed_new_state: dv(&ty(), &proposed),
-        config: dv(&ty(), cfg),
-        ..Default::default()
-    })
+    let proposed = requests::proposed_new_state(&thing_schema(), prior, cfg);
+    c.plan_resource_change(requests::plan(
+        "toy_thing",
+        &ty(),
+        prior,
+        &proposed,
+        cfg,
+        Vec::new(),
+    ))
     .await
     .expect("plan rpc")
     .into_inner()
@@ -406,14 +370,14 @@ async fn apply(
     cfg: &Value,
     private: Vec<u8>,
 ) -> pb::apply_resource_change::Response {
-    c.apply_resource_change(pb::apply_resource_change::Request {
-        type_name: "toy_thing".into(),
-        prior_state: dv(&ty(), prior),
-        planned_state: dv(&ty(), planned),
-        config: dv(&ty(), cfg),
-        planned_private: private,
-        ..Default::default()
-    })
+    c.apply_resource_change(requests::apply(
+        "toy_thing",
+        &ty(),
+        prior,
+        planned,
+        cfg,
+        private,
+    ))
     .await
     .expect("apply rpc")
     .into_inner()
@@ -520,7 +484,7 @@ async fn resource_lifecycle() {
     let r = c
         .read_resource(pb::read_resource::Request {
             type_name: "toy_thing".into(),
-            current_state: dv(&ty(), &state),
+            current_state: dynamic_value(&ty(), &state),
             private: a.private.clone(),
             ..Default::default()
         })
@@ -553,7 +517,7 @@ async fn resource_lifecycle() {
     assert_eq!(
         errors(&p.diagnostics)
             .first()
-            .and_then(|d| attr_of(d))
+            .and_then(|d| first_attribute(d))
             .as_deref(),
         Some("size")
     );
@@ -562,7 +526,7 @@ async fn resource_lifecycle() {
     let p = plan(&mut c, &state, &config("b", None)).await;
     assert_eq!(p.requires_replace.len(), 1);
     assert_eq!(
-        attr_of(&pb::Diagnostic {
+        first_attribute(&pb::Diagnostic {
             attribute: Some(p.requires_replace[0].clone()),
             ..Default::default()
         })
@@ -606,7 +570,7 @@ async fn apply_result_checks_and_panics() {
             errs[0].summary
         );
         if !attr.is_empty() {
-            assert_eq!(attr_of(errs[0]).as_deref(), Some(attr), "{mode}");
+            assert_eq!(first_attribute(errs[0]).as_deref(), Some(attr), "{mode}");
             let st = decode(&ty(), &a.new_state);
             assert!(
                 st.is_wholly_known(),
@@ -630,10 +594,7 @@ async fn upgrade_state() {
         .upgrade_resource_state(pb::upgrade_resource_state::Request {
             type_name: "toy_thing".into(),
             version: 0,
-            raw_state: Some(pb::RawState {
-                json: raw.to_vec(),
-                flatmap: Default::default(),
-            }),
+            raw_state: raw_state_json(raw.to_vec()),
         })
         .await
         .expect("rpc")
@@ -685,19 +646,19 @@ async fn every_other_rpc_answers() {
     let pty = Type::object([("region", Type::String)]);
     let v = c
         .validate_provider_config(pb::validate_provider_config::Request {
-            config: dv(&pty, &Value::object([("region", Value::from("mars"))])),
+            config: dynamic_value(&pty, &Value::object([("region", Value::from("mars"))])),
         })
         .await
         .expect("rpc")
         .into_inner();
     assert_eq!(
-        attr_of(errors(&v.diagnostics)[0]).as_deref(),
+        first_attribute(errors(&v.diagnostics)[0]).as_deref(),
         Some("region")
     );
     let v = c
         .configure_provider(pb::configure_provider::Request {
             terraform_version: "1.11.4".into(),
-            config: dv(&pty, &Value::object([("region", Value::from("eu"))])),
+            config: dynamic_value(&pty, &Value::object([("region", Value::from("eu"))])),
             client_capabilities: None,
         })
         .await
@@ -707,7 +668,7 @@ async fn every_other_rpc_answers() {
     let v = c
         .validate_resource_config(pb::validate_resource_config::Request {
             type_name: "toy_thing".into(),
-            config: dv(&ty(), &config("a", None)),
+            config: dynamic_value(&ty(), &config("a", None)),
             client_capabilities: Some(pb::ClientCapabilities {
                 write_only_attributes_allowed: true,
                 ..Default::default()
@@ -721,14 +682,14 @@ async fn every_other_rpc_answers() {
     let v = c
         .validate_resource_config(pb::validate_resource_config::Request {
             type_name: "toy_thing".into(),
-            config: dv(&ty(), &config("a", None)),
+            config: dynamic_value(&ty(), &config("a", None)),
             client_capabilities: None,
         })
         .await
         .expect("rpc")
         .into_inner();
     assert_eq!(
-        attr_of(errors(&v.diagnostics)[0]).as_deref(),
+        first_attribute(errors(&v.diagnostics)[0]).as_deref(),
         Some("secret")
     );
     let v = c
@@ -747,7 +708,7 @@ async fn every_other_rpc_answers() {
     let v = c
         .validate_data_resource_config(pb::validate_data_resource_config::Request {
             type_name: "toy_lookup".into(),
-            config: dv(&lty, &lcfg),
+            config: dynamic_value(&lty, &lcfg),
         })
         .await
         .expect("rpc")
@@ -756,7 +717,7 @@ async fn every_other_rpc_answers() {
     let r = c
         .read_data_source(pb::read_data_source::Request {
             type_name: "toy_lookup".into(),
-            config: dv(&lty, &lcfg),
+            config: dynamic_value(&lty, &lcfg),
             ..Default::default()
         })
         .await
@@ -767,7 +728,7 @@ async fn every_other_rpc_answers() {
     let f = c
         .call_function(pb::call_function::Request {
             name: "upper".into(),
-            arguments: vec![dv(&Type::String, &Value::from("abc")).expect("dv")],
+            arguments: vec![dynamic_value(&Type::String, &Value::from("abc")).expect("dv")],
         })
         .await
         .expect("rpc")
@@ -776,7 +737,7 @@ async fn every_other_rpc_answers() {
     let f = c
         .call_function(pb::call_function::Request {
             name: "upper".into(),
-            arguments: vec![dv(&Type::String, &Value::from("")).expect("dv")],
+            arguments: vec![dynamic_value(&Type::String, &Value::from("")).expect("dv")],
         })
         .await
         .expect("rpc")
@@ -796,7 +757,7 @@ async fn every_other_rpc_answers() {
     let e = c
         .validate_ephemeral_resource_config(pb::validate_ephemeral_resource_config::Request {
             type_name: "toy_token".into(),
-            config: dv(&ety, &Value::object([("token", Value::Null)])),
+            config: dynamic_value(&ety, &Value::object([("token", Value::Null)])),
         })
         .await
         .expect("rpc")
@@ -805,7 +766,7 @@ async fn every_other_rpc_answers() {
     let o = c
         .open_ephemeral_resource(pb::open_ephemeral_resource::Request {
             type_name: "toy_token".into(),
-            config: dv(&ety, &Value::object([("token", Value::Null)])),
+            config: dynamic_value(&ety, &Value::object([("token", Value::Null)])),
             client_capabilities: None,
         })
         .await
@@ -835,7 +796,7 @@ async fn every_other_rpc_answers() {
     let vl = c
         .validate_list_resource_config(pb::validate_list_resource_config::Request {
             type_name: "toy_thing".into(),
-            config: dv(&listty, &Value::object([("prefix", Value::Null)])),
+            config: dynamic_value(&listty, &Value::object([("prefix", Value::Null)])),
             ..Default::default()
         })
         .await
@@ -845,7 +806,7 @@ async fn every_other_rpc_answers() {
     let mut st = c
         .list_resource(pb::list_resource::Request {
             type_name: "toy_thing".into(),
-            config: dv(&listty, &Value::object([("prefix", Value::Null)])),
+            config: dynamic_value(&listty, &Value::object([("prefix", Value::Null)])),
             include_resource_object: false,
             limit: 10,
         })
@@ -889,10 +850,7 @@ async fn every_other_rpc_answers() {
         .upgrade_resource_identity(pb::upgrade_resource_identity::Request {
             type_name: "toy_thing".into(),
             version: 0,
-            raw_identity: Some(pb::RawState {
-                json: br#"{"id":"t-1"}"#.to_vec(),
-                flatmap: Default::default(),
-            }),
+            raw_identity: raw_state_json(br#"{"id":"t-1"}"#.to_vec()),
         })
         .await
         .expect("rpc")
@@ -901,7 +859,7 @@ async fn every_other_rpc_answers() {
     let g = c
         .generate_resource_config(pb::generate_resource_config::Request {
             type_name: "toy_thing".into(),
-            state: dv(&ty(), &state_from(&config("a", None))),
+            state: dynamic_value(&ty(), &state_from(&config("a", None))),
         })
         .await
         .expect("rpc")
@@ -1034,16 +992,18 @@ async fn garbage_dynamic_values_are_diagnostics() {
     let mut all: Vec<(&str, Vec<pb::Diagnostic>)> = Vec::new();
     all.push((
         "ValidateProviderConfig",
-        c.validate_provider_config(pb::validate_provider_config::Request { config: garbage() })
-            .await
-            .expect("rpc")
-            .into_inner()
-            .diagnostics,
+        c.validate_provider_config(pb::validate_provider_config::Request {
+            config: invalid_msgpack(),
+        })
+        .await
+        .expect("rpc")
+        .into_inner()
+        .diagnostics,
     ));
     all.push((
         "ConfigureProvider",
         c.configure_provider(pb::configure_provider::Request {
-            config: garbage(),
+            config: invalid_msgpack(),
             ..Default::default()
         })
         .await
@@ -1055,7 +1015,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
         "ValidateResourceConfig",
         c.validate_resource_config(pb::validate_resource_config::Request {
             type_name: t.clone(),
-            config: garbage(),
+            config: invalid_msgpack(),
             client_capabilities: None,
         })
         .await
@@ -1067,7 +1027,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
         "ValidateDataResourceConfig",
         c.validate_data_resource_config(pb::validate_data_resource_config::Request {
             type_name: "toy_lookup".into(),
-            config: garbage(),
+            config: invalid_msgpack(),
         })
         .await
         .expect("rpc")
@@ -1078,7 +1038,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
         "ReadResource",
         c.read_resource(pb::read_resource::Request {
             type_name: t.clone(),
-            current_state: garbage(),
+            current_state: invalid_msgpack(),
             ..Default::default()
         })
         .await
@@ -1094,7 +1054,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
     .iter()
     .enumerate()
     {
-        let ok = dv(&ty(), &config("a", None));
+        let ok = dynamic_value(&ty(), &config("a", None));
         let mut req = pb::plan_resource_change::Request {
             type_name: t.clone(),
             prior_state: ok.clone(),
@@ -1106,7 +1066,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
             &mut req.prior_state,
             &mut req.proposed_new_state,
             &mut req.config,
-        ][i] = garbage();
+        ][i] = invalid_msgpack();
         all.push((
             name,
             c.plan_resource_change(req)
@@ -1124,7 +1084,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
     .iter()
     .enumerate()
     {
-        let ok = dv(&ty(), &config("a", None));
+        let ok = dynamic_value(&ty(), &config("a", None));
         let mut req = pb::apply_resource_change::Request {
             type_name: t.clone(),
             prior_state: ok.clone(),
@@ -1136,7 +1096,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
             &mut req.prior_state,
             &mut req.planned_state,
             &mut req.config,
-        ][i] = garbage();
+        ][i] = invalid_msgpack();
         all.push((
             name,
             c.apply_resource_change(req)
@@ -1150,7 +1110,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
         "ReadDataSource",
         c.read_data_source(pb::read_data_source::Request {
             type_name: "toy_lookup".into(),
-            config: garbage(),
+            config: invalid_msgpack(),
             ..Default::default()
         })
         .await
@@ -1162,7 +1122,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
         "ValidateEphemeral",
         c.validate_ephemeral_resource_config(pb::validate_ephemeral_resource_config::Request {
             type_name: "toy_token".into(),
-            config: garbage(),
+            config: invalid_msgpack(),
         })
         .await
         .expect("rpc")
@@ -1173,7 +1133,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
         "OpenEphemeral",
         c.open_ephemeral_resource(pb::open_ephemeral_resource::Request {
             type_name: "toy_token".into(),
-            config: garbage(),
+            config: invalid_msgpack(),
             client_capabilities: None,
         })
         .await
@@ -1185,7 +1145,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
         "ValidateList",
         c.validate_list_resource_config(pb::validate_list_resource_config::Request {
             type_name: t.clone(),
-            config: garbage(),
+            config: invalid_msgpack(),
             ..Default::default()
         })
         .await
@@ -1196,7 +1156,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
     let mut ls = c
         .list_resource(pb::list_resource::Request {
             type_name: t.clone(),
-            config: garbage(),
+            config: invalid_msgpack(),
             include_resource_object: false,
             limit: 1,
         })
@@ -1211,7 +1171,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
         "GenerateResourceConfig",
         c.generate_resource_config(pb::generate_resource_config::Request {
             type_name: t.clone(),
-            state: garbage(),
+            state: invalid_msgpack(),
         })
         .await
         .expect("rpc")
@@ -1223,10 +1183,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
         c.upgrade_resource_state(pb::upgrade_resource_state::Request {
             type_name: t.clone(),
             version: 1,
-            raw_state: Some(pb::RawState {
-                json: b"{not json".to_vec(),
-                flatmap: Default::default(),
-            }),
+            raw_state: raw_state_json(b"{not json".to_vec()),
         })
         .await
         .expect("rpc")
@@ -1238,10 +1195,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
         c.upgrade_resource_identity(pb::upgrade_resource_identity::Request {
             type_name: t.clone(),
             version: 0,
-            raw_identity: Some(pb::RawState {
-                json: b"[".to_vec(),
-                flatmap: Default::default(),
-            }),
+            raw_identity: raw_state_json(b"[".to_vec()),
         })
         .await
         .expect("rpc")
@@ -1252,9 +1206,9 @@ async fn garbage_dynamic_values_are_diagnostics() {
         "ReadResource/identity",
         c.read_resource(pb::read_resource::Request {
             type_name: t.clone(),
-            current_state: dv(&ty(), &config("a", None)),
+            current_state: dynamic_value(&ty(), &config("a", None)),
             current_identity: Some(pb::ResourceIdentityData {
-                identity_data: garbage(),
+                identity_data: invalid_msgpack(),
             }),
             ..Default::default()
         })
@@ -1267,7 +1221,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
         "ReadResource/private",
         c.read_resource(pb::read_resource::Request {
             type_name: t.clone(),
-            current_state: dv(&ty(), &config("a", None)),
+            current_state: dynamic_value(&ty(), &config("a", None)),
             private: b"\xff garbage".to_vec(),
             ..Default::default()
         })
@@ -1276,10 +1230,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
         .into_inner()
         .diagnostics,
     ));
-    let bad_json = Some(pb::DynamicValue {
-        msgpack: Vec::new(),
-        json: b"{\"name\": [1,2".to_vec(),
-    });
+    let bad_json = Some(json_bytes(&b"{\"name\": [1,2"[..]));
     all.push((
         "ValidateResourceConfig/json",
         c.validate_resource_config(pb::validate_resource_config::Request {
@@ -1295,7 +1246,7 @@ async fn garbage_dynamic_values_are_diagnostics() {
     let f = c
         .call_function(pb::call_function::Request {
             name: "upper".into(),
-            arguments: vec![garbage().expect("dv")],
+            arguments: vec![invalid_msgpack().expect("dv")],
         })
         .await
         .expect("rpc")
@@ -1326,7 +1277,7 @@ async fn type_mismatch_names_attribute() {
     let v = c
         .validate_resource_config(pb::validate_resource_config::Request {
             type_name: "toy_thing".into(),
-            config: dv(&wrong, &Value::object([("name", Value::int(1))])),
+            config: dynamic_value(&wrong, &Value::object([("name", Value::int(1))])),
             client_capabilities: None,
         })
         .await
@@ -1334,7 +1285,7 @@ async fn type_mismatch_names_attribute() {
         .into_inner();
     let e = errors(&v.diagnostics);
     assert_eq!(
-        attr_of(e[0]).as_deref(),
+        first_attribute(e[0]).as_deref(),
         Some("name"),
         "{:?}",
         v.diagnostics
@@ -1349,10 +1300,7 @@ async fn stored_state_mismatch_names_attribute() {
         .upgrade_resource_state(pb::upgrade_resource_state::Request {
             type_name: "toy_thing".into(),
             version: 1,
-            raw_state: Some(pb::RawState {
-                json: br#"{ "id": "t-1", "name": "a", "size": "many" }"#.to_vec(),
-                flatmap: Default::default(),
-            }),
+            raw_state: raw_state_json(br#"{ "id": "t-1", "name": "a", "size": "many" }"#.to_vec()),
         })
         .await
         .expect("rpc")
@@ -1360,7 +1308,7 @@ async fn stored_state_mismatch_names_attribute() {
     let e = errors(&r.diagnostics);
     assert_eq!(e.len(), 1, "{:?}", r.diagnostics);
     assert_eq!(
-        attr_of(e[0]).as_deref(),
+        first_attribute(e[0]).as_deref(),
         Some("size"),
         "{:?}",
         r.diagnostics

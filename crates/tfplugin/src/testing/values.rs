@@ -1,0 +1,72 @@
+//! `DynamicValue`s and `RawState`s for requests, and values decoded from responses.
+
+use crate::proto::tfplugin6 as pb;
+use crate::value::{Type, Value, json, msgpack};
+
+/// `v` as a msgpack `DynamicValue` of type `ty`, as Terraform sends it (the `json`
+/// field empty), wrapped in `Some` to drop straight into a request field.
+///
+/// # Panics
+/// If `v` does not conform to `ty`.
+pub fn dynamic_value(ty: &Type, v: &Value) -> Option<pb::DynamicValue> {
+    Some(pb::DynamicValue {
+        msgpack: msgpack::encode(ty, v).expect("test value encodes as msgpack of its type"),
+        json: Vec::new(),
+    })
+}
+
+/// A `DynamicValue` carrying exactly `bytes` in its msgpack field (nothing is checked).
+pub fn msgpack_bytes(bytes: impl Into<Vec<u8>>) -> pb::DynamicValue {
+    pb::DynamicValue {
+        msgpack: bytes.into(),
+        json: Vec::new(),
+    }
+}
+
+/// A `DynamicValue` carrying exactly `bytes` in its JSON field (nothing is checked),
+/// the encoding older Terraform versions and some tools send.
+pub fn json_bytes(bytes: impl Into<Vec<u8>>) -> pb::DynamicValue {
+    pb::DynamicValue {
+        msgpack: Vec::new(),
+        json: bytes.into(),
+    }
+}
+
+/// A value of `ty` written as JSON: attributes the JSON leaves out are null.
+///
+/// # Panics
+/// If `j` does not fit `ty`.
+pub fn from_json(ty: &Type, j: serde_json::Value) -> Value {
+    json::decode(ty, j.to_string().as_bytes()).expect("test value fits the type")
+}
+
+/// The value of type `ty` in the msgpack field of a response's `DynamicValue`.
+///
+/// # Panics
+/// If `d` is `None` or its msgpack does not decode as `ty`.
+pub fn decode(ty: &Type, d: &Option<pb::DynamicValue>) -> Value {
+    let d = d.as_ref().expect("the response carries a value");
+    msgpack::decode(ty, &d.msgpack).expect("the response value decodes as msgpack")
+}
+
+/// Stored state (or identity) as Terraform sends it from a JSON state file: `json`
+/// verbatim, no flatmap.
+pub fn raw_state_json(json: impl Into<Vec<u8>>) -> Option<pb::RawState> {
+    Some(pb::RawState {
+        json: json.into(),
+        flatmap: Default::default(),
+    })
+}
+
+/// Stored state in the legacy flatmap form (`"labels.%" = "1"`, …), no JSON.
+pub fn raw_state_flatmap<K: ToString, V: ToString>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> Option<pb::RawState> {
+    Some(pb::RawState {
+        json: Vec::new(),
+        flatmap: pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    })
+}
