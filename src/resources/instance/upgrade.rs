@@ -6,114 +6,122 @@
 //! Version 1 nests `backup`, splits `endpoint_host`/`endpoint_port` and adds the new attributes with their
 //! defaults. Terraform refreshes right after upgrading, so server-owned values are corrected then.
 
-use serde_json::{Map, Value as Json, json};
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+use tfplugin::model::{Field, TimeoutsModel};
+
+use super::convert::{DEFAULT_ADMIN_USERNAME, DEFAULT_BACKUP_RETENTION_DAYS, DEFAULT_ENGINE};
+use super::model::{BackupModel, InstanceModel};
+
+/// The version-0 state, as the preview stored it. Unknown keys (a few debug fields) are ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct InstanceV0 {
+    id: Option<String>,
+    name: Option<String>,
+    engine: Option<String>,
+    engine_version: Option<String>,
+    tier: Option<String>,
+    storage_gb: Option<NumberOrString>,
+    high_availability: Option<bool>,
+    admin_username: Option<String>,
+    admin_password: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
+    deletion_protection: Option<bool>,
+    backup_enabled: Option<bool>,
+    backup_start_time: Option<String>,
+    backup_retention_days: Option<NumberOrString>,
+    /// `"host:port"`.
+    endpoint: Option<String>,
+    state: Option<String>,
+    created_at: Option<String>,
+    timeouts: Option<BTreeMap<String, Option<String>>>,
+}
+
+/// The preview's flatmap-era tooling sometimes wrote numbers as strings.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum NumberOrString {
+    Number(i64),
+    String(String),
+}
+
+impl NumberOrString {
+    fn to_i64(&self, attr: &str) -> Result<i64, String> {
+        match self {
+            NumberOrString::Number(n) => Ok(*n),
+            NumberOrString::String(s) => s.parse().map_err(|e| format!("{attr} {s:?}: {e}")),
+        }
+    }
+}
 
 /// Upgrade a version-0 state (RawState JSON) to version 1.
 pub fn upgrade_v0_to_v1(old: Json) -> Result<Json, String> {
-    let Json::Object(mut m) = old else {
+    if !old.is_object() {
         return Err("version 0 state is not a JSON object".into());
-    };
-    let enabled = m
-        .remove("backup_enabled")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(true);
-    let start_time = m
-        .remove("backup_start_time")
-        .filter(|v| !v.is_null())
-        .unwrap_or(Json::Null);
-    let retention = m
-        .remove("backup_retention_days")
-        .filter(|v| !v.is_null())
-        .unwrap_or(json!(7));
-    let retention = match retention {
-        Json::String(s) => s
-            .parse::<i64>()
-            .map(|n| json!(n))
-            .map_err(|e| format!("backup_retention_days: {e}"))?,
-        other => other,
-    };
-    m.insert(
-        "backup".into(),
-        json!({"enabled": enabled, "start_time": start_time, "retention_days": retention}),
-    );
-
-    let endpoint = m.remove("endpoint");
-    let (host, port) = match endpoint.as_ref().and_then(Json::as_str) {
-        Some(s) => match s.rsplit_once(':') {
-            Some((h, p)) => (
-                json!(h),
-                p.parse::<i64>().map(|n| json!(n)).unwrap_or(Json::Null),
-            ),
-            None => (json!(s), Json::Null),
-        },
-        None => (Json::Null, Json::Null),
-    };
-    m.entry("endpoint_host").or_insert(host);
-    m.entry("endpoint_port").or_insert(port);
-
-    // storage_gb may have been written as a string by the preview's flatmap-era tooling.
-    if let Some(Json::String(s)) = m.get("storage_gb") {
-        let n: i64 = s.parse().map_err(|e| format!("storage_gb {s:?}: {e}"))?;
-        m.insert("storage_gb".into(), json!(n));
     }
-    let version = m.get("engine_version").cloned().unwrap_or(Json::Null);
-    m.entry("engine_version_actual").or_insert(version);
-    m.entry("allow_major_version_upgrade")
-        .or_insert(json!(false));
-    m.entry("skip_final_backup").or_insert(json!(false));
-    m.entry("final_backup_name").or_insert(Json::Null);
-    m.entry("admin_username").or_insert(json!("dbadmin"));
-    let name = m.get("name").cloned().unwrap_or(Json::Null);
-    m.entry("id").or_insert(name);
-    for k in [
-        "admin_password",
-        "labels",
-        "state",
-        "created_at",
-        "timeouts",
-        "engine_version",
-    ] {
-        m.entry(k).or_insert(Json::Null);
-    }
-    m.entry("engine").or_insert(json!("mysql"));
-    m.entry("high_availability").or_insert(json!(false));
-    m.entry("deletion_protection").or_insert(json!(false));
-    Ok(Json::Object(drop_unknown_keys(m)))
+    let v0: InstanceV0 =
+        serde_json::from_value(old).map_err(|e| format!("version 0 state: {e}"))?;
+    let (host, port) = match v0.endpoint.as_deref().map(|s| s.rsplit_once(':').ok_or(s)) {
+        Some(Ok((h, p))) => (Field::from(h), p.parse::<i64>().ok().into()),
+        Some(Err(h)) => (Field::from(h), Field::Null),
+        None => (Field::Null, Field::Null),
+    };
+    let retention = match &v0.backup_retention_days {
+        Some(r) => r.to_i64("backup_retention_days")?,
+        None => DEFAULT_BACKUP_RETENTION_DAYS,
+    };
+    let storage = v0
+        .storage_gb
+        .as_ref()
+        .map(|s| s.to_i64("storage_gb"))
+        .transpose()?;
+    let v1 = InstanceModel {
+        id: v0.id.or_else(|| v0.name.clone()).into(),
+        name: v0.name.into(),
+        engine: v0.engine.unwrap_or_else(|| DEFAULT_ENGINE.into()).into(),
+        engine_version_actual: v0.engine_version.clone().into(),
+        engine_version: v0.engine_version.into(),
+        allow_major_version_upgrade: false.into(),
+        tier: v0.tier.into(),
+        storage_gb: storage.into(),
+        high_availability: v0.high_availability.unwrap_or(false).into(),
+        admin_username: v0
+            .admin_username
+            .unwrap_or_else(|| DEFAULT_ADMIN_USERNAME.into())
+            .into(),
+        admin_password: v0.admin_password.into(),
+        labels: v0
+            .labels
+            .map(|m| m.into_iter().map(|(k, v)| (k, Field::Known(v))).collect())
+            .into(),
+        deletion_protection: v0.deletion_protection.unwrap_or(false).into(),
+        skip_final_backup: false.into(),
+        final_backup_name: Field::Null,
+        backup: Field::Known(BackupModel {
+            enabled: v0.backup_enabled.unwrap_or(true).into(),
+            start_time: v0.backup_start_time.into(),
+            retention_days: retention.into(),
+        }),
+        state: v0.state.into(),
+        endpoint_host: host.map(str::to_string),
+        endpoint_port: port,
+        created_at: v0.created_at.into(),
+        timeouts: v0.timeouts.map(timeouts_v1).into(),
+    };
+    serde_json::to_value(&v1).map_err(|e| e.to_string())
 }
 
-/// Keep only attributes of the version-1 schema (older previews had a few debug fields).
-fn drop_unknown_keys(m: Map<String, Json>) -> Map<String, Json> {
-    const V1: &[&str] = &[
-        "id",
-        "name",
-        "engine",
-        "engine_version",
-        "engine_version_actual",
-        "allow_major_version_upgrade",
-        "tier",
-        "storage_gb",
-        "high_availability",
-        "admin_username",
-        "admin_password",
-        "labels",
-        "deletion_protection",
-        "skip_final_backup",
-        "final_backup_name",
-        "backup",
-        "state",
-        "endpoint_host",
-        "endpoint_port",
-        "created_at",
-        "timeouts",
-    ];
-    m.into_iter()
-        .filter(|(k, _)| V1.contains(&k.as_str()))
-        .collect()
+fn timeouts_v1(m: BTreeMap<String, Option<String>>) -> TimeoutsModel {
+    serde_json::from_value(serde_json::json!(m)).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn upgrades_flat_backup_and_endpoint() {
@@ -136,9 +144,13 @@ mod tests {
         assert_eq!(v1["skip_final_backup"], json!(false));
         assert_eq!(v1["allow_major_version_upgrade"], json!(false));
         assert_eq!(v1["admin_password"], json!("pw"));
-        assert!(v1.get("debug_blob").is_none());
-        assert!(v1.get("backup_enabled").is_none());
-        assert!(v1.get("endpoint").is_none());
+        let keys: Vec<&str> = v1
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert!(!keys.contains(&"debug_blob"));
+        assert!(!keys.contains(&"backup_enabled"));
+        assert!(!keys.contains(&"endpoint"));
     }
 
     #[test]
