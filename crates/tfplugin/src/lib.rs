@@ -5,22 +5,26 @@
 //!
 //! # Layout
 //!
+//! Start with [`guide`]: a complete minimal provider, compiled and run as a test.
+//!
+//! * [`provider`]: the traits a provider implements (`Provider` with its `Data`, `Resource`,
+//!   `DataSource`, `Function`, `EphemeralResource`, `ListResource`), their request and result
+//!   types, `PrivateState`, `Context` (stop signal). One file per concept.
+//! * [`model`]: typed models over values: `Field<T>` (null / unknown / known),
+//!   `Value::to`, `Value::from_model`, and `conform`, the strict fit to a schema type.
+//! * [`engine`]: the proto-free orchestration of every RPC (decode → validate → plan → modify
+//!   → handler → check → fit → scrub), which owns the provider's configuration state.
+//! * [`grpc`]: the `tfplugin6.Provider` service: protobuf ↔ engine conversion, nothing else.
 //! * [`value`]: cty's types and values, with the msgpack / JSON / type-JSON codecs and
 //!   stored-state (`RawState`) decoding.
 //! * [`diag`]: diagnostics, the way every RPC reports problems.
 //! * [`schema`]: attributes, nested attributes, blocks, validators, defaults, plan
-//!   modifiers, `timeouts`, identity schemas.
+//!   modifiers, `timeouts`, identity schemas, and `Schema::check`.
 //! * [`docs`]: registry-format Markdown (tfplugindocs layout) rendered from the schemas.
 //! * [`plan`]: the declarative plan engine and the apply/read/plan consistency checks
 //!   that name the offending attribute.
-//! * [`provider`]: the `Provider` / `Resource` / `DataSource` / `Function` /
-//!   `EphemeralResource` / `ListResource` traits, `PrivateState`, `Context` (stop signal).
-//! * [`grpc`]: the `tfplugin6.Provider` service (every 6.11 RPC) dispatching to those traits.
-//! * [`server`], [`logging`], [`proto`]: transport (go-plugin handshake, AutoMTLS,
-//!   auxiliary services), hclog logging, generated code.
-//! * `testing` (cargo feature `testing`, off by default): a test client that launches a
-//!   provider binary like Terraform, and the value, diagnostic, garbage-input and request
-//!   helpers shared by protocol tests.
+//! * [`server`], [`logging`], [`proto`], `testing` (feature `testing`): transport (go-plugin
+//!   handshake, AutoMTLS, auxiliary services), hclog logging, generated code, test client.
 //!
 //! ```no_run
 //! # use tfplugin::provider::Provider;
@@ -49,5 +53,10 @@ pub mod plan;
 pub mod provider;
 pub mod schema;
 pub mod value;
+
+/// The guide for provider authors (the crate's README), with a complete minimal provider that
+/// compiles and runs as a doctest.
+#[doc = include_str!("../README.md")]
+pub mod guide {}
 
 pub use grpc::{ProviderService, serve_provider};
