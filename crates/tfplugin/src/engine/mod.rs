@@ -1,7 +1,7 @@
 //! The proto-free engine: everything between "Terraform sent these values" and "these values
 //! go back", with no protobuf in sight (the terraform-plugin-framework's `fwserver`).
 //!
-//! For each RPC the engine takes decoded [`Value`]s, looks the type up, validates, runs the
+//! For each RPC the engine takes decoded [`Value`](crate::value::Value)s, looks the type up, validates, runs the
 //! declarative plan, calls the provider's handler inside a panic guard, checks the result
 //! against Terraform's consistency rules ([`crate::plan::check`]), fits it to the schema
 //! ([`crate::model::conform`]) and scrubs what must never reach state (unknowns, write-only
