@@ -8,7 +8,13 @@
 use std::path::Path;
 
 /// Calls that reach into a `tfplugin::value::Value` by attribute name.
-const STRING_KEYED: &[&str] = &[".get(\"", ".get_mut(\"", ".set_attr(", ".at_path(", "Value::object(["];
+const STRING_KEYED: &[&str] = &[
+    ".get(\"",
+    ".get_mut(\"",
+    ".set_attr(",
+    ".at_path(",
+    "Value::object([",
+];
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {

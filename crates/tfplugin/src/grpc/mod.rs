@@ -62,11 +62,46 @@ fn unknown_type(kind: &str, name: &str) -> Diagnostic {
 pub(crate) use crate::engine::Collect;
 
 /// Serves `provider` over the go-plugin/tfplugin6 transport (handshake, AutoMTLS, …).
+///
+/// Shutdown (Terraform's `Shutdown` RPC or SIGTERM) first fires the stop signal, so that
+/// handlers waiting on a long operation return what they have (a create the API accepted
+/// returns its partial state) within the server's shutdown grace, instead of being cut off
+/// with the object unrecorded.
 pub async fn serve_provider<P: Provider>(
     provider: P,
     opts: crate::server::ServeOptions,
 ) -> Result<(), crate::server::ServeError> {
-    crate::server::serve(ProviderService::new(provider), opts).await
+    let svc = ProviderService::new(provider);
+    stop_on_shutdown(opts.shutdown.clone(), svc.stop_signal());
+    crate::server::serve(svc, opts).await
+}
+
+/// Fires `stop` as soon as `shutdown` fires.
+fn stop_on_shutdown(shutdown: crate::server::ShutdownSignal, stop: StopSignal) {
+    tokio::spawn(async move {
+        shutdown.wait().await;
+        tracing::info!("shutting down: asking in-flight operations to stop");
+        stop.stop();
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn shutdown_stops_in_flight_operations() {
+        let shutdown = crate::server::ShutdownSignal::new();
+        let stop = StopSignal::new();
+        let in_flight = stop.context("1.15.5");
+        stop_on_shutdown(shutdown.clone(), stop);
+        assert!(!in_flight.is_stopped());
+        shutdown.trigger();
+        tokio::time::timeout(Duration::from_secs(2), in_flight.stopped())
+            .await
+            .expect("the handler's context is stopped after shutdown");
+    }
 }
 
 fn ok<T>(t: T) -> Res<T> {
