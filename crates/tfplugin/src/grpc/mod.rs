@@ -85,25 +85,6 @@ fn stop_on_shutdown(shutdown: crate::server::ShutdownSignal, stop: StopSignal) {
     });
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[tokio::test]
-    async fn shutdown_stops_in_flight_operations() {
-        let shutdown = crate::server::ShutdownSignal::new();
-        let stop = StopSignal::new();
-        let in_flight = stop.context("1.15.5");
-        stop_on_shutdown(shutdown.clone(), stop);
-        assert!(!in_flight.is_stopped());
-        shutdown.trigger();
-        tokio::time::timeout(Duration::from_secs(2), in_flight.stopped())
-            .await
-            .expect("the handler's context is stopped after shutdown");
-    }
-}
-
 fn ok<T>(t: T) -> Res<T> {
     Ok(Response::new(t))
 }
@@ -424,4 +405,23 @@ fn no_state_store(name: &str) -> Vec<pb::Diagnostic> {
 
 fn no_action(name: &str) -> Vec<pb::Diagnostic> {
     diags_to_pb(&unknown_type("action", name).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn shutdown_stops_in_flight_operations() {
+        let shutdown = crate::server::ShutdownSignal::new();
+        let stop = StopSignal::new();
+        let in_flight = stop.context("1.15.5");
+        stop_on_shutdown(shutdown.clone(), stop);
+        assert!(!in_flight.is_stopped());
+        shutdown.trigger();
+        tokio::time::timeout(Duration::from_secs(2), in_flight.stopped())
+            .await
+            .expect("the handler's context is stopped after shutdown");
+    }
 }
