@@ -7,7 +7,7 @@ use crate::harness::{
     Env, PROJECT, PlanExpect, for_each_terraform, for_each_terraform_smoke, resource_change,
 };
 
-/// Every example under examples/ passes `terraform validate` (the resource example gets a
+/// Every example under examples/ (provider, resources, quickstart, seed) passes `terraform validate` (the resource example gets a
 /// required_providers block, as a user's root module would have).
 #[test]
 fn examples_validate() {
@@ -15,10 +15,11 @@ fn examples_validate() {
         let env = Env::new(tf);
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
         let versions = "terraform {\n  required_providers {\n    clouddb = {\n      source = \"clouddb/clouddb\"\n    }\n  }\n}\n";
-        let cases: [(&str, &[&str], bool); 3] = [
+        let cases: [(&str, &[&str], bool); 4] = [
             ("provider", &["provider.tf"], false),
             ("resources/clouddb_instance", &["resource.tf"], true),
             ("quickstart", &["main.tf"], false),
+            ("seed", &["main.tf"], false),
         ];
         for (dir, files, add_versions) in cases {
             let _ = std::fs::remove_dir_all(env.work.join(".terraform"));
@@ -221,6 +222,74 @@ fn examples_resource_applies() {
             backups.to_string().contains("orders-db-final"),
             "no final backup named orders-db-final: {backups}"
         );
+        env.finish();
+    });
+}
+
+/// The seed's example, `examples/seed/main.tf`, (with `extra` lines added to its resource) applied as
+/// written: one create, an empty second plan, the defaults in state and on the server, destroy.
+fn seed_example_applies(env: &Env, extra: &str, engine: &str, engine_version: &str) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let hcl = std::fs::read_to_string(root.join("seed/main.tf")).expect("read seed example");
+    let line = "  name = \"orders\"\n";
+    assert!(
+        hcl.contains(line),
+        "examples/seed/main.tf changed; update this test"
+    );
+    std::fs::write(
+        env.work.join("main.tf"),
+        hcl.replace(line, &format!("{line}{extra}")),
+    )
+    .expect("write main.tf");
+    env.tf_ok(&["init", "-input=false", "-no-color"]);
+    env.assert_plan(PlanExpect::Changes {
+        add: 1,
+        change: 0,
+        destroy: 0,
+    });
+    env.apply_ok(); // also asserts the second plan is empty
+    let addr = "clouddb_instance.db";
+    for (attr, want) in [
+        ("id", json!("orders")),
+        ("name", json!("orders")),
+        ("engine", json!(engine)),
+        ("engine_version", json!(engine_version)),
+        ("tier", json!("db-small")),
+        ("storage_gb", json!(20)),
+        ("state", json!("READY")),
+    ] {
+        assert_eq!(
+            env.state_attr(addr, attr),
+            want,
+            "{addr}.{attr} ({})",
+            env.tf_version
+        );
+    }
+    let inst = env
+        .server
+        .instance("orders")
+        .expect("created on the server");
+    assert_eq!(inst["engine"], json!(engine));
+    assert_eq!(inst["tier"], json!("db-small"));
+    assert_eq!(inst["storage_gb"], json!(20));
+}
+
+/// `examples/seed/main.tf` as written: `name = "orders"` and nothing else.
+#[test]
+fn examples_seed_name_only() {
+    for_each_terraform_smoke("examples_seed_name_only", |tf| {
+        let env = Env::new(tf);
+        seed_example_applies(&env, "", "mysql", "8.0");
+        env.finish();
+    });
+}
+
+/// The seed's example with `engine = "postgres"` added.
+#[test]
+fn examples_seed_postgres() {
+    for_each_terraform_smoke("examples_seed_postgres", |tf| {
+        let env = Env::new(tf);
+        seed_example_applies(&env, "  engine = \"postgres\"\n", "postgres", "16");
         env.finish();
     });
 }

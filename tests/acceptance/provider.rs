@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Env, for_each_terraform_smoke};
+use crate::harness::{Env, Run, for_each_terraform_smoke};
 use crate::instance::instance_hcl;
 
 /// Provider configuration errors name the attribute: a missing endpoint (no block value, no
@@ -142,6 +142,122 @@ fn provider_schema_json() {
 
         env.tf_ok(&["validate", "-no-color"]);
         assert!(env.server.instance_names().is_empty());
+        env.finish();
+    });
+}
+
+const REQUIRED_PROVIDERS: &str = "terraform {\n  required_providers {\n    clouddb = {\n      source = \"clouddb/clouddb\"\n    }\n  }\n}\n";
+
+/// Asserts `r` failed with an error `summary` whose source snippet is the provider block's
+/// `attr = value` line: Terraform shows that line only for a diagnostic with the attribute's path.
+fn assert_names_attribute(env: &Env, r: &Run, summary: &str, attr: &str, value: &str) {
+    let text = r.combined();
+    let re = format!(
+        r#"Error: {}\s+with provider\["registry.terraform.io/clouddb/clouddb"\],\s+on main.tf line \d+, in provider "clouddb":\s+\d+:\s+{}\s+= {}"#,
+        regex::escape(summary),
+        regex::escape(attr),
+        regex::escape(value)
+    );
+    assert!(
+        regex::Regex::new(&re).expect("regex").is_match(&text),
+        "({}) no error {summary:?} naming {attr} = {value}:\n{text}",
+        env.tf_version
+    );
+}
+
+/// `terraform validate` checks the provider block (ValidateProviderConfig, before any API call):
+/// a bad `endpoint` (no URL), a zero `request_timeout`, a `poll_interval` without a unit,
+/// `max_retries` out of bounds and a `project` with a space each get one error naming the
+/// attribute, and a plan fails the same way without calling the API. A reference (unknown at
+/// validate) is allowed. With no resources Terraform never starts the provider.
+#[test]
+fn provider_validate_rejects_bad_settings() {
+    for_each_terraform_smoke("provider_validate_rejects_bad_settings", |tf| {
+        let env = Env::new(tf);
+        env.write_config(&instance_hcl("acc-validate", ""));
+        let bad = [
+            ("Invalid endpoint", "endpoint", "\"not a url\""),
+            ("Invalid request_timeout", "request_timeout", "\"0s\""),
+            ("Invalid attribute value", "poll_interval", "\"5\""),
+            ("Invalid attribute value", "max_retries", "51"),
+            ("Invalid project", "project", "\"my project\""),
+        ];
+        let block: String = bad
+            .iter()
+            .map(|(_, a, v)| format!("  {a} = {v}\n"))
+            .collect();
+        let provider = format!("{REQUIRED_PROVIDERS}\nprovider \"clouddb\" {{\n{block}}}\n");
+        let write =
+            |hcl: &str| std::fs::write(env.work.join("main.tf"), hcl).expect("write main.tf");
+        write(&format!("{provider}\n{}", instance_hcl("acc-validate", "")));
+        let requests_before = env.server.requests().len();
+        for args in [
+            &["validate", "-no-color"][..],
+            &["plan", "-input=false", "-no-color"][..],
+        ] {
+            let r = env.tf(args);
+            assert_eq!(
+                r.code,
+                1,
+                "({}) terraform {args:?}:\n{}",
+                env.tf_version,
+                r.combined()
+            );
+            for (summary, attr, value) in bad {
+                assert_names_attribute(&env, &r, summary, attr, value);
+            }
+            assert_eq!(
+                r.combined().matches("Error: ").count(),
+                bad.len(),
+                "({}) one error per bad setting:\n{}",
+                env.tf_version,
+                r.combined()
+            );
+        }
+        assert_eq!(
+            env.server.requests().len(),
+            requests_before,
+            "a rejected provider configuration must not reach the API"
+        );
+
+        // Only the endpoint is bad: validate names it alone.
+        write(&format!(
+            "{REQUIRED_PROVIDERS}\nprovider \"clouddb\" {{\n  endpoint = \"http://\"\n}}\n\n{}",
+            instance_hcl("acc-validate", "")
+        ));
+        let r = env.tf(&["validate", "-no-color"]);
+        assert_eq!(r.code, 1, "{}", r.combined());
+        assert_names_attribute(&env, &r, "Invalid endpoint", "endpoint", "\"http://\"");
+
+        // A reference is unknown while validating: allowed.
+        write(&format!(
+            "{REQUIRED_PROVIDERS}\nvariable \"endpoint\" {{\n  type = string\n}}\n\nprovider \"clouddb\" {{\n  endpoint = var.endpoint\n}}\n\n{}",
+            instance_hcl("acc-validate", "")
+        ));
+        env.tf_ok(&["validate", "-no-color"]);
+
+        // No resources: Terraform prunes the unused provider configuration ("pruning unused
+        // provider" in its log) in every walk, so it never sends ValidateProviderConfig or
+        // ConfigureProvider and nothing can reject the bad endpoint. This pins that behaviour: if a
+        // CLI starts validating unused providers, this fails and the expectation flips.
+        write(&format!(
+            "{REQUIRED_PROVIDERS}\nprovider \"clouddb\" {{\n  endpoint = \"not a url\"\n}}\n"
+        ));
+        for args in [
+            &["validate", "-no-color"][..],
+            &["plan", "-input=false", "-no-color"][..],
+        ] {
+            let r = env.tf(args);
+            assert_eq!(
+                r.code,
+                0,
+                "({}) terraform {args:?} without resources now checks the provider; expect the error here:\n{}",
+                env.tf_version,
+                r.combined()
+            );
+        }
+
+        env.write_config(&instance_hcl("acc-validate", ""));
         env.finish();
     });
 }
