@@ -369,7 +369,12 @@ async fn every_rpc_answers_over_mtls() {
             .find(|a| a.name == n)
             .unwrap_or_else(|| panic!("clouddb_instance attribute {n} missing"))
     };
-    assert!(rattr("name").required && rattr("tier").required && rattr("storage_gb").required);
+    assert!(rattr("name").required);
+    // tier and storage_gb default to db-small and 20 GB.
+    for n in ["tier", "storage_gb"] {
+        let a = rattr(n);
+        assert!(a.optional && a.computed && !a.required, "{n}: {a:?}");
+    }
     assert!(rattr("id").computed && !rattr("id").optional);
     assert!(rattr("engine").optional && rattr("engine").computed);
     assert!(rattr("admin_password").sensitive);
