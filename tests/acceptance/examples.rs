@@ -1,0 +1,295 @@
+//! Everything under `examples/` validates, and the examples that are meant to be applied apply as
+//! written.
+
+use serde_json::{Value, json};
+
+use crate::harness::{
+    Env, PROJECT, PlanExpect, for_each_terraform, for_each_terraform_smoke, resource_change,
+};
+
+/// Every example under examples/ (provider, resources, quickstart, seed) passes `terraform validate` (the resource example gets a
+/// required_providers block, as a user's root module would have).
+#[test]
+fn examples_validate() {
+    for_each_terraform_smoke("examples_validate", |tf| {
+        let env = Env::new(tf);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let versions = "terraform {\n  required_providers {\n    clouddb = {\n      source = \"clouddb/clouddb\"\n    }\n  }\n}\n";
+        let cases: [(&str, &[&str], bool); 4] = [
+            ("provider", &["provider.tf"], false),
+            ("resources/clouddb_instance", &["resource.tf"], true),
+            ("quickstart", &["main.tf"], false),
+            ("seed", &["main.tf"], false),
+        ];
+        for (dir, files, add_versions) in cases {
+            let _ = std::fs::remove_dir_all(env.work.join(".terraform"));
+            for entry in std::fs::read_dir(&env.work)
+                .expect("read work dir")
+                .flatten()
+            {
+                if entry.path().extension().is_some_and(|e| e == "tf") {
+                    std::fs::remove_file(entry.path()).expect("clean");
+                }
+            }
+            for f in files {
+                std::fs::copy(root.join(dir).join(f), env.work.join(f)).expect("copy example");
+            }
+            if add_versions {
+                std::fs::write(env.work.join("versions.tf"), versions).expect("versions.tf");
+            }
+            env.tf_ok(&["init", "-input=false", "-no-color", "-backend=false"]);
+            env.tf_ok(&["validate", "-no-color"]);
+        }
+        // Nothing was applied: skip the destroy in finish().
+        let _ = std::fs::remove_dir_all(env.work.join(".terraform"));
+        assert!(env.server.instance_names().is_empty());
+        env.finish();
+    });
+}
+
+/// examples/quickstart creates two instances and outputs their endpoints.
+#[test]
+fn examples_quickstart() {
+    for_each_terraform_smoke("examples_quickstart", |tf| {
+        let env = Env::new(tf);
+        let hcl = include_str!("../../examples/quickstart/main.tf");
+        std::fs::write(env.work.join("main.tf"), hcl).expect("write quickstart");
+        env.tf_ok(&["init", "-input=false", "-no-color"]);
+        env.apply_ok();
+        let mut names = env.server.instance_names();
+        names.sort();
+        assert_eq!(
+            names,
+            vec![
+                "quickstart-analytics".to_string(),
+                "quickstart-app".to_string()
+            ]
+        );
+        let out = env.tf_ok(&["output", "-json"]);
+        let out: Value = serde_json::from_str(&out.stdout).expect("outputs JSON");
+        for o in ["app_endpoint", "analytics_endpoint"] {
+            let v = out[o]["value"].as_str().unwrap_or_default().to_string();
+            let (host, port) = v.rsplit_once(':').unwrap_or_default();
+            assert!(
+                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0),
+                "{o} = {v:?}"
+            );
+        }
+        env.finish();
+    });
+}
+
+/// `examples/resources/clouddb_instance/resource.tf`, with `examples/provider/provider.tf` as its provider
+/// block (pointed at the test's server and project), is applied as written: one create, an empty second
+/// plan, the values it sets in state and its output. Deletion protection (on in the example) is then
+/// turned off, and everything is destroyed — with the final backup the example names.
+#[test]
+fn examples_resource_applies() {
+    for_each_terraform("examples_resource_applies", |tf| {
+        let mut env = Env::new(tf);
+        env.extra_env
+            .insert("TF_VAR_admin_password".into(), "Example-passw0rd".into());
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let provider_tf = std::fs::read_to_string(root.join("provider/provider.tf"))
+            .expect("read provider example");
+        let resource_tf =
+            std::fs::read_to_string(root.join("resources/clouddb_instance/resource.tf"))
+                .expect("read resource example");
+        assert!(
+            provider_tf.contains("\"http://127.0.0.1:8080\"")
+                && provider_tf.contains("\"my-project\""),
+            "examples/provider/provider.tf changed; update this test"
+        );
+        let provider_tf = provider_tf
+            .replace("http://127.0.0.1:8080", &env.server.endpoint)
+            .replace("\"my-project\"", &format!("\"{PROJECT}\""));
+        std::fs::write(env.work.join("provider.tf"), provider_tf).expect("write provider.tf");
+        std::fs::write(env.work.join("resource.tf"), &resource_tf).expect("write resource.tf");
+        env.tf_ok(&["init", "-input=false", "-no-color"]);
+
+        let addr = "clouddb_instance.example";
+        env.assert_plan(PlanExpect::Changes {
+            add: 1,
+            change: 0,
+            destroy: 0,
+        });
+        env.apply_ok(); // also asserts the second plan is empty
+        for (attr, want) in [
+            ("name", json!("orders-db")),
+            ("engine", json!("postgres")),
+            ("engine_version", json!("16")),
+            ("tier", json!("db-standard-2")),
+            ("storage_gb", json!(100)),
+            ("high_availability", json!(true)),
+            ("admin_username", json!("dbadmin")),
+            ("deletion_protection", json!(true)),
+            ("labels", json!({"team": "orders"})),
+            ("backup.enabled", json!(true)),
+            ("backup.start_time", json!("02:30")),
+            ("backup.retention_days", json!(14)),
+            ("skip_final_backup", json!(false)),
+            ("final_backup_name", json!("orders-db-final")),
+            ("timeouts.create", json!("45m")),
+            ("state", json!("READY")),
+        ] {
+            assert_eq!(
+                env.state_attr(addr, attr),
+                want,
+                "{addr}.{attr} ({})",
+                env.tf_version
+            );
+        }
+        let inst = env
+            .server
+            .instance("orders-db")
+            .expect("created on the server");
+        assert_eq!(inst["tier"], json!("db-standard-2"));
+        assert_eq!(inst["high_availability"], json!(true));
+        let out = env.tf_ok(&["output", "-json"]);
+        let out: Value = serde_json::from_str(&out.stdout).expect("outputs JSON");
+        let endpoint = out["orders_db_endpoint"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let (host, port) = endpoint.rsplit_once(':').unwrap_or_default();
+        assert!(
+            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0),
+            "orders_db_endpoint = {endpoint:?}"
+        );
+
+        // examples/resources/clouddb_instance/import.sh: forget the instance, import it by name as the
+        // script does, and the plan is empty again.
+        let script = std::fs::read_to_string(root.join("resources/clouddb_instance/import.sh"))
+            .expect("read import example");
+        let import: Vec<&str> = script
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("terraform "))
+            .expect("a terraform command in import.sh")
+            .split_whitespace()
+            .collect();
+        assert_eq!(import.first(), Some(&"import"), "{script}");
+        env.tf_ok(&["state", "rm", addr]);
+        let mut args = vec!["import", "-input=false", "-no-color"];
+        args.extend(&import[1..]);
+        env.tf_ok(&args);
+        // The API never returns the password, the destroy-only settings or the timeouts, so (as with
+        // any provider) the first plan after an import sets exactly those in place; then it is empty.
+        let plan = env.assert_plan(PlanExpect::Changes {
+            add: 0,
+            change: 1,
+            destroy: 0,
+        });
+        let change = &resource_change(&plan, addr)["change"];
+        let mut changed: Vec<String> = change["after"]
+            .as_object()
+            .map(|after| {
+                after
+                    .iter()
+                    .filter(|(k, v)| change["before"][k.as_str()] != **v)
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        changed.sort();
+        assert_eq!(
+            changed,
+            vec!["admin_password", "final_backup_name", "timeouts"],
+            "({}) {change}",
+            env.tf_version
+        );
+        env.apply_ok();
+
+        // The example protects the instance; destroying needs that switched off first.
+        let unprotected =
+            resource_tf.replace("deletion_protection = true", "deletion_protection = false");
+        assert_ne!(
+            unprotected, resource_tf,
+            "the example sets deletion_protection = true"
+        );
+        std::fs::write(env.work.join("resource.tf"), unprotected).expect("write resource.tf");
+        env.assert_plan(PlanExpect::Changes {
+            add: 0,
+            change: 1,
+            destroy: 0,
+        });
+        env.apply_ok();
+        // Destroy takes the final backup the example names.
+        env.tf_ok(&["destroy", "-input=false", "-no-color", "-auto-approve"]);
+        assert!(env.server.instance("orders-db").is_none());
+        let (status, backups) = env.server.api("GET", "/backups", None);
+        assert_eq!(status, 200, "{backups}");
+        assert!(
+            backups.to_string().contains("orders-db-final"),
+            "no final backup named orders-db-final: {backups}"
+        );
+        env.finish();
+    });
+}
+
+/// The seed's example, `examples/seed/main.tf`, (with `extra` lines added to its resource) applied as
+/// written: one create, an empty second plan, the defaults in state and on the server, destroy.
+fn seed_example_applies(env: &Env, extra: &str, engine: &str, engine_version: &str) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let hcl = std::fs::read_to_string(root.join("seed/main.tf")).expect("read seed example");
+    let line = "  name = \"orders\"\n";
+    assert!(
+        hcl.contains(line),
+        "examples/seed/main.tf changed; update this test"
+    );
+    std::fs::write(
+        env.work.join("main.tf"),
+        hcl.replace(line, &format!("{line}{extra}")),
+    )
+    .expect("write main.tf");
+    env.tf_ok(&["init", "-input=false", "-no-color"]);
+    env.assert_plan(PlanExpect::Changes {
+        add: 1,
+        change: 0,
+        destroy: 0,
+    });
+    env.apply_ok(); // also asserts the second plan is empty
+    let addr = "clouddb_instance.db";
+    for (attr, want) in [
+        ("id", json!("orders")),
+        ("name", json!("orders")),
+        ("engine", json!(engine)),
+        ("engine_version", json!(engine_version)),
+        ("tier", json!("db-small")),
+        ("storage_gb", json!(20)),
+        ("state", json!("READY")),
+    ] {
+        assert_eq!(
+            env.state_attr(addr, attr),
+            want,
+            "{addr}.{attr} ({})",
+            env.tf_version
+        );
+    }
+    let inst = env
+        .server
+        .instance("orders")
+        .expect("created on the server");
+    assert_eq!(inst["engine"], json!(engine));
+    assert_eq!(inst["tier"], json!("db-small"));
+    assert_eq!(inst["storage_gb"], json!(20));
+}
+
+/// `examples/seed/main.tf` as written: `name = "orders"` and nothing else.
+#[test]
+fn examples_seed_name_only() {
+    for_each_terraform_smoke("examples_seed_name_only", |tf| {
+        let env = Env::new(tf);
+        seed_example_applies(&env, "", "mysql", "8.0");
+        env.finish();
+    });
+}
+
+/// The seed's example with `engine = "postgres"` added.
+#[test]
+fn examples_seed_postgres() {
+    for_each_terraform_smoke("examples_seed_postgres", |tf| {
+        let env = Env::new(tf);
+        seed_example_applies(&env, "  engine = \"postgres\"\n", "postgres", "16");
+        env.finish();
+    });
+}
