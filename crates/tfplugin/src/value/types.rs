@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 /// includes the optional-attribute set.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Type {
-    /// `bool`
+    /// `bool`. The JSON decoder also accepts the strings `"true"`/`"false"`.
     Bool,
-    /// `number` (arbitrary precision)
+    /// `number`: arbitrary precision, see [`Number`](super::Number).
     Number,
-    /// `string`
+    /// `string`. The JSON decoder also accepts numbers and bools, as their text.
     String,
     /// `dynamic` (cty `DynamicPseudoType`): the concrete type travels with the value on the
     /// wire (`[type JSON, value]` in msgpack, `{"value","type"}` in JSON).
