@@ -28,7 +28,8 @@ use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Field-name fragments that are never logged.
+/// Field-name fragments that are never logged: a field whose lower-cased name contains one
+/// is dropped (name and value) by [`HclogLayer`]. A safety net, not a licence to log secrets.
 pub const DENYLIST: &[&str] = &[
     "token",
     "password",
@@ -42,29 +43,36 @@ pub const DENYLIST: &[&str] = &[
     "cookie",
 ];
 
-/// Whether a field with this name is dropped.
+/// Whether a field with this name is dropped: its name, ASCII-lower-cased, contains a
+/// [`DENYLIST`] entry (`access_token`, `DB_PASSWORD`) or starts with `sensitive`. The
+/// `message` field is never checked (it is the log line itself).
 pub fn is_denied(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower.starts_with("sensitive") || DENYLIST.iter().any(|d| lower.contains(d))
 }
 
-/// Wraps a value so it is never shown: `Debug` and `Display` print `(sensitive value)`.
+/// Wraps a value so it is never shown: `Debug` and `Display` print `(sensitive value)`, the
+/// placeholder Terraform uses, whatever `T` is (even if `T` implements neither).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Sensitive<T>(pub T);
 
 impl<T> fmt::Debug for Sensitive<T> {
+    /// Always `(sensitive value)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("(sensitive value)")
     }
 }
 
 impl<T> fmt::Display for Sensitive<T> {
+    /// Always `(sensitive value)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("(sensitive value)")
     }
 }
 
-/// Maps one TF_LOG-style value to a level filter (`None` = empty value).
+/// Maps one TF_LOG-style value to a level filter, as Terraform reads it: `TRACE`, `DEBUG`,
+/// `INFO`, `WARN`, `ERROR`, `OFF` in any case, surrounding whitespace ignored; `JSON` and any
+/// other non-empty value mean TRACE. `None` for an empty or all-whitespace value (unset).
 pub fn parse_level(value: &str) -> Option<LevelFilter> {
     let v = value.trim();
     if v.is_empty() {
@@ -81,8 +89,9 @@ pub fn parse_level(value: &str) -> Option<LevelFilter> {
     })
 }
 
-/// The level chosen by the environment for provider `provider_type`
-/// (`LevelFilter::OFF` when nothing is set).
+/// The level chosen by the environment for provider `provider_type`: the first of
+/// `TF_LOG_PROVIDER_<TYPE>` (upper-cased), `TF_LOG_PROVIDER`, `TF_LOG` that is set, valid
+/// UTF-8 and non-blank, mapped by [`parse_level`]; `LevelFilter::OFF` when none is.
 pub fn level_from_env(provider_type: &str) -> LevelFilter {
     let per_provider = format!("TF_LOG_PROVIDER_{}", provider_type.to_ascii_uppercase());
     [per_provider.as_str(), "TF_LOG_PROVIDER", "TF_LOG"]
@@ -92,7 +101,8 @@ pub fn level_from_env(provider_type: &str) -> LevelFilter {
         .unwrap_or(LevelFilter::OFF)
 }
 
-/// Formats a time the way hclog does: `2006-01-02T15:04:05.000000Z07:00` (UTC, `Z`).
+/// Formats a time the way hclog does: `2006-01-02T15:04:05.000000Z07:00`, converted to UTC so
+/// the zone is always `Z`, with exactly six fractional digits (truncated, not rounded).
 pub fn hclog_timestamp(t: time::OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
@@ -107,13 +117,19 @@ pub fn hclog_timestamp(t: time::OffsetDateTime) -> String {
     )
 }
 
-/// A `tracing` layer writing one hclog JSON object per event to a writer.
+/// A `tracing` layer writing one hclog JSON object per event, newline-terminated, in one
+/// `write_all` per line (so concurrent lines do not interleave on stderr). Keys: `@level`,
+/// `@message` (the event's `message`, empty if none), `@module`, `@timestamp`, then the
+/// event's fields minus [`is_denied`] ones; a field cannot override an `@` key and the first
+/// of two same-named fields wins. Spans are ignored. Write errors are dropped: logging never
+/// fails a request.
 pub struct HclogLayer<W> {
     module: String,
     make_writer: W,
 }
 
 impl<W> fmt::Debug for HclogLayer<W> {
+    /// Shows the module only (the writer need not be `Debug`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HclogLayer")
             .field("module", &self.module)
@@ -122,7 +138,8 @@ impl<W> fmt::Debug for HclogLayer<W> {
 }
 
 impl HclogLayer<fn() -> std::io::Stderr> {
-    /// Layer for `@module` = `provider.terraform-provider-<provider_type>`, writing to stderr.
+    /// Layer for `@module` = `provider.terraform-provider-<provider_type>` (the module name
+    /// Terraform expects from a provider), writing to stderr. No level filtering of its own.
     pub fn stderr(provider_type: &str) -> Self {
         Self::new(
             format!("provider.terraform-provider-{provider_type}"),
@@ -136,7 +153,8 @@ where
     W: Fn() -> O + Send + Sync + 'static,
     O: Write,
 {
-    /// Layer with a given `@module` and writer factory.
+    /// Layer with a given `@module` and writer factory; `make_writer` is called once per event.
+    /// No level filtering of its own: combine with [`targets`].
     pub fn new(module: impl Into<String>, make_writer: W) -> Self {
         Self {
             module: module.into(),
@@ -179,6 +197,7 @@ where
     W: Fn() -> O + Send + Sync + 'static,
     O: Write,
 {
+    /// Writes the event as one JSON line; I/O errors are ignored.
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut line = self.render(event);
         line.push('\n');
@@ -233,8 +252,8 @@ impl Visit for FieldVisitor {
     }
 }
 
-/// Dependencies whose own logs are capped at WARN (their TRACE/DEBUG output is
-/// protocol noise: TLS and HTTP/2 frames).
+/// `tracing` targets (and their submodules) whose own logs are capped at WARN: their
+/// TRACE/DEBUG output is protocol noise (TLS and HTTP/2 frames).
 pub const QUIET_DEPENDENCIES: &[&str] = &[
     "h2",
     "hyper",
@@ -248,7 +267,8 @@ pub const QUIET_DEPENDENCIES: &[&str] = &[
     "tokio",
 ];
 
-/// The per-target filter: `level` for everything, at most WARN for [`QUIET_DEPENDENCIES`].
+/// The per-target filter: `level` for everything, `min(level, WARN)` for
+/// [`QUIET_DEPENDENCIES`] (so `OFF` stays off for them too).
 pub fn targets(level: LevelFilter) -> tracing_subscriber::filter::Targets {
     let capped = std::cmp::min(level, LevelFilter::WARN);
     QUIET_DEPENDENCIES.iter().fold(
@@ -257,9 +277,12 @@ pub fn targets(level: LevelFilter) -> tracing_subscriber::filter::Targets {
     )
 }
 
-/// Installs the global subscriber: hclog JSON on stderr at the level from the
-/// environment (see the module docs). Does nothing when logging is off.
-/// Errors if a global subscriber is already set.
+/// Installs the global subscriber: hclog JSON on stderr at [`level_from_env`], filtered by
+/// [`targets`]. Does nothing (and returns `Ok`) when the level is off. Never writes to stdout,
+/// which belongs to the go-plugin handshake.
+///
+/// # Errors
+/// When a global subscriber is already set (e.g. a second call); the existing one stays.
 pub fn init(provider_type: &str) -> Result<(), tracing_subscriber::util::TryInitError> {
     let level = level_from_env(provider_type);
     if level == LevelFilter::OFF {

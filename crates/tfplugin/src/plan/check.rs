@@ -209,8 +209,16 @@ impl Checker {
     }
 }
 
-/// Checks an apply (create/update) result against the plan. Returns diagnostics that
-/// name each offending attribute; empty when the result is consistent.
+/// Checks an apply (create/update) result against the plan, as Terraform's
+/// `AssertObjectCompatible` does after apply. Returns error diagnostics naming each offending
+/// attribute (sensitive values shown as `(sensitive value)`); empty when consistent.
+///
+/// Errors: a null `new_state` (create/update must return the object or an error), a value that
+/// does not conform to the schema type (then nothing else is checked), any unknown left, a
+/// non-null write-only attribute. Only if none of those: every known planned value must be
+/// returned unchanged, null stays null and non-null stays non-null, planned unknowns must keep
+/// their refinements, lists and maps keep their length/keys, a wholly known planned set must be
+/// equal and a partly unknown one may not grow.
 pub fn check_apply_result(schema: &Schema, planned: &Value, new_state: &Value) -> Diagnostics {
     apply_result(schema, &schema.implied_type(), planned, new_state)
 }
@@ -244,8 +252,11 @@ pub(crate) fn apply_result(
     c.diags
 }
 
-/// Checks a refresh (`ReadResource`) or data-source result: conforms, wholly known,
-/// write-only attributes null. A null state (object gone) is fine for Read.
+/// Checks a refresh (`ReadResource`) or data-source result: it must conform to the schema
+/// type (if not, nothing else is checked), be wholly known and have write-only attributes
+/// null. A null `new_state` is not an error: for `ReadResource` it means the remote object is
+/// gone and Terraform drops it from state (and plans to create it again). Values may differ
+/// from prior state freely (that is drift). Returns error diagnostics naming the attributes.
 pub fn check_read_result(schema: &Schema, new_state: &Value) -> Diagnostics {
     read_result(schema, &schema.implied_type(), new_state)
 }
@@ -269,9 +280,12 @@ pub(crate) fn read_result(schema: &Schema, ty: &Type, new_state: &Value) -> Diag
     c.diags
 }
 
-/// Checks a plan against the config (Terraform's `AssertPlanValid`, top-level and nested
-/// attributes): a configured value may not be changed, a non-computed attribute may not
-/// be planned when unset, write-only attributes must be planned null.
+/// Checks a plan against the config (Terraform's `AssertPlanValid`): a configured value may
+/// not be changed (planning the prior value instead is allowed when both are non-null, as
+/// Terraform allows it), a non-computed attribute may not be planned non-null when unset, and
+/// write-only attributes must be planned null. Covers top-level attributes and single nested
+/// objects; blocks and list/set/map nested attributes are left to Terraform. A null `config`
+/// or `planned` (destroy) passes. Returns error diagnostics naming the attributes.
 pub fn check_plan(schema: &Schema, prior: &Value, config: &Value, planned: &Value) -> Diagnostics {
     let mut c = Checker::new(schema, "plan");
     if config.is_null() || planned.is_null() {

@@ -18,18 +18,30 @@ use crate::schema::{
 };
 use crate::value::{AttributePath, Value};
 
-/// Output of the declarative plan.
+/// Output of the declarative plan: what `PlanResourceChange` answers before the provider's own
+/// plan hook (if any) adjusts it.
 #[derive(Debug, Clone, Default)]
 pub struct Planned {
-    /// The planned new state.
+    /// The planned new state: null for a destroy, otherwise the proposed state with
+    /// write-only attributes nulled, defaults, computed unknowns and modifiers applied.
     pub planned_state: Value,
-    /// Paths whose change forces replacement (only those whose value differs).
+    /// Paths of `RequiresReplace[If]` attributes whose planned value differs from prior
+    /// state (an unknown planned value counts as different), in schema order, without
+    /// duplicates. Always empty on create and destroy. Non-empty makes Terraform replace.
     pub requires_replace: Vec<AttributePath>,
-    /// Problems.
+    /// Problems for the caller to report; the declarative engine itself adds none (it
+    /// cannot fail), so this is empty as returned by [`plan_resource_change`].
     pub diagnostics: Diagnostics,
 }
 
-/// Plans a change: see the module docs for the rules.
+/// Plans a change from `prior` state (null on create), Terraform's `proposed` new state
+/// (null on destroy) and `config`; see the module docs for the rules.
+///
+/// A null `proposed` gives a null plan (Terraform requires it for destroy). The
+/// computed-unknown rule applies only when `prior` is null or the plan after defaults differs
+/// from `prior`, so an unchanged resource plans no "(known after apply)" noise. Values are
+/// assumed to conform to the schema's type; parts that do not are left as proposed. Never
+/// panics on its own account (a `RequiresReplaceIf` predicate may).
 pub fn plan_resource_change(
     schema: &Schema,
     prior: &Value,

@@ -6,30 +6,31 @@ use crate::diag::Diagnostics;
 use crate::value::{AttributePath, ObjectType, Type, Value};
 use std::sync::Arc;
 
-/// Nesting of a nested-attribute object (`nested_type`).
+/// Nesting of a nested-attribute object (`nested_type`, protocol 6 only); decides the
+/// attribute's value type. Unlike blocks, nested attributes are null when not configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ObjectNesting {
-    /// One object.
+    /// One object (`attr = { … }`), or null.
     Single,
-    /// A list of objects.
+    /// A list of objects, or null.
     List,
-    /// A set of objects.
+    /// A set of objects, or null; its objects cannot hold write-only or dynamic attributes.
     Set,
-    /// A map of objects.
+    /// A map of objects keyed by string, or null.
     Map,
 }
 
-/// Attributes of a nested-attribute object.
+/// The attributes of a nested-attribute object and how the object repeats.
 #[derive(Clone)]
 pub struct NestedAttributes {
-    /// Repetition.
+    /// How the object repeats.
     pub nesting: ObjectNesting,
-    /// The object's attributes.
+    /// The object's attributes, with the same flags and rules as top-level ones.
     pub attributes: Vec<Attribute>,
 }
 
 impl NestedAttributes {
-    /// The object type of one element.
+    /// The object type of one element (not wrapped in list/set/map); no optional attributes.
     pub fn object_type(&self) -> Type {
         Type::Object(ObjectType::new(
             self.attributes.iter().map(|a| (a.name.clone(), a.ty())),
@@ -37,46 +38,56 @@ impl NestedAttributes {
     }
 }
 
-/// Either a plain type or nested attributes.
+/// Either a plain type or nested attributes (the protocol's `type` vs `nested_type`).
 #[derive(Clone)]
 pub enum AttrType {
-    /// A cty type.
+    /// A cty type, sent as type JSON. An object type here has no per-attribute flags.
     Type(Type),
-    /// Nested attributes (`nested_type`).
+    /// Nested attributes (`nested_type`): per-attribute flags, validators, defaults and
+    /// modifiers inside the object.
     Nested(NestedAttributes),
 }
 
-/// One attribute of a block or nested object.
+/// One attribute of a block or nested object. Build with a constructor
+/// ([`Attribute::string`], …) and the chained flag setters; [`Schema::check`](super::Schema::check)
+/// rejects invalid combinations.
 #[derive(Clone)]
 pub struct Attribute {
-    /// Name (`^[a-z0-9_]+$`).
+    /// Name; must match `^[a-z_][a-z0-9_]*$` and be unique among its siblings.
     pub name: String,
-    /// Type or nested attributes.
+    /// Type or nested attributes; decides [`Attribute::ty`].
     pub kind: AttrType,
-    /// Must be set in config.
+    /// Must be set in config (Terraform reports a missing one). Excludes optional and computed.
     pub required: bool,
-    /// May be set in config.
+    /// May be set in config; null when not set (unless it has a default).
     pub optional: bool,
-    /// The provider may set it.
+    /// The provider may set it. With `optional`, a config value wins; otherwise the plan
+    /// makes it unknown when the resource changes (see [`crate::plan`]).
     pub computed: bool,
-    /// Hidden in Terraform's output.
+    /// Redacted in Terraform's UI and never logged by [`crate::logging`]; still stored in
+    /// state in plain text.
     pub sensitive: bool,
-    /// Never stored in state or plan (Terraform ≥ 1.11).
+    /// Present in config only: always null in plan and state (Terraform ≥ 1.11). Cannot be
+    /// computed or have a default.
     pub write_only: bool,
-    /// Deprecation message, if deprecated.
+    /// Deprecation message; `Some` marks it deprecated in the schema, and
+    /// [`validate_config`](super::validate_config) warns when config sets it (non-null).
     pub deprecated: Option<String>,
-    /// Markdown description.
+    /// Markdown description; empty means none.
     pub description: String,
-    /// Value planned when config leaves it null (implies optional+computed).
+    /// Value planned when config leaves it null (terraform-plugin-framework `Default`). Must
+    /// conform to the type and the attribute must be computed (see [`Attribute::default`]).
     pub default: Option<Value>,
-    /// Run on known, non-null config values at validate time.
+    /// Run by [`validate_config`](super::validate_config) on wholly known, non-null config
+    /// values, in order; never on plan or state.
     pub validators: Vec<Arc<dyn Validator>>,
-    /// Run by the plan engine in order.
+    /// Run by the plan engine in order, after defaults and the computed-unknown rule.
     pub plan_modifiers: Vec<PlanModifier>,
 }
 
 impl Attribute {
-    /// An attribute of any type (neither required, optional nor computed yet).
+    /// An attribute of any type with no flags set: call `required()`, `optional()` or
+    /// `computed()`, or [`Schema::check`](super::Schema::check) rejects it.
     pub fn new(name: impl Into<String>, ty: Type) -> Self {
         Self::with_kind(name, AttrType::Type(ty))
     }
@@ -98,39 +109,41 @@ impl Attribute {
         }
     }
 
-    /// A string attribute.
+    /// A `string` attribute, no flags set.
     pub fn string(name: impl Into<String>) -> Self {
         Self::new(name, Type::String)
     }
-    /// A number attribute.
+    /// A `number` attribute (arbitrary precision), no flags set.
     pub fn number(name: impl Into<String>) -> Self {
         Self::new(name, Type::Number)
     }
-    /// A number attribute that must hold a whole number (validated).
+    /// A `number` attribute with the [`integer`](super::validators::integer) validator, so
+    /// fractional config values are a validate-time error; the wire type stays `number`, as
+    /// for terraform-plugin-framework's Int64 attributes.
     pub fn int64(name: impl Into<String>) -> Self {
         Self::new(name, Type::Number).validator(super::validators::integer())
     }
-    /// A bool attribute.
+    /// A `bool` attribute, no flags set.
     pub fn bool(name: impl Into<String>) -> Self {
         Self::new(name, Type::Bool)
     }
-    /// A dynamic attribute.
+    /// A `dynamic` attribute (any type, chosen per value; not allowed inside sets), no flags set.
     pub fn dynamic(name: impl Into<String>) -> Self {
         Self::new(name, Type::Dynamic)
     }
-    /// `list(elem)`.
+    /// A `list(elem)` attribute, no flags set.
     pub fn list(name: impl Into<String>, elem: Type) -> Self {
         Self::new(name, Type::list(elem))
     }
-    /// `set(elem)`.
+    /// A `set(elem)` attribute, no flags set.
     pub fn set(name: impl Into<String>, elem: Type) -> Self {
         Self::new(name, Type::set(elem))
     }
-    /// `map(elem)`.
+    /// A `map(elem)` attribute, no flags set.
     pub fn map(name: impl Into<String>, elem: Type) -> Self {
         Self::new(name, Type::map(elem))
     }
-    /// Nested attributes of the given nesting.
+    /// A nested attribute of the given nesting, no flags set on the attribute itself.
     pub fn nested(
         name: impl Into<String>,
         nesting: ObjectNesting,
@@ -144,64 +157,68 @@ impl Attribute {
             }),
         )
     }
-    /// A single nested object.
+    /// A single nested object (`attr = { … }`), no flags set.
     pub fn single_nested(name: impl Into<String>, attributes: Vec<Attribute>) -> Self {
         Self::nested(name, ObjectNesting::Single, attributes)
     }
-    /// A list of nested objects.
+    /// A list of nested objects, no flags set.
     pub fn list_nested(name: impl Into<String>, attributes: Vec<Attribute>) -> Self {
         Self::nested(name, ObjectNesting::List, attributes)
     }
-    /// A set of nested objects.
+    /// A set of nested objects, no flags set.
     pub fn set_nested(name: impl Into<String>, attributes: Vec<Attribute>) -> Self {
         Self::nested(name, ObjectNesting::Set, attributes)
     }
-    /// A map of nested objects.
+    /// A map of nested objects, no flags set.
     pub fn map_nested(name: impl Into<String>, attributes: Vec<Attribute>) -> Self {
         Self::nested(name, ObjectNesting::Map, attributes)
     }
 
-    /// Must be configured.
+    /// Must be configured; clears `optional` and `computed`.
     pub fn required(mut self) -> Self {
         self.required = true;
         self.optional = false;
         self.computed = false;
         self
     }
-    /// May be configured.
+    /// May be configured; clears `required`, keeps `computed`.
     pub fn optional(mut self) -> Self {
         self.optional = true;
         self.required = false;
         self
     }
-    /// Set by the provider (with `optional()`: config wins, else provider).
+    /// Set by the provider; clears `required`. With `optional()`, a config value wins and a
+    /// null one is planned unknown on change (or kept by `use_state_for_unknown`).
     pub fn computed(mut self) -> Self {
         self.computed = true;
         self.required = false;
         self
     }
-    /// Sensitive: redacted in Terraform's UI.
+    /// Sensitive: redacted in Terraform's UI and never logged; not encrypted in state.
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
         self
     }
-    /// Write-only: present in config only, always null in plan and state.
+    /// Write-only (Terraform ≥ 1.11): present in config only; the framework nulls it in plan
+    /// and state. Rejected by [`Schema::check`](super::Schema::check) with `computed` or a default.
     pub fn write_only(mut self) -> Self {
         self.write_only = true;
         self
     }
-    /// Deprecated, with a message telling users what to use instead.
+    /// Deprecated, with a message telling users what to use instead; warned at validate time
+    /// when configured.
     pub fn deprecated(mut self, msg: impl Into<String>) -> Self {
         self.deprecated = Some(msg.into());
         self
     }
-    /// Markdown description.
+    /// Sets the Markdown description (replaces any earlier one).
     pub fn description(mut self, d: impl Into<String>) -> Self {
         self.description = d.into();
         self
     }
-    /// Default planned when config is null. Makes the attribute optional+computed,
-    /// because Terraform only lets a provider fill in attributes marked computed.
+    /// Default planned when config is null (also inside nested objects). Makes the attribute
+    /// optional+computed and clears `required`, because Terraform only lets a provider fill in
+    /// attributes marked computed. The value is not converted: it must conform to the type.
     pub fn default(mut self, v: impl Into<Value>) -> Self {
         self.default = Some(v.into());
         self.optional = true;
@@ -224,16 +241,18 @@ impl Attribute {
         let accepts = Accepts::Type(self.ty());
         self.validator(FnValidator::new(accepts, description, f))
     }
-    /// Adds a plan modifier.
+    /// Appends a plan modifier; modifiers run in the order added.
     pub fn plan_modifier(mut self, m: PlanModifier) -> Self {
         self.plan_modifiers.push(m);
         self
     }
-    /// Changing this attribute replaces the resource.
+    /// Changing this attribute (planned differs from prior, or is unknown) on an existing
+    /// resource replaces it. Not on create; not allowed on computed-only attributes.
     pub fn requires_replace(self) -> Self {
         self.plan_modifier(PlanModifier::RequiresReplace)
     }
-    /// Changing it replaces the resource when `f(prior, planned)` says so.
+    /// Like [`Attribute::requires_replace`], but only when `f(prior, planned)` returns true;
+    /// `f` is only called when the values differ (`planned` may be unknown).
     pub fn requires_replace_if<F>(self, description: impl Into<String>, f: F) -> Self
     where
         F: Fn(&Value, &Value) -> bool + Send + Sync + 'static,
@@ -243,16 +262,21 @@ impl Attribute {
             f,
         )))
     }
-    /// Keep the prior state value instead of "(known after apply)" (computed attributes).
+    /// Keep the prior state value (even null) instead of "(known after apply)" when the plan
+    /// would make it unknown and config is null, as terraform-plugin-framework's
+    /// `UseStateForUnknown`. Never on create, nor inside set elements. Computed attributes only.
     pub fn use_state_for_unknown(self) -> Self {
         self.plan_modifier(PlanModifier::UseStateForUnknown)
     }
-    /// Like [`Self::use_state_for_unknown`], but only when the prior value is not null.
+    /// Like [`Self::use_state_for_unknown`], but only when the prior value is not null: a null
+    /// prior value stays "(known after apply)" (terraform-plugin-framework's
+    /// `UseNonNullStateForUnknown`).
     pub fn use_non_null_state_for_unknown(self) -> Self {
         self.plan_modifier(PlanModifier::UseNonNullStateForUnknown)
     }
 
-    /// The value type of this attribute.
+    /// The value type of this attribute: the plain type, or the nested object type wrapped
+    /// by its nesting. Computed on each call.
     pub fn ty(&self) -> Type {
         match &self.kind {
             AttrType::Type(t) => t.clone(),
@@ -268,7 +292,7 @@ impl Attribute {
         }
     }
 
-    /// Nested attributes, if any.
+    /// The nested attributes; `None` for a plain-typed attribute (even an object type).
     pub fn nested_attributes(&self) -> Option<&NestedAttributes> {
         match &self.kind {
             AttrType::Nested(n) => Some(n),

@@ -3,20 +3,25 @@
 
 use std::time::Duration;
 
-/// A duration string could not be parsed.
+/// A duration string could not be parsed; its message suggests valid forms.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid duration {input:?}: {reason} (use e.g. \"30s\", \"45m\", \"1h30m\")")]
 pub struct DurationError {
-    /// The input.
+    /// The input, untrimmed.
     pub input: String,
-    /// Why.
+    /// Why: `"empty"`, `"missing unit"`, `"expected a number"`, `"bad number"`,
+    /// `"unknown unit"` or `"too large"`.
     pub reason: &'static str,
 }
 
 /// Parses Go-style durations: `"30m"`, `"1h30m"`, `"45s"`, `"1.5h"`, `"250ms"`: one or more decimal
 /// numbers each followed by a unit (`h`, `m`, `s`, `ms`, `us`/`µs`, `ns`), or a bare `"0"`; surrounding
-/// whitespace is ignored. Errors (never panics) on an empty string, a missing or unknown unit, a
-/// malformed number, or more than 10¹² seconds.
+/// whitespace is ignored. Unlike Go's `time.ParseDuration`, signs are not accepted (durations are
+/// never negative).
+///
+/// # Errors
+/// Never panics; errors on an empty string, a missing or unknown unit, a malformed number, or more
+/// than 10¹² seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
     let err = |reason| DurationError {
         input: s.to_string(),

@@ -34,52 +34,61 @@ pub use validators::{Accepts, Validator};
 
 use crate::value::{ObjectType, Type};
 
-/// A resource, data source, provider or ephemeral resource schema.
+/// A resource, data source, provider or ephemeral resource schema: a version and the
+/// top-level block. Built with the chained setters below, which never fail; mistakes are
+/// found by [`Schema::check`].
 #[derive(Clone, Default)]
 pub struct Schema {
-    /// Schema version (drives `UpgradeResourceState`).
+    /// Schema version of stored state. Terraform calls `UpgradeResourceState` with the
+    /// stored version whenever it reads state; bump it (and add an upgrader) when the shape
+    /// of state changes. Only meaningful for managed resources.
     pub version: i64,
-    /// The top-level block.
+    /// The top-level block; its implied type is the type of every config, plan and state
+    /// value of this schema.
     pub block: Block,
 }
 
 impl Schema {
-    /// An empty version-0 schema.
+    /// An empty version-0 schema with no attributes (an empty object type).
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Sets the schema version.
+    /// Sets the schema version (see the `version` field: bump it with a state upgrader).
     pub fn version(mut self, v: i64) -> Self {
         self.version = v;
         self
     }
 
-    /// Markdown description of the whole resource.
+    /// Markdown description of the whole resource (replaces any earlier one); shown by
+    /// Terraform tooling and rendered by [`crate::docs`].
     pub fn description(mut self, d: impl Into<String>) -> Self {
         self.block.description = d.into();
         self
     }
 
-    /// Marks the whole resource deprecated with a message.
+    /// Marks the whole resource deprecated with a message telling users what to use instead;
+    /// sent as the block's `deprecated`/`deprecation_message`.
     pub fn deprecated(mut self, msg: impl Into<String>) -> Self {
         self.block.deprecated = Some(msg.into());
         self
     }
 
-    /// Adds an attribute.
+    /// Appends a top-level attribute; a duplicate name is only reported by [`Schema::check`].
     pub fn attribute(mut self, a: Attribute) -> Self {
         self.block.attributes.push(a);
         self
     }
 
-    /// Adds a nested block.
+    /// Appends a top-level nested block type; a duplicate name is only reported by
+    /// [`Schema::check`].
     pub fn block(mut self, b: NestedBlock) -> Self {
         self.block.blocks.push(b);
         self
     }
 
-    /// The object type values of this schema have.
+    /// The object type every value of this schema has (cty `ImpliedType`): the codecs decode
+    /// config, plan and state with it. Computed on each call.
     pub fn implied_type(&self) -> Type {
         self.block.implied_type()
     }
@@ -93,54 +102,58 @@ impl Schema {
     }
 }
 
-/// A block: attributes plus nested blocks.
+/// A block (`configschema.Block`): attributes plus nested block types. Its value is an
+/// object with one attribute per attribute and per block type.
 #[derive(Clone, Default)]
 pub struct Block {
-    /// Attributes, in declaration order.
+    /// Attributes, in declaration order (the order of the schema and of the docs).
     pub attributes: Vec<Attribute>,
-    /// Nested block types.
+    /// Nested block types, in declaration order.
     pub blocks: Vec<NestedBlock>,
-    /// Markdown description.
+    /// Markdown description; empty means none (then sent as plain text kind).
     pub description: String,
-    /// Deprecation message, if deprecated.
+    /// Deprecation message; `Some` marks the block deprecated in the schema. Terraform shows it;
+    /// [`validate_config`] does not warn for blocks.
     pub deprecated: Option<String>,
 }
 
 impl Block {
-    /// An empty block.
+    /// An empty block: no attributes, no blocks, no description.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Adds an attribute.
+    /// Appends an attribute (duplicates are only reported by [`Schema::check`]).
     pub fn attribute(mut self, a: Attribute) -> Self {
         self.attributes.push(a);
         self
     }
 
-    /// Adds a nested block.
+    /// Appends a nested block type (duplicates are only reported by [`Schema::check`]).
     pub fn block(mut self, b: NestedBlock) -> Self {
         self.blocks.push(b);
         self
     }
 
-    /// Markdown description.
+    /// Sets the Markdown description (replaces any earlier one).
     pub fn description(mut self, d: impl Into<String>) -> Self {
         self.description = d.into();
         self
     }
 
-    /// Looks up an attribute.
+    /// The first attribute (not block) named `name` in this block only; `None` if there is
+    /// none. Does not look into nested attributes or blocks.
     pub fn attr(&self, name: &str) -> Option<&Attribute> {
         self.attributes.iter().find(|a| a.name == name)
     }
 
-    /// Looks up a nested block.
+    /// The first nested block type named `name` in this block only; `None` if there is none.
     pub fn nested_block(&self, name: &str) -> Option<&NestedBlock> {
         self.blocks.iter().find(|b| b.type_name == name)
     }
 
-    /// Implied object type: one attribute per attribute and per nested block type.
+    /// Implied object type: one attribute per attribute and per nested block type (see
+    /// [`NestedBlock::implied_type`]); no optional attributes. A duplicate name keeps the last.
     pub fn implied_type(&self) -> Type {
         let mut o = ObjectType::default();
         for a in &self.attributes {
@@ -153,33 +166,40 @@ impl Block {
     }
 }
 
-/// How a nested block (or nested attribute object) repeats.
+/// How a nested block repeats (`configschema.NestingMode`); it decides the block's value
+/// type and what Terraform sends when the block is absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NestingMode {
-    /// At most one; null when absent.
+    /// At most one block; its value is the object, or null when absent.
     Single,
-    /// Exactly one object, never null (all-null attributes when absent).
+    /// At most one block, but its value is never null: Terraform sends an object with all
+    /// attributes null when the block is absent. No `min_items`/`max_items`.
     Group,
-    /// Ordered list.
+    /// Any number of blocks as a list of objects (empty list when absent), in config order.
     List,
-    /// Unordered set.
+    /// Any number of blocks as a set of objects (empty set when absent); elements have no
+    /// identity, so they cannot hold write-only or dynamic attributes.
     Set,
-    /// Map keyed by block label.
+    /// Labelled blocks (`rule "a" { … }`) as a map of objects keyed by label. No
+    /// `min_items`/`max_items`.
     Map,
 }
 
-/// A nested block type inside a block.
+/// A nested block type inside a block (`configschema.NestedBlock`).
 #[derive(Clone)]
 pub struct NestedBlock {
-    /// Block type name (as written in HCL).
+    /// Block type name as written in HCL; also the attribute name of its value in the parent
+    /// object. Must match `^[a-z_][a-z0-9_]*$` and not clash with a sibling.
     pub type_name: String,
-    /// Contents.
+    /// The block's own attributes and nested blocks.
     pub block: Block,
-    /// Repetition.
+    /// How it repeats, which also decides its value type.
     pub nesting: NestingMode,
-    /// Minimum number of blocks (0 = none).
+    /// Minimum number of blocks; 0 means no minimum. [`validate_config`] checks it for LIST
+    /// and SET blocks once they are wholly known; on a SINGLE block, `min_items = max_items = 1`
+    /// makes the block required (Terraform enforces that).
     pub min_items: i64,
-    /// Maximum number of blocks (0 = unlimited).
+    /// Maximum number of blocks; 0 means unlimited. Checked like `min_items`.
     pub max_items: i64,
 }
 
@@ -194,38 +214,40 @@ impl NestedBlock {
         }
     }
 
-    /// A single (optional) block.
+    /// A SINGLE block: at most one, null when absent; no item limits.
     pub fn single(name: impl Into<String>, block: Block) -> Self {
         Self::new(name, NestingMode::Single, block)
     }
 
-    /// A group block (always present as an object).
+    /// A GROUP block: at most one, an object of nulls when absent (never null).
     pub fn group(name: impl Into<String>, block: Block) -> Self {
         Self::new(name, NestingMode::Group, block)
     }
 
-    /// A list of blocks.
+    /// A LIST of blocks, no item limits until [`NestedBlock::min_items`]/[`NestedBlock::max_items`].
     pub fn list(name: impl Into<String>, block: Block) -> Self {
         Self::new(name, NestingMode::List, block)
     }
 
-    /// A set of blocks.
+    /// A SET of blocks, no item limits until [`NestedBlock::min_items`]/[`NestedBlock::max_items`].
     pub fn set(name: impl Into<String>, block: Block) -> Self {
         Self::new(name, NestingMode::Set, block)
     }
 
-    /// A map of labelled blocks.
+    /// A MAP of labelled blocks, keyed by label.
     pub fn map(name: impl Into<String>, block: Block) -> Self {
         Self::new(name, NestingMode::Map, block)
     }
 
-    /// Minimum count.
+    /// Sets `min_items`; [`Schema::check`] rejects negative values and, for SINGLE, GROUP and
+    /// MAP blocks, limits their nesting does not allow.
     pub fn min_items(mut self, n: i64) -> Self {
         self.min_items = n;
         self
     }
 
-    /// Maximum count.
+    /// Sets `max_items` (0 = unlimited); [`Schema::check`] rejects negative values and
+    /// `min_items > max_items`.
     pub fn max_items(mut self, n: i64) -> Self {
         self.max_items = n;
         self

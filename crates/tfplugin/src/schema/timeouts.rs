@@ -8,7 +8,9 @@ use std::time::Duration;
 
 pub use super::duration::{DurationError, parse_duration};
 
-/// A `timeouts` SINGLE block with one optional duration-string attribute per operation.
+/// A `timeouts` SINGLE block with one optional string attribute per operation, each with the
+/// [`duration`](super::validators::duration) validator; null when the user omits the block.
+/// Names are not checked here (see [`Schema::check`](super::Schema::check)).
 pub fn block(operations: &[&str]) -> NestedBlock {
     let mut b = Block::new().description("Per-operation timeouts, e.g. `create = \"30m\"`.");
     for op in operations {
@@ -24,13 +26,15 @@ pub fn block(operations: &[&str]) -> NestedBlock {
     NestedBlock::single("timeouts", b)
 }
 
-/// Timeouts read from a resource value (config, plan or state).
+/// Timeouts read from a resource value (config, plan or state); operations that were not
+/// set fall back to the caller's default.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Timeouts(BTreeMap<String, Duration>);
 
 impl Timeouts {
-    /// Reads the `timeouts` block of a whole resource value; absent/invalid entries are skipped
-    /// (they were rejected at validate time).
+    /// Reads the `timeouts` attribute of a whole resource value. A missing or null block,
+    /// null or unknown entries and unparsable strings are skipped (invalid ones were already
+    /// rejected at validate time), so this never fails.
     pub fn from_config(resource: &Value) -> Self {
         let mut out = BTreeMap::new();
         if let Some(m) = resource.get("timeouts").as_map() {
@@ -43,24 +47,24 @@ impl Timeouts {
         Timeouts(out)
     }
 
-    /// The timeout for `op`, or `default`.
+    /// The timeout configured for `op`, or `default` when it was not set (or not valid).
     pub fn get(&self, op: &str, default: Duration) -> Duration {
         self.0.get(op).copied().unwrap_or(default)
     }
 
-    /// Create timeout.
+    /// The `create` timeout, or `default`.
     pub fn create(&self, default: Duration) -> Duration {
         self.get("create", default)
     }
-    /// Update timeout.
+    /// The `update` timeout, or `default`.
     pub fn update(&self, default: Duration) -> Duration {
         self.get("update", default)
     }
-    /// Delete timeout.
+    /// The `delete` timeout, or `default`.
     pub fn delete(&self, default: Duration) -> Duration {
         self.get("delete", default)
     }
-    /// Read timeout.
+    /// The `read` timeout, or `default`.
     pub fn read(&self, default: Duration) -> Duration {
         self.get("read", default)
     }

@@ -4,9 +4,14 @@ use super::{AttrType, Attribute, Block, NestingMode, ObjectNesting};
 use crate::diag::Diagnostics;
 use crate::value::{AttributePath, Value};
 
-/// Runs every validator on the known, non-null values of `config`, and warns about
-/// deprecated attributes that are set. Unknown values are skipped: they are validated
-/// again when Terraform knows them.
+/// Validates `config` (a value of `block`'s implied type) at `Validate*Config` time.
+///
+/// Runs every validator on wholly known, non-null attribute values (nested attributes and
+/// blocks included), warns for every deprecated attribute that is set (non-null, even if
+/// unknown), and errors when a wholly known LIST/SET block count breaks `min_items`/
+/// `max_items`. Values that are not wholly known skip their own validators (Terraform
+/// validates again once they are known); a null or non-object `config` yields nothing.
+/// Never fails: problems are the returned diagnostics, each naming its path.
 pub fn validate_config(block: &Block, config: &Value) -> Diagnostics {
     let mut d = Diagnostics::new();
     walk_block(block, config, &AttributePath::root(), &mut d);

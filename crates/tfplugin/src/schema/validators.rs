@@ -6,28 +6,30 @@ use crate::value::{AttributePath, Number, Type, Value};
 use std::fmt;
 use std::sync::Arc;
 
-/// Checks one attribute value and reports problems at `path`.
+/// Checks one attribute value at validate time and reports problems at `path`, only by adding
+/// diagnostics (an error diagnostic fails `terraform validate`/`plan`).
 pub trait Validator: Send + Sync {
-    /// Human description ("string length between 1 and 63").
+    /// Human description ("string length between 1 and 63"); used in schema-check errors.
     fn description(&self) -> String;
     /// The attribute types this validator applies to. [`Schema::check`](super::Schema::check)
     /// rejects a validator attached to an attribute whose type it does not accept.
     fn accepts(&self) -> Accepts;
-    /// Adds diagnostics for an invalid `value` at `path`. Called only with known, non-null values
-    /// of an attribute whose type [`Self::accepts`] accepts.
+    /// Adds diagnostics for an invalid `value` at `path`. Called only with wholly known,
+    /// non-null values of an attribute whose type [`Self::accepts`] accepts; adding nothing
+    /// means valid. Diagnostics should be attached to `path`.
     fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics);
 }
 
 /// The attribute types a [`Validator`] applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Accepts {
-    /// Every type, `dynamic` included (the validator inspects values itself).
+    /// Every type, `dynamic` included (the validator must inspect values itself).
     Any,
-    /// `string` attributes.
+    /// Exactly `string` attributes.
     String,
-    /// `number` attributes.
+    /// Exactly `number` attributes.
     Number,
-    /// `bool` attributes.
+    /// Exactly `bool` attributes.
     Bool,
     /// `list`, `set` and `map` attributes of any element type (nested lists, sets and maps too).
     Collection,
@@ -37,7 +39,8 @@ pub enum Accepts {
 }
 
 impl Accepts {
-    /// True when a validator accepting `self` may be attached to an attribute of type `ty`.
+    /// True when a validator accepting `self` may be attached to an attribute of type `ty`;
+    /// only `Any` accepts `dynamic`, and nested-attribute types must match exactly.
     pub fn accepts(&self, ty: &Type) -> bool {
         match self {
             Accepts::Any => true,
@@ -51,6 +54,7 @@ impl Accepts {
 }
 
 impl fmt::Display for Accepts {
+    /// `"string"`, `"list, set or map"`, `"any type"` or the type's friendly name.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Accepts::Any => f.write_str("any type"),
@@ -72,7 +76,8 @@ pub struct FnValidator {
 }
 
 impl FnValidator {
-    /// Wraps `f`, which validates values of the types `accepts` accepts.
+    /// Wraps `f`, which validates values of the types `accepts` accepts (the contract of
+    /// [`Validator::validate`] applies to it).
     pub fn new<F>(accepts: Accepts, description: impl Into<String>, f: F) -> Self
     where
         F: Fn(&AttributePath, &Value, &mut Diagnostics) + Send + Sync + 'static,
@@ -101,7 +106,8 @@ fn invalid(diags: &mut Diagnostics, path: &AttributePath, detail: String) {
     diags.attribute_error(path.clone(), "Invalid attribute value", detail);
 }
 
-/// String length (in characters) within `min..=max`. Accepts `string`.
+/// String length in Unicode scalar values (not bytes, not grapheme clusters) within
+/// `min..=max`. Accepts `string`.
 pub fn string_length(min: usize, max: usize) -> FnValidator {
     FnValidator::new(
         Accepts::String,
@@ -123,7 +129,7 @@ pub fn string_length(min: usize, max: usize) -> FnValidator {
     )
 }
 
-/// String is one of `allowed`. Accepts `string`.
+/// String equal (case-sensitively) to one of `allowed`. Accepts `string`.
 pub fn one_of(allowed: &[&str]) -> FnValidator {
     let allowed: Vec<String> = allowed.iter().map(|s| (*s).to_string()).collect();
     FnValidator::new(
@@ -144,7 +150,8 @@ pub fn one_of(allowed: &[&str]) -> FnValidator {
 }
 
 /// String made only of characters for which `pred` holds, described by `what`
-/// (e.g. "lowercase letters, digits and hyphens"); a light alternative to regexes. Accepts `string`.
+/// (e.g. "lowercase letters, digits and hyphens"); a light alternative to regexes. The error
+/// names the first offending character. The empty string passes. Accepts `string`.
 pub fn string_chars(what: &str, pred: fn(char) -> bool) -> FnValidator {
     let what = what.to_string();
     FnValidator::new(Accepts::String, format!("only {what}"), move |p, v, d| {
@@ -160,7 +167,7 @@ pub fn string_chars(what: &str, pred: fn(char) -> bool) -> FnValidator {
     })
 }
 
-/// Whole number. Accepts `number`.
+/// Whole number of any size (no range check; infinity fails). Accepts `number`.
 pub fn integer() -> FnValidator {
     FnValidator::new(Accepts::Number, "a whole number", |p, v, d| {
         if let Some(n) = v.as_number()
@@ -175,7 +182,8 @@ pub fn integer() -> FnValidator {
     })
 }
 
-/// Whole number within `min..=max`. Accepts `number`.
+/// Whole number within `min..=max` (inclusive); a fractional value fails even inside the
+/// range. Accepts `number`.
 pub fn int_between(min: i64, max: i64) -> FnValidator {
     FnValidator::new(
         Accepts::Number,
@@ -196,7 +204,7 @@ pub fn int_between(min: i64, max: i64) -> FnValidator {
     )
 }
 
-/// Collection size within `min..=max`. Accepts lists, sets and maps.
+/// Element count within `min..=max` (inclusive). Accepts lists, sets and maps.
 pub fn size_between(min: usize, max: usize) -> FnValidator {
     FnValidator::new(
         Accepts::Collection,
@@ -217,8 +225,8 @@ pub fn size_between(min: usize, max: usize) -> FnValidator {
     )
 }
 
-/// Duration string like `"30m"` or `"1h30m"` (see [`super::timeouts::parse_duration`]).
-/// Accepts `string`.
+/// Duration string like `"30m"` or `"1h30m"`: exactly what
+/// [`super::timeouts::parse_duration`] accepts. Accepts `string`.
 pub fn duration() -> FnValidator {
     FnValidator::new(
         Accepts::String,

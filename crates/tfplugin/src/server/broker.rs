@@ -9,7 +9,8 @@ use super::stdio::idle_until;
 use crate::proto::plugin::ConnInfo;
 use crate::proto::plugin::grpc_broker_server::GrpcBroker;
 
-/// The broker service.
+/// go-plugin's `GRPCBroker` service. tfplugin6 never brokers extra connections, but
+/// go-plugin clients open the stream anyway, so it must exist.
 #[derive(Debug, Clone)]
 pub struct Broker {
     pub(crate) shutdown: ShutdownSignal,
@@ -17,6 +18,8 @@ pub struct Broker {
 
 #[tonic::async_trait]
 impl GrpcBroker for Broker {
+    /// Accepts the stream, ignores every `ConnInfo` the client sends, sends nothing, and ends
+    /// the response stream at shutdown (or when the client goes away).
     async fn start_stream(
         &self,
         request: Request<Streaming<ConnInfo>>,

@@ -6,7 +6,8 @@ use super::shutdown::ShutdownSignal;
 use crate::proto::plugin::Empty;
 use crate::proto::plugin::grpc_controller_server::GrpcController;
 
-/// Replies, then fires the shutdown signal; the server stops and `serve` returns.
+/// go-plugin's `GRPCController`: `Shutdown` replies, then fires the shutdown signal; the
+/// server stops accepting, drains in-flight RPCs briefly and `serve` returns.
 #[derive(Debug, Clone)]
 pub struct Controller {
     pub(crate) shutdown: ShutdownSignal,
@@ -14,6 +15,7 @@ pub struct Controller {
 
 #[tonic::async_trait]
 impl GrpcController for Controller {
+    /// Always succeeds; calling it again is harmless.
     async fn shutdown(&self, _request: Request<Empty>) -> Result<Response<Empty>, Status> {
         tracing::debug!("Shutdown received from the plugin client");
         self.shutdown.trigger();

@@ -6,7 +6,9 @@ use std::io::Write;
 use super::{ServeError, ServeOptions, install_signal_handlers, listener, router, run};
 use crate::proto::tfplugin6::provider_server::Provider;
 
-/// The JSON value of `TF_REATTACH_PROVIDERS` (compact, keys in terraform-plugin-go order).
+/// The JSON value of `TF_REATTACH_PROVIDERS` (compact, keys in terraform-plugin-go order):
+/// `{"<address>": {"Protocol":"grpc","ProtocolVersion":6,"Pid":…,"Test":true,"Addr":{…}}}`.
+/// `Test: true` tells Terraform not to kill or Shutdown the process when it is done.
 pub fn reattach_json(provider_address: &str, pid: u32, network: &str, address: &str) -> String {
     let addr = serde_json::Value::String(provider_address.to_string());
     let net = serde_json::Value::String(network.to_string());
@@ -16,7 +18,8 @@ pub fn reattach_json(provider_address: &str, pid: u32, network: &str, address: &
     )
 }
 
-/// The text printed on stdout in debug mode.
+/// The text printed on stdout in debug mode: instructions plus a
+/// `TF_REATTACH_PROVIDERS='…'` line, single-quoted for POSIX shells (embedded `'` escaped).
 pub fn reattach_message(json: &str) -> String {
     let quoted = json.replace('\'', r#"'"'"'"#);
     format!(

@@ -7,7 +7,8 @@ use crate::proto::health::health_check_response::ServingStatus;
 use crate::proto::health::health_server::Health as HealthApi;
 use crate::proto::health::{HealthCheckRequest, HealthCheckResponse};
 
-/// The health service.
+/// The `grpc.health.v1.Health` service go-plugin clients probe: `""` and `"plugin"` are
+/// `SERVING` for as long as the process serves.
 #[derive(Debug, Clone)]
 pub struct Health {
     pub(crate) shutdown: ShutdownSignal,
@@ -24,6 +25,7 @@ fn status_of(service: &str) -> Result<HealthCheckResponse, Status> {
 
 #[tonic::async_trait]
 impl HealthApi for Health {
+    /// `SERVING` for `""` and `"plugin"`; `NOT_FOUND` for any other service name.
     async fn check(
         &self,
         request: Request<HealthCheckRequest>,
@@ -31,6 +33,8 @@ impl HealthApi for Health {
         status_of(&request.get_ref().service).map(Response::new)
     }
 
+    /// Sends the current status once (`SERVICE_UNKNOWN` for unknown names, not an error),
+    /// then keeps the stream open without updates until shutdown.
     async fn watch(
         &self,
         request: Request<HealthCheckRequest>,

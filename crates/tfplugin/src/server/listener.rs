@@ -9,36 +9,37 @@ use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 /// Longest unix socket path we use (sun_path is 104 to 108 bytes).
 const MAX_SOCKET_PATH: usize = 100;
 
-/// A bound listener plus what goes into the handshake line.
+/// A bound listener plus what goes into the handshake line (`network`, `address`).
 #[derive(Debug)]
 pub enum Listener {
-    /// Unix socket; the file is removed when this value is dropped.
+    /// Unix socket (preferred, as go-plugin); the file is removed when this value is dropped.
     Unix {
-        /// The listener.
+        /// The bound socket.
         listener: UnixListener,
-        /// Removes the socket file on drop.
+        /// Owns the socket path; removes the file on drop.
         guard: SocketGuard,
     },
-    /// TCP on loopback.
+    /// TCP on 127.0.0.1 only (never another interface): the fallback when no unix socket
+    /// can be bound.
     Tcp {
-        /// The listener.
+        /// The bound socket.
         listener: TcpListener,
-        /// `127.0.0.1:PORT`.
+        /// `127.0.0.1:PORT`, with the actual port (also when port 0 was asked for).
         address: String,
     },
 }
 
-/// An accepted connection before TLS.
+/// An accepted connection before any TLS handshake.
 #[derive(Debug)]
 pub enum Accepted {
-    /// From a unix socket.
+    /// From the unix socket.
     Unix(UnixStream),
-    /// From TCP.
+    /// From TCP, with `TCP_NODELAY` set (best effort).
     Tcp(TcpStream),
 }
 
 impl Listener {
-    /// `unix` or `tcp`.
+    /// `"unix"` or `"tcp"`, the handshake line's network field.
     pub fn network(&self) -> &'static str {
         match self {
             Listener::Unix { .. } => "unix",
@@ -46,7 +47,8 @@ impl Listener {
         }
     }
 
-    /// Socket path or `127.0.0.1:PORT`.
+    /// The socket path (lossily displayed if not UTF-8) or `127.0.0.1:PORT`, the handshake
+    /// line's address field.
     pub fn address(&self) -> String {
         match self {
             Listener::Unix { guard, .. } => guard.path.display().to_string(),
@@ -54,7 +56,10 @@ impl Listener {
         }
     }
 
-    /// Accepts one connection.
+    /// Waits for one connection. Cancel-safe.
+    ///
+    /// # Errors
+    /// The OS accept error (e.g. too many open files); the listener stays usable.
     pub async fn accept(&self) -> io::Result<Accepted> {
         match self {
             Listener::Unix { listener, .. } => {
@@ -71,27 +76,31 @@ impl Listener {
     }
 }
 
-/// Deletes the socket file when dropped.
+/// Deletes the socket file when dropped (errors, e.g. already gone, are ignored).
 #[derive(Debug)]
 pub struct SocketGuard {
     path: PathBuf,
 }
 
 impl SocketGuard {
-    /// The socket path.
+    /// The socket path, in the socket directory.
     pub fn path(&self) -> &Path {
         &self.path
     }
 }
 
 impl Drop for SocketGuard {
+    /// Removes the socket file, ignoring errors.
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
 }
 
-/// Binds a listener the way go-plugin servers do: unix socket first, TCP on
-/// loopback if that fails.
+/// Binds a listener the way go-plugin servers do: [`bind_unix`] first, [`bind_tcp`] if that
+/// fails for any reason (the unix error is logged at WARN).
+///
+/// # Errors
+/// The TCP error when both fail.
 pub fn bind() -> io::Result<Listener> {
     match bind_unix() {
         Ok(l) => Ok(l),
@@ -128,12 +137,21 @@ fn random_u32() -> u32 {
     u32::from_le_bytes(buf)
 }
 
-/// Binds a unix socket named `plugin<random>` in the socket directory.
+/// Binds a unix socket named `plugin<random>` in the socket directory: the first non-empty
+/// of `PLUGIN_UNIX_SOCKET_DIR`, `TMPDIR`, else `/tmp`. See [`bind_unix_in`].
+///
+/// # Errors
+/// As [`bind_unix_in`].
 pub fn bind_unix() -> io::Result<Listener> {
     bind_unix_in(&socket_dir())
 }
 
-/// Binds a unix socket named `plugin<random>` in `dir`.
+/// Binds a unix socket named `plugin<random>` in `dir`, retrying up to 16 names on
+/// `AddrInUse`. Honours `PLUGIN_UNIX_SOCKET_GROUP` (group name or gid: chown, mode 0660).
+///
+/// # Errors
+/// A path longer than 100 bytes (`sun_path` limit), a bind error other than `AddrInUse`, 16
+/// names in use, or a group that cannot be resolved or applied (the socket file is removed).
 pub fn bind_unix_in(dir: &Path) -> io::Result<Listener> {
     let mut last_err = io::Error::other("no socket path tried");
     for _ in 0..16 {
@@ -198,8 +216,12 @@ fn port_env(name: &str) -> Option<u16> {
     std::env::var(name).ok()?.trim().parse().ok()
 }
 
-/// Binds TCP on 127.0.0.1, trying PLUGIN_MIN_PORT..=PLUGIN_MAX_PORT in order
-/// (port 0 when unset).
+/// Binds TCP on 127.0.0.1, trying `PLUGIN_MIN_PORT..=PLUGIN_MAX_PORT` in order. Only one set:
+/// the range is open on the other side (from 0, or up to 65535); neither set, unparsable, or
+/// min > max: port 0 (any free port).
+///
+/// # Errors
+/// The last bind error when no port in the range is free.
 pub fn bind_tcp() -> io::Result<Listener> {
     let (min, max) = match (port_env("PLUGIN_MIN_PORT"), port_env("PLUGIN_MAX_PORT")) {
         (Some(min), Some(max)) if min <= max => (min, max),

@@ -37,7 +37,8 @@ use crate::proto::plugin::grpc_stdio_server::GrpcStdioServer;
 use crate::proto::tfplugin6::provider_server::{Provider, ProviderServer};
 use listener::{Accepted, Listener};
 
-/// Message size limit each way (terraform-plugin-go servers allow 256 MiB).
+/// Default gRPC message size limit each way, 256 MiB, as terraform-plugin-go servers allow
+/// (tonic's default of 4 MiB is too small for large plans and states).
 pub const MAX_MESSAGE_SIZE: usize = 256 << 20;
 
 /// How long in-flight RPCs may take to finish after shutdown before the
@@ -47,25 +48,30 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(1000);
 /// How long a TLS handshake may take.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Options for [`serve`].
+/// Options for [`serve`]; [`ServeOptions::new`] gives the defaults Terraform expects.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// Full provider source address, e.g. `registry.terraform.io/clouddb/clouddb`.
-    /// Used for the `TF_REATTACH_PROVIDERS` line and the log module name.
+    /// Full provider source address, e.g. `registry.terraform.io/clouddb/clouddb`. The key of
+    /// the `TF_REATTACH_PROVIDERS` JSON in debug mode (it must match the address in the user's
+    /// `required_providers`); its last segment names the log module. Not validated.
     pub provider_address: String,
-    /// `--debug`: plaintext, foreground, print `TF_REATTACH_PROVIDERS`, stop on Ctrl-C.
+    /// `--debug`: no handshake checks, no TLS, print `TF_REATTACH_PROVIDERS` on stdout, serve in
+    /// the foreground until Ctrl-C (SIGINT) or SIGTERM.
     pub debug: bool,
     /// Fired by `plugin.GRPCController/Shutdown`, SIGTERM (and Ctrl-C in debug
     /// mode). Keep a clone to be told; trigger it to stop the server.
     pub shutdown: ShutdownSignal,
-    /// Install the hclog JSON stderr logger ([`crate::logging::init`]) at start.
+    /// Install the hclog JSON stderr logger ([`crate::logging::init`]) at start; an already
+    /// installed global subscriber is kept silently. Default true.
     pub init_logging: bool,
-    /// Max gRPC message size, both directions.
+    /// Max gRPC message size of the provider service, both directions; a larger message fails
+    /// that RPC with a gRPC error status. Default [`MAX_MESSAGE_SIZE`].
     pub max_message_size: usize,
 }
 
 impl ServeOptions {
-    /// Defaults for a provider at `provider_address`.
+    /// Defaults for a provider at `provider_address`: not debug, a fresh shutdown signal,
+    /// logging installed, [`MAX_MESSAGE_SIZE`].
     pub fn new(provider_address: impl Into<String>) -> Self {
         Self {
             provider_address: provider_address.into(),
@@ -76,19 +82,21 @@ impl ServeOptions {
         }
     }
 
-    /// Sets debug mode.
+    /// Sets debug (reattach) mode; see the `debug` field.
     pub fn debug(mut self, debug: bool) -> Self {
         self.debug = debug;
         self
     }
 
-    /// Uses `signal` as the shutdown signal.
+    /// Uses `signal` (typically a clone the caller keeps) as the shutdown signal, replacing the
+    /// default one.
     pub fn shutdown_signal(mut self, signal: ShutdownSignal) -> Self {
         self.shutdown = signal;
         self
     }
 
-    /// The provider type (last address segment), e.g. `clouddb`.
+    /// The provider type: the text after the last `/` of the address (`clouddb`), or the whole
+    /// address when it has no `/`.
     pub fn provider_type(&self) -> &str {
         self.provider_address
             .rsplit('/')
@@ -97,25 +105,26 @@ impl ServeOptions {
     }
 }
 
-/// Errors from [`serve`].
+/// Errors from [`serve`]; all happen before or while serving, none after a clean shutdown.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// Not launched by a compatible Terraform (printed to stderr before `serve` exits 1).
+    /// Not launched by a compatible Terraform. [`serve`] itself never returns it: it prints
+    /// the message to stderr and exits the process with status 1, as go-plugin does.
     #[error(transparent)]
     Handshake(#[from] HandshakeError),
-    /// No listener could be bound.
+    /// No listener could be bound: neither a unix socket nor a TCP port in range.
     #[error("binding the plugin listener: {0}")]
     Listen(#[source] io::Error),
-    /// AutoMTLS set-up failed.
+    /// AutoMTLS set-up failed (bad `PLUGIN_CLIENT_CERT`, certificate generation, rustls).
     #[error(transparent)]
     Tls(#[from] TlsError),
-    /// stdout could not be written.
+    /// The handshake (or reattach) line could not be written to stdout.
     #[error("writing to stdout: {0}")]
     Stdout(#[source] io::Error),
-    /// Signal handlers could not be installed.
+    /// SIGINT/SIGTERM handlers could not be installed.
     #[error("installing signal handlers: {0}")]
     Signal(#[source] io::Error),
-    /// The gRPC server failed.
+    /// The gRPC server failed while serving.
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
 }
@@ -128,6 +137,15 @@ pub enum ServeError {
 /// speak protocol 6, this prints a message to stderr and exits the process
 /// with status 1, as go-plugin does. SIGINT is ignored outside debug mode
 /// (Terraform sends StopProvider and Shutdown instead).
+///
+/// AutoMTLS is on when `PLUGIN_CLIENT_CERT` is set and non-blank (then only that exact client
+/// certificate is accepted), plaintext otherwise. Nothing but the handshake line is written to
+/// stdout. After shutdown, in-flight RPCs get about one second (Terraform kills the process
+/// two seconds after `Shutdown`), then `serve` returns `Ok` anyway.
+///
+/// # Errors
+/// See [`ServeError`]; a failure to accept one connection or one TLS handshake is logged and
+/// does not stop the server.
 pub async fn serve<S: Provider>(provider_service: S, opts: ServeOptions) -> Result<(), ServeError> {
     if opts.init_logging {
         // A subscriber may already be installed by the caller; that is fine.
@@ -312,7 +330,8 @@ where
 trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 
-/// One accepted connection (plain or TLS, unix or tcp), as tonic serves it.
+/// One accepted connection (plain or TLS, unix or tcp), as tonic serves it; only created
+/// inside the crate. TLS connections reach tonic only after a completed handshake.
 pub struct Conn(Box<dyn Io>);
 
 impl Conn {
@@ -322,6 +341,7 @@ impl Conn {
 }
 
 impl std::fmt::Debug for Conn {
+    /// Just `Conn` (the transport is opaque).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Conn")
     }
@@ -329,6 +349,7 @@ impl std::fmt::Debug for Conn {
 
 impl Connected for Conn {
     type ConnectInfo = ();
+    /// No peer information: the peer is always the local Terraform process.
     fn connect_info(&self) -> Self::ConnectInfo {}
 }
 

@@ -14,29 +14,30 @@ pub struct ShutdownSignal {
 }
 
 impl Default for ShutdownSignal {
+    /// Same as [`ShutdownSignal::new`]: a fresh, unfired signal shared with no one.
     fn default() -> Self {
         Self::new()
     }
 }
 
 impl ShutdownSignal {
-    /// A signal that has not fired.
+    /// A signal that has not fired; only its clones share its state.
     pub fn new() -> Self {
         let (tx, _rx) = watch::channel(false);
         Self { tx: Arc::new(tx) }
     }
 
-    /// Fires the signal (idempotent).
+    /// Fires the signal for every clone; idempotent, never blocks, and cannot be undone.
     pub fn trigger(&self) {
         self.tx.send_replace(true);
     }
 
-    /// Whether it has fired.
+    /// Whether it has fired (through any clone).
     pub fn is_triggered(&self) -> bool {
         *self.tx.borrow()
     }
 
-    /// Resolves once the signal has fired.
+    /// Resolves once the signal has fired; at once if it already has. Cancel-safe.
     pub async fn wait(&self) {
         let mut rx = self.tx.subscribe();
         // Err only if the sender is gone, which cannot happen while `self` lives.

@@ -11,7 +11,8 @@ use super::shutdown::ShutdownSignal;
 use crate::proto::plugin::StdioData;
 use crate::proto::plugin::grpc_stdio_server::GrpcStdio;
 
-/// The stdio service.
+/// go-plugin's `GRPCStdio` service. go-plugin clients open it to mirror plugin output;
+/// we never forward anything.
 #[derive(Debug, Clone)]
 pub struct Stdio {
     pub(crate) shutdown: ShutdownSignal,
@@ -34,6 +35,7 @@ pub(crate) fn idle_until<T: Send + 'static>(
 
 #[tonic::async_trait]
 impl GrpcStdio for Stdio {
+    /// An empty stream that stays open until shutdown or until the client drops it.
     async fn stream_stdio(
         &self,
         _request: Request<()>,

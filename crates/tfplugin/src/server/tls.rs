@@ -24,36 +24,37 @@ use rustls::{
     CertificateError, DigitallySignedStruct, DistinguishedName as TlsDn, SignatureScheme,
 };
 
-/// TLS set-up errors.
+/// AutoMTLS set-up errors; each makes [`super::serve`] fail before the handshake line.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    /// PLUGIN_CLIENT_CERT did not contain a PEM certificate.
+    /// `PLUGIN_CLIENT_CERT` did not contain a PEM `CERTIFICATE` block.
     #[error("PLUGIN_CLIENT_CERT is not a PEM certificate: {0}")]
     ClientCertPem(String),
-    /// Certificate generation failed.
+    /// Generating the ephemeral server key or certificate failed.
     #[error("generating the server certificate: {0}")]
     Generate(#[from] rcgen::Error),
-    /// rustls refused the configuration.
+    /// rustls refused the configuration (e.g. the key does not match the certificate).
     #[error("TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
 }
 
-/// The aws-lc-rs crypto provider (P-521 capable).
+/// A new aws-lc-rs crypto provider, the one that can verify Terraform's ECDSA P-521
+/// signatures (ring cannot). Independent of any process-wide default provider.
 pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// A certificate and its private key.
+/// A certificate and its private key; the key never leaves the process.
 #[derive(Debug)]
 pub struct Identity {
-    /// Leaf certificate, DER.
+    /// Self-signed leaf certificate, DER; its base64 goes into the handshake line.
     pub cert_der: CertificateDer<'static>,
-    /// PKCS#8 private key, DER.
+    /// PKCS#8 private key of `cert_der`, DER.
     pub key_der: PrivatePkcs8KeyDer<'static>,
 }
 
 impl Identity {
-    /// The key as rustls wants it.
+    /// A copy of the key as rustls wants it (`PrivateKeyDer::Pkcs8`).
     pub fn private_key(&self) -> PrivateKeyDer<'static> {
         PrivateKeyDer::Pkcs8(self.key_der.clone_key())
     }
@@ -62,7 +63,11 @@ impl Identity {
 /// Self-signed certificate with go-plugin's profile: `O=HashiCorp, CN=localhost`,
 /// SAN `DNS:localhost`, CA:TRUE, KU digitalSignature/keyEncipherment/keyAgreement/
 /// keyCertSign, EKU serverAuth+clientAuth, NotBefore now-30 s, NotAfter ~30 years,
-/// positive serial (rcgen derives it from the key hash with the top bit cleared).
+/// positive serial (rcgen derives it from the key hash with the top bit cleared). A new key
+/// pair on every call.
+///
+/// # Errors
+/// [`TlsError::Generate`] if rcgen cannot generate a key for `alg` or sign the certificate.
 pub fn self_signed(alg: &'static rcgen::SignatureAlgorithm) -> Result<Identity, TlsError> {
     let key = KeyPair::generate_for(alg)?;
     let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
@@ -92,18 +97,26 @@ pub fn self_signed(alg: &'static rcgen::SignatureAlgorithm) -> Result<Identity, 
     })
 }
 
-/// The server's ephemeral identity: ECDSA P-256 (every TLS stack verifies it).
+/// The server's ephemeral identity: ECDSA P-256 (every TLS stack verifies it), new per process.
+///
+/// # Errors
+/// As [`self_signed`].
 pub fn server_identity() -> Result<Identity, TlsError> {
     self_signed(&rcgen::PKCS_ECDSA_P256_SHA256)
 }
 
-/// Parses the first certificate in a PEM string (PLUGIN_CLIENT_CERT).
+/// Parses the first `CERTIFICATE` block in a PEM string (`PLUGIN_CLIENT_CERT`), ignoring
+/// other text; the DER is not parsed or validated further (it is only compared byte-wise).
+///
+/// # Errors
+/// [`TlsError::ClientCertPem`] when there is no certificate block or its base64 is bad.
 pub fn parse_cert_pem(pem: &str) -> Result<CertificateDer<'static>, TlsError> {
     CertificateDer::from_pem_slice(pem.as_bytes())
         .map_err(|e| TlsError::ClientCertPem(e.to_string()))
 }
 
-/// PEM text of a DER certificate (what Terraform puts in PLUGIN_CLIENT_CERT).
+/// PEM text of a DER certificate (what Terraform puts in `PLUGIN_CLIENT_CERT`): 64-column
+/// base64 lines, trailing newline. [`parse_cert_pem`] reads it back to the same bytes.
 pub fn cert_to_pem(der: &[u8]) -> String {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
@@ -118,6 +131,10 @@ pub fn cert_to_pem(der: &[u8]) -> String {
 
 /// Accepts exactly one pinned certificate; verifies handshake signatures with
 /// the aws-lc-rs algorithms (including ECDSA P-521).
+///
+/// Client authentication is mandatory. The client must present exactly the pinned DER and no
+/// intermediates; no chain, name, key-usage or validity-period checks are made, which is what
+/// go-plugin's AutoMTLS amounts to (the certificate is trusted because Terraform passed it).
 #[derive(Debug)]
 pub struct PinnedClientCertVerifier {
     pinned: CertificateDer<'static>,
@@ -125,7 +142,7 @@ pub struct PinnedClientCertVerifier {
 }
 
 impl PinnedClientCertVerifier {
-    /// Pins `cert`.
+    /// A verifier that accepts only `cert` (byte-for-byte).
     pub fn new(cert: CertificateDer<'static>) -> Self {
         Self {
             pinned: cert,
@@ -188,7 +205,11 @@ impl ClientCertVerifier for PinnedClientCertVerifier {
     }
 }
 
-/// Server TLS config: TLS 1.2+, our identity, the pinned client verifier, ALPN h2.
+/// Server TLS config: TLS 1.2 and 1.3 (rustls' safe defaults), our identity, the pinned client
+/// verifier, ALPN `h2` only (gRPC), aws-lc-rs crypto.
+///
+/// # Errors
+/// [`TlsError::Rustls`] if rustls rejects the identity.
 pub fn server_config(
     identity: &Identity,
     pinned_client: CertificateDer<'static>,

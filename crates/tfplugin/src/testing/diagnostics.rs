@@ -2,7 +2,7 @@
 
 use crate::proto::tfplugin6 as pb;
 
-/// The diagnostics of error severity, in order.
+/// The diagnostics of error severity, in order; warnings and `INVALID` severity are left out.
 pub fn errors(d: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
     d.iter()
         .filter(|x| x.severity == pb::diagnostic::Severity::Error as i32)
@@ -19,7 +19,7 @@ pub fn assert_no_errors(what: &str, d: &[pb::Diagnostic]) {
 }
 
 /// The attribute name of the first step of an attribute path, if that step is an
-/// attribute name (not an element key or index).
+/// attribute name; `None` for an empty path or a first step that is an element key or index.
 pub fn path_first_attribute(p: &pb::AttributePath) -> Option<String> {
     use pb::attribute_path::step::Selector;
     p.steps.first().and_then(|s| match &s.selector {
@@ -29,7 +29,7 @@ pub fn path_first_attribute(p: &pb::AttributePath) -> Option<String> {
 }
 
 /// The top-level attribute a diagnostic points at (see [`path_first_attribute`]);
-/// `None` when it has no path.
+/// `None` when it has no path (the framework sends none for the root path).
 pub fn first_attribute(d: &pb::Diagnostic) -> Option<String> {
     d.attribute.as_ref().and_then(path_first_attribute)
 }
@@ -46,7 +46,7 @@ pub fn error_attributes(d: &[pb::Diagnostic]) -> Vec<String> {
 /// summary or detail names both `kind` (e.g. `"data source"`) and `name` (the type).
 ///
 /// # Panics
-/// If not.
+/// If there is not exactly one error, or its text lacks `kind` or `name` (case-sensitive).
 pub fn assert_unsupported(what: &str, d: &[pb::Diagnostic], kind: &str, name: &str) {
     let e = errors(d);
     assert_eq!(e.len(), 1, "{what}: {d:?}");
@@ -60,7 +60,11 @@ pub fn assert_unsupported(what: &str, d: &[pb::Diagnostic], kind: &str, name: &s
 /// Checks the answer to an undecodable value: `Ok` when there is an error diagnostic
 /// and, if `must_name_value` is set, the first one's summary starts with `Invalid` and
 /// its text says msgpack or JSON. `Err` explains what is missing, so a table of cases
-/// can collect every failure before asserting.
+/// can collect every failure before asserting. Only the first error is inspected; warnings
+/// are ignored.
+///
+/// # Errors
+/// The explanation, when there is no error diagnostic or the first does not name the value.
 pub fn check_rejected(d: &[pb::Diagnostic], must_name_value: bool) -> Result<(), String> {
     let errs = errors(d);
     let Some(e) = errs.first() else {

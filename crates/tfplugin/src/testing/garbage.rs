@@ -6,6 +6,7 @@ use crate::proto::tfplugin6 as pb;
 
 /// A `DynamicValue` that is not msgpack at all (`0xc1` is the one byte msgpack never
 /// uses), for checks that need one bad value rather than the table of [`dynamic_values`].
+/// Undecodable as any type.
 pub fn invalid_msgpack() -> Option<pb::DynamicValue> {
     Some(msgpack_bytes(vec![0xc1, 0xff, 0x00]))
 }
@@ -79,7 +80,8 @@ pub fn dynamic_values(attr: &str) -> Vec<(String, pb::DynamicValue)> {
 /// Stored state (or identity) JSON that cannot be read as an object with a string
 /// attribute `name`: truncated, not an object, of the wrong type, not UTF-8. Named like
 /// [`dynamic_values`]; for `RawState.json` (see
-/// [`raw_state_json`](super::values::raw_state_json)).
+/// [`raw_state_json`](super::values::raw_state_json)). No entry relies on an unknown attribute:
+/// stored state drops those instead of rejecting them.
 pub fn stored_states() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("truncated", b"{\"name\": \"a".to_vec()),
@@ -90,7 +92,8 @@ pub fn stored_states() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 /// Private state bytes that no provider wrote (not JSON, not UTF-8), for the
-/// `private`, `prior_private` and `planned_private` fields.
+/// `private`, `prior_private` and `planned_private` fields; the framework must answer them
+/// with an error diagnostic. (Empty private bytes are valid: "no private state".)
 pub fn private_bytes() -> Vec<u8> {
     b"\xff\x00 not private state".to_vec()
 }

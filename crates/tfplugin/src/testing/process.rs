@@ -36,60 +36,68 @@ use crate::server::handshake::MAGIC_COOKIE_VALUE;
 use crate::server::tls::{self, Identity, TlsError};
 use crate::server::{Conn, MAX_MESSAGE_SIZE};
 
-/// Errors of the test client.
+/// Errors of the test client. Errors of individual RPCs are not here: they are the
+/// `tonic::Status` of each call.
 #[derive(Debug, thiserror::Error)]
 pub enum TestClientError {
-    /// The binary could not be started or waited for.
+    /// The binary could not be started (e.g. not found) or waited for, or stdout failed.
     #[error("provider process: {0}")]
     Process(#[from] std::io::Error),
-    /// The handshake line was missing or malformed.
+    /// The handshake line was missing (the process closed stdout) or malformed.
     #[error("bad handshake line {line:?}: {reason}")]
     Handshake {
-        /// The line read (may be empty).
+        /// The line read, newline included (empty when stdout closed first).
         line: String,
-        /// What is wrong.
+        /// What is wrong (from [`parse_handshake`]).
         reason: String,
     },
-    /// No handshake within the timeout.
+    /// No handshake line within [`LaunchOptions::handshake_timeout`].
     #[error("no handshake line within {0:?}")]
     Timeout(Duration),
-    /// Certificate generation or TLS configuration failed.
+    /// Generating the client certificate failed.
     #[error(transparent)]
     Tls(#[from] TlsError),
-    /// rustls configuration failed.
+    /// The client TLS configuration was refused by rustls.
     #[error("rustls: {0}")]
     Rustls(#[from] rustls::Error),
-    /// gRPC channel set-up failed.
+    /// gRPC channel set-up failed (connection errors surface later, at the first RPC).
     #[error("gRPC channel: {0}")]
     Transport(#[from] tonic::transport::Error),
-    /// The process did not exit after Shutdown.
+    /// The process did not exit within the given time (it keeps running).
     #[error("provider did not exit within {0:?} of Shutdown")]
     NoExit(Duration),
 }
 
-/// How the client authenticates (the first is what Terraform does).
+/// How the client authenticates (the first is what Terraform does); the others exist to
+/// test that the provider refuses or allows what Terraform's peers would.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAuth {
-    /// AutoMTLS like Terraform: P-521 CA-marked cert in PLUGIN_CLIENT_CERT and presented.
+    /// AutoMTLS like Terraform: a P-521 CA-marked cert in `PLUGIN_CLIENT_CERT`, presented in
+    /// the TLS handshake; the server certificate from the handshake line is pinned.
     Terraform,
-    /// PLUGIN_CLIENT_CERT set, but the client presents no certificate.
+    /// `PLUGIN_CLIENT_CERT` set, but the client presents no certificate: every RPC must fail.
     NoClientCert,
-    /// PLUGIN_CLIENT_CERT set, but the client presents a different certificate.
+    /// `PLUGIN_CLIENT_CERT` set, but the client presents a different certificate: every RPC
+    /// must fail.
     OtherCert,
-    /// No PLUGIN_CLIENT_CERT (TF_DISABLE_PLUGIN_TLS): plaintext h2c.
+    /// No `PLUGIN_CLIENT_CERT` (as with `TF_DISABLE_PLUGIN_TLS`): plaintext h2c, even if the
+    /// handshake line carries a certificate.
     Plaintext,
 }
 
-/// Launch options.
+/// Options for [`ProviderProcess::launch_with`]; the default is what Terraform does, with a
+/// 60 s handshake timeout.
 #[derive(Debug, Clone)]
 pub struct LaunchOptions {
-    /// Client authentication mode.
+    /// Client authentication mode (default [`ClientAuth::Terraform`]).
     pub auth: ClientAuth,
-    /// Extra environment: `Some` sets, `None` removes (applied after the defaults).
+    /// Extra environment: `Some` sets, `None` removes, applied in order after the defaults
+    /// (magic cookie, `PLUGIN_PROTOCOL_VERSIONS=5,6`, ports 10000–25000, client cert), so it
+    /// can override or remove any of them. The rest of the test's environment is inherited.
     pub env: Vec<(String, Option<String>)>,
-    /// Arguments (Terraform passes none).
+    /// Command-line arguments (Terraform passes none).
     pub args: Vec<String>,
-    /// Handshake timeout.
+    /// How long to wait for the handshake line on stdout.
     pub handshake_timeout: Duration,
 }
 
@@ -104,24 +112,30 @@ impl Default for LaunchOptions {
     }
 }
 
-/// The parsed go-plugin handshake line.
+/// The parsed go-plugin handshake line `core|app|network|address|protocol|cert`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handshake {
-    /// Field 1.
+    /// Field 1, the go-plugin core protocol version (1).
     pub core_version: u32,
-    /// Field 2.
+    /// Field 2, the application protocol version (6 for tfplugin6).
     pub app_version: u32,
-    /// `unix` or `tcp`.
+    /// `unix` or `tcp` (anything else is rejected by [`parse_handshake`]).
     pub network: String,
-    /// Socket path or host:port.
+    /// Socket path or host:port, as printed (not checked).
     pub address: String,
-    /// `grpc`.
+    /// Field 5, as printed (`grpc` from a tfplugin6 server; not checked).
     pub protocol: String,
-    /// Server certificate DER from field 6 (None when empty).
+    /// Server certificate DER from field 6; `None` when the field has 50 characters or fewer
+    /// (go-plugin's rule for "no certificate", i.e. plaintext).
     pub server_cert: Option<Vec<u8>>,
 }
 
-/// Parses a handshake line the way go-plugin's client does (strictly).
+/// Parses a handshake line the way go-plugin's client does, but strictly: exactly six
+/// `|`-separated fields after trimming, numeric versions, network `unix` or `tcp`, and field 6
+/// unpadded standard base64 when longer than 50 characters. Versions are not compared.
+///
+/// # Errors
+/// A message saying which field is wrong.
 pub fn parse_handshake(line: &str) -> Result<Handshake, String> {
     let parts: Vec<&str> = line.trim().split('|').collect();
     if parts.len() != 6 {
@@ -156,25 +170,27 @@ pub fn parse_handshake(line: &str) -> Result<Handshake, String> {
     })
 }
 
-/// A running provider process with connected clients. Dropping it kills the child.
+/// A running provider process with connected clients. Dropping it kills the child (SIGKILL);
+/// call [`ProviderProcess::shutdown`] to stop it the way Terraform does. Its stdout after the
+/// handshake line and its stderr are captured in the background.
 #[derive(Debug)]
 pub struct ProviderProcess {
     child: Child,
-    /// The handshake the provider printed.
+    /// The handshake the provider printed, parsed.
     pub handshake: Handshake,
-    /// The raw handshake line (without newline).
+    /// The raw handshake line, trailing whitespace and newline removed.
     pub handshake_line: String,
-    /// `tfplugin6.Provider`.
+    /// `tfplugin6.Provider` client, with the same 256 MiB message limits as the server.
     pub provider: ProviderClient<Channel>,
-    /// `plugin.GRPCController`.
+    /// `plugin.GRPCController` client (`Shutdown`).
     pub controller: GrpcControllerClient<Channel>,
-    /// `plugin.GRPCStdio`.
+    /// `plugin.GRPCStdio` client.
     pub stdio: GrpcStdioClient<Channel>,
-    /// `plugin.GRPCBroker`.
+    /// `plugin.GRPCBroker` client.
     pub broker: GrpcBrokerClient<Channel>,
-    /// `grpc.health.v1.Health`.
+    /// `grpc.health.v1.Health` client.
     pub health: HealthClient<Channel>,
-    /// The channel (for other clients).
+    /// The shared, lazily connecting channel (for other clients); it reconnects on demand.
     pub channel: Channel,
     alpn: Arc<Mutex<Option<Vec<u8>>>>,
     stdout_rest: Arc<Mutex<Vec<u8>>>,
@@ -182,13 +198,20 @@ pub struct ProviderProcess {
 }
 
 /// The client certificate Terraform would generate: ECDSA P-521, self-signed,
-/// `O=HashiCorp, CN=localhost`, SAN localhost, CA:TRUE, EKU client+server.
+/// `O=HashiCorp, CN=localhost`, SAN localhost, CA:TRUE, EKU client+server; a new key per call.
+///
+/// # Errors
+/// As [`tls::self_signed`].
 pub fn terraform_client_identity() -> Result<Identity, TlsError> {
     tls::self_signed(&rcgen::PKCS_ECDSA_P521_SHA512)
 }
 
 impl ProviderProcess {
-    /// Launches like Terraform (AutoMTLS with a P-521 client cert) with extra env.
+    /// Launches like Terraform (AutoMTLS with a P-521 client cert) with extra env set; see
+    /// [`ProviderProcess::launch_with`].
+    ///
+    /// # Errors
+    /// As [`ProviderProcess::launch_with`].
     pub async fn launch(
         binary: impl AsRef<Path>,
         env: &[(&str, &str)],
@@ -203,7 +226,13 @@ impl ProviderProcess {
         Self::launch_with(binary, opts).await
     }
 
-    /// Launches with explicit options.
+    /// Launches `binary` with explicit options, reads the handshake line and builds the
+    /// clients. Returns once the line is read: the connection is made lazily, so a refused TLS
+    /// handshake shows up as an error of the first RPC, not here.
+    ///
+    /// # Errors
+    /// The process cannot be spawned, no (or a malformed) handshake line within the timeout,
+    /// or client TLS set-up fails; the child is killed then.
     pub async fn launch_with(
         binary: impl AsRef<Path>,
         opts: LaunchOptions,
@@ -295,17 +324,19 @@ impl ProviderProcess {
         })
     }
 
-    /// The child's pid.
+    /// The child's pid; `None` once it has been waited for.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
     }
 
-    /// ALPN protocol negotiated on the last TLS connection (None for plaintext).
+    /// ALPN protocol negotiated on the last TLS connection; `None` for plaintext and before the
+    /// first RPC (the channel connects lazily).
     pub fn negotiated_alpn(&self) -> Option<Vec<u8>> {
         self.alpn.lock().ok().and_then(|a| a.clone())
     }
 
-    /// Everything the provider wrote to stdout after the handshake line so far.
+    /// Everything the provider wrote to stdout after the handshake line so far (captured in
+    /// the background, so the latest bytes may lag). Should always be empty.
     pub fn stdout_after_handshake(&self) -> Vec<u8> {
         self.stdout_rest
             .lock()
@@ -313,7 +344,7 @@ impl ProviderProcess {
             .unwrap_or_default()
     }
 
-    /// Everything the provider wrote to stderr so far.
+    /// Everything the provider wrote to stderr so far (lossy UTF-8; may lag like stdout).
     pub fn stderr(&self) -> String {
         self.stderr
             .lock()
@@ -324,6 +355,10 @@ impl ProviderProcess {
     /// Calls `plugin.GRPCController/Shutdown` (its error is ignored, as Terraform
     /// does) and waits up to 5 s for the process to exit. Returns the exit
     /// status and the time from the call to the exit.
+    ///
+    /// # Errors
+    /// [`TestClientError::NoExit`] if it is still running after 5 s (it is left running until
+    /// dropped).
     pub async fn shutdown(&mut self) -> Result<(ExitStatus, Duration), TestClientError> {
         let start = Instant::now();
         let _ = self
@@ -335,7 +370,10 @@ impl ProviderProcess {
             .map(|s| (s, start.elapsed()))
     }
 
-    /// Waits for the process to exit.
+    /// Waits up to `timeout` for the process to exit; returns at once if it already has.
+    ///
+    /// # Errors
+    /// [`TestClientError::NoExit`] on timeout (the process keeps running), or the wait error.
     pub async fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus, TestClientError> {
         match tokio::time::timeout(timeout, self.child.wait()).await {
             Ok(status) => Ok(status?),
@@ -343,7 +381,11 @@ impl ProviderProcess {
         }
     }
 
-    /// Sends a signal to the child (e.g. `"INT"`, `"TERM"`) with the `kill` command.
+    /// Sends a signal to the child (e.g. `"INT"`, `"TERM"`) with the `kill` command; does not
+    /// wait for any effect.
+    ///
+    /// # Errors
+    /// If the child has already been waited for, `kill` cannot be run, or it fails.
     pub fn signal(&self, name: &str) -> std::io::Result<()> {
         let pid = self
             .child
@@ -362,7 +404,8 @@ impl ProviderProcess {
 }
 
 /// Path of a binary or example next to the running test executable
-/// (`target/<profile>/<name>` or `target/<profile>/examples/<name>`).
+/// (`target/<profile>/<name>` or `target/<profile>/examples/<name>`); `None` if it does not
+/// exist (not built yet). Does not build anything.
 pub fn target_binary(name: &str, example: bool) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let mut dir = exe.parent()?.to_path_buf();
@@ -377,7 +420,11 @@ pub fn target_binary(name: &str, example: bool) -> Option<PathBuf> {
     path.exists().then_some(path)
 }
 
-/// Client TLS config: trust only `server_cert` (pinned), present `identity` if any, ALPN h2.
+/// Client TLS config like Terraform's: trust only `server_cert` (pinned byte-for-byte, server
+/// name `localhost`, no chain or validity checks), present `identity` if any, ALPN `h2`.
+///
+/// # Errors
+/// [`TestClientError::Rustls`] if rustls rejects the identity.
 pub fn client_config(
     server_cert: CertificateDer<'static>,
     identity: Option<Identity>,
@@ -465,7 +512,11 @@ fn capture(mut r: impl tokio::io::AsyncRead + Unpin + Send + 'static, sink: Arc<
 
 /// A lazily connecting gRPC channel to the address in `handshake`, over TLS
 /// when `tls` is given (see [`client_config`]), else plaintext h2c. The
-/// negotiated ALPN protocol of each TLS connection is stored in `alpn`.
+/// negotiated ALPN protocol of each TLS connection is stored in `alpn`. Nothing is dialled
+/// until the first RPC; each connect attempt times out after 10 s.
+///
+/// # Errors
+/// Currently never (the `Result` leaves room for eager set-up).
 pub async fn connect(
     handshake: &Handshake,
     tls: Option<Arc<rustls::ClientConfig>>,

@@ -6,7 +6,7 @@ use crate::schema::Schema;
 use crate::value::{Type, Value};
 
 /// The client capabilities a current Terraform announces: deferrals and write-only
-/// attributes allowed.
+/// attributes allowed (Terraform 1.0.3 sends none, which means both are not allowed).
 pub fn client_capabilities() -> Option<pb::ClientCapabilities> {
     Some(pb::ClientCapabilities {
         deferral_allowed: true,
@@ -15,9 +15,11 @@ pub fn client_capabilities() -> Option<pb::ClientCapabilities> {
     })
 }
 
-/// Terraform's proposed new state for `config` over `prior`: the configuration, with the
-/// prior value of every top-level computed attribute of `schema` that the configuration
-/// leaves null. With a null `prior` (a create) it is the configuration itself.
+/// Terraform's proposed new state for `config` over `prior` (`objchange.ProposedNew`,
+/// simplified to top-level attributes): the configuration, with the prior value of every
+/// top-level computed attribute of `schema` that the configuration leaves null. With a null
+/// `prior` (a create) it is the configuration itself. Nested attributes and blocks are taken
+/// from config as they are; a null `config` (destroy) gives null.
 pub fn proposed_new_state(schema: &Schema, prior: &Value, config: &Value) -> Value {
     if prior.is_null() {
         return config.clone();
@@ -32,7 +34,8 @@ pub fn proposed_new_state(schema: &Schema, prior: &Value, config: &Value) -> Val
 }
 
 /// A `PlanResourceChange` request for `type_name` whose values are of type `ty` (msgpack);
-/// no client capabilities, no provider_meta.
+/// no client capabilities (so like Terraform 1.0.3: no deferral, no write-only), no
+/// provider_meta. A null `proposed` plans a destroy.
 ///
 /// # Panics
 /// If a value does not conform to `ty`.
@@ -55,7 +58,7 @@ pub fn plan(
 }
 
 /// An `ApplyResourceChange` request for `type_name` whose values are of type `ty`
-/// (msgpack). A null `planned` state is a delete.
+/// (msgpack). A null `planned` state is a delete (a null `prior` a create); no provider_meta.
 ///
 /// # Panics
 /// If a value does not conform to `ty`.
@@ -78,7 +81,8 @@ pub fn apply(
 }
 
 /// A `ReadResource` request for `type_name` with the current `state` (of type `ty`,
-/// msgpack) and its `private` bytes.
+/// msgpack) and its `private` bytes; no client capabilities, no provider_meta. A response
+/// with a null new state means the object is gone.
 ///
 /// # Panics
 /// If `state` does not conform to `ty`.

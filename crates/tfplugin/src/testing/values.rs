@@ -15,7 +15,8 @@ pub fn dynamic_value(ty: &Type, v: &Value) -> Option<pb::DynamicValue> {
     })
 }
 
-/// A `DynamicValue` carrying exactly `bytes` in its msgpack field (nothing is checked).
+/// A `DynamicValue` carrying exactly `bytes` in its msgpack field (nothing is checked), for
+/// sending malformed values. Not wrapped in `Some`.
 pub fn msgpack_bytes(bytes: impl Into<Vec<u8>>) -> pb::DynamicValue {
     pb::DynamicValue {
         msgpack: bytes.into(),
@@ -23,8 +24,9 @@ pub fn msgpack_bytes(bytes: impl Into<Vec<u8>>) -> pb::DynamicValue {
     }
 }
 
-/// A `DynamicValue` carrying exactly `bytes` in its JSON field (nothing is checked),
-/// the encoding older Terraform versions and some tools send.
+/// A `DynamicValue` carrying exactly `bytes` in its JSON field and an empty msgpack field
+/// (nothing is checked), the encoding older Terraform versions and some tools send. Not
+/// wrapped in `Some`.
 pub fn json_bytes(bytes: impl Into<Vec<u8>>) -> pb::DynamicValue {
     pb::DynamicValue {
         msgpack: Vec::new(),
@@ -32,25 +34,28 @@ pub fn json_bytes(bytes: impl Into<Vec<u8>>) -> pb::DynamicValue {
     }
 }
 
-/// A value of `ty` written as JSON: attributes the JSON leaves out are null.
+/// A value of `ty` written as JSON, decoded like a `DynamicValue.json` (lenient scalars, see
+/// [`json::from_json`]): attributes the JSON leaves out are null; unknowns cannot be written.
 ///
 /// # Panics
-/// If `j` does not fit `ty`.
+/// If `j` does not fit `ty`, including an attribute that is not in `ty`.
 pub fn from_json(ty: &Type, j: serde_json::Value) -> Value {
     json::decode(ty, j.to_string().as_bytes()).expect("test value fits the type")
 }
 
-/// The value of type `ty` in the msgpack field of a response's `DynamicValue`.
+/// The value of type `ty` in the msgpack field of a response's `DynamicValue` (the JSON
+/// field is ignored: providers answer in msgpack).
 ///
 /// # Panics
-/// If `d` is `None` or its msgpack does not decode as `ty`.
+/// If `d` is `None` or its msgpack does not decode as `ty` (an empty msgpack field does not
+/// decode).
 pub fn decode(ty: &Type, d: &Option<pb::DynamicValue>) -> Value {
     let d = d.as_ref().expect("the response carries a value");
     msgpack::decode(ty, &d.msgpack).expect("the response value decodes as msgpack")
 }
 
 /// Stored state (or identity) as Terraform sends it from a JSON state file: `json`
-/// verbatim, no flatmap.
+/// verbatim (not checked), no flatmap. Wrapped in `Some` for a request field.
 pub fn raw_state_json(json: impl Into<Vec<u8>>) -> Option<pb::RawState> {
     Some(pb::RawState {
         json: json.into(),
@@ -58,7 +63,8 @@ pub fn raw_state_json(json: impl Into<Vec<u8>>) -> Option<pb::RawState> {
     })
 }
 
-/// Stored state in the legacy flatmap form (`"labels.%" = "1"`, …), no JSON.
+/// Stored state in the legacy flatmap form (`"labels.%" = "1"`, …), no JSON; a repeated key
+/// keeps the last value. Wrapped in `Some` for a request field.
 pub fn raw_state_flatmap<K: ToString, V: ToString>(
     pairs: impl IntoIterator<Item = (K, V)>,
 ) -> Option<pb::RawState> {

@@ -8,26 +8,32 @@ use super::{AttributePath, Number, Type, Value, type_json};
 use serde_json::Value as J;
 use std::collections::BTreeMap;
 
-/// JSON did not match the type; `path` says where.
+/// JSON was not valid JSON, did not match the type, or (encoding) a value cannot be JSON;
+/// `path` says where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("JSON value at {path}: {message}")]
 pub struct JsonError {
-    /// Where.
+    /// Where: the root for syntax errors, the enclosing set for set elements.
     pub path: AttributePath,
-    /// What was wrong.
+    /// What was wrong; names types and kinds, never the data.
     pub message: String,
 }
 
-/// How to treat object attributes that are not in the type.
+/// How to treat object attributes that are not in the type (at every nesting level).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnknownAttrs {
-    /// Reject them (DynamicValue semantics).
+    /// Reject them with an error naming the attribute (`DynamicValue` semantics, as cty's
+    /// `json.Unmarshal`).
     Reject,
-    /// Drop them silently (stored state written by an older schema).
+    /// Drop them silently (stored state written by an older schema, as Terraform does when
+    /// the schema version matches).
     Drop,
 }
 
-/// Decodes JSON bytes as `ty` (strict about unknown attributes).
+/// Decodes JSON bytes as `ty`, rejecting attributes not in the type; see [`from_json`].
+///
+/// # Errors
+/// Invalid JSON (at the root) or any mismatch [`from_json`] reports.
 pub fn decode(ty: &Type, bytes: &[u8]) -> Result<Value, JsonError> {
     let j: J = serde_json::from_slice(bytes).map_err(|e| JsonError {
         path: AttributePath::root(),
@@ -36,7 +42,17 @@ pub fn decode(ty: &Type, bytes: &[u8]) -> Result<Value, JsonError> {
     from_json(ty, &j, UnknownAttrs::Reject)
 }
 
-/// Converts a parsed JSON value to a `Value` of `ty`.
+/// Converts a parsed JSON value to a `Value` of `ty`, leniently as go-cty does.
+///
+/// `null` is null at any type; numbers may be numeric strings, strings may be numbers or
+/// bools, bools may be `"true"`/`"false"`; missing object attributes become null. A
+/// `dynamic` slot needs the `{"value": …, "type": …}` wrapper. JSON has no unknowns, so
+/// the result is wholly known. Set duplicates are kept.
+///
+/// # Errors
+/// A JSON kind that does not fit `ty`, an unparsable number, a tuple of the wrong length,
+/// a bad `dynamic` wrapper or type JSON, or (with [`UnknownAttrs::Reject`]) an attribute
+/// not in the object type.
 pub fn from_json(ty: &Type, j: &J, unknown: UnknownAttrs) -> Result<Value, JsonError> {
     dec(ty, j, &AttributePath::root(), unknown)
 }
@@ -125,12 +141,23 @@ fn dec(ty: &Type, j: &J, path: &AttributePath, ua: UnknownAttrs) -> Result<Value
     })
 }
 
-/// Encodes `v` as JSON text of type `ty`.
+/// Encodes `v` as compact JSON text of type `ty`; see [`to_json`].
+///
+/// # Errors
+/// As [`to_json`].
 pub fn encode(ty: &Type, v: &Value) -> Result<Vec<u8>, JsonError> {
     Ok(to_json(ty, v)?.to_string().into_bytes())
 }
 
-/// Converts `v` (of type `ty`) to a JSON value.
+/// Converts `v` (of type `ty`) to a JSON value, as cty's `json.Marshal` does.
+///
+/// Null is `null`; objects get every attribute of the type (absent ones `null`) and value
+/// attributes outside the type are left out; `dynamic` slots get the `{"value","type"}`
+/// wrapper with the type from [`Value::infer_type`]. Numbers keep full precision.
+///
+/// # Errors
+/// An unknown anywhere (JSON cannot carry one), an infinite number, or a kind that does not
+/// fit `ty` (including a tuple of the wrong length).
 pub fn to_json(ty: &Type, v: &Value) -> Result<J, JsonError> {
     enc(ty, v, &AttributePath::root())
 }

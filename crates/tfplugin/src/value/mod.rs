@@ -21,30 +21,37 @@ pub use types::{ObjectType, Type};
 
 use std::collections::BTreeMap;
 
-/// What is known about an unknown value (Terraform ≥ 1.6 refinements, msgpack ext 12).
+/// What is known about an unknown value (cty refinements, Terraform ≥ 1.6, msgpack ext 12).
+///
+/// The default (nothing known) is an unrefined unknown. A plan that refines an unknown
+/// promises the final value; [`Refinements::admits`] checks that promise.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Refinements {
-    /// The value is definitely not null once known.
+    /// The value will not be null once known (cty `NotNull`).
     pub not_null: bool,
-    /// Known prefix of a string value.
+    /// The final string starts with this prefix (cty `StringPrefix`); ignored for non-strings.
     pub string_prefix: Option<String>,
-    /// Lower bound of a number: (bound, inclusive).
+    /// Lower bound of the final number: `(bound, inclusive)`.
     pub number_lower: Option<(Number, bool)>,
-    /// Upper bound of a number: (bound, inclusive).
+    /// Upper bound of the final number: `(bound, inclusive)`.
     pub number_upper: Option<(Number, bool)>,
-    /// Minimum collection length (inclusive).
+    /// Minimum element count (inclusive) of the final list, set, tuple or map.
     pub length_lower: Option<u64>,
-    /// Maximum collection length (inclusive).
+    /// Maximum element count (inclusive) of the final list, set, tuple or map.
     pub length_upper: Option<u64>,
 }
 
 impl Refinements {
-    /// True when nothing is known (encoded as plain ext 0).
+    /// True when nothing is known, i.e. equal to the default. Such an unknown is encoded
+    /// as cty's plain unknown (msgpack ext 0) instead of a refined ext 12.
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
 
-    /// Whether a known value satisfies these refinements (plans must keep their promises).
+    /// Whether `v` keeps these promises (Terraform rejects an apply result that breaks a
+    /// planned refinement). An unknown `v` is always admitted; null is admitted unless
+    /// `not_null`; the prefix applies only to strings, the number bounds only to numbers, the
+    /// length bounds only to lists, sets, tuples and maps.
     pub fn admits(&self, v: &Value) -> bool {
         if v.is_unknown() {
             return true;
@@ -84,35 +91,42 @@ impl Refinements {
 }
 
 /// A Terraform value. Nulls and unknowns are typeless here; the type comes from the schema.
+///
+/// Unlike cty, a value does not carry its type: codecs and checks take a [`Type`] beside it,
+/// and a null or unknown conforms to every type. Marks (sensitivity) live in the schema.
 #[derive(Debug, Clone, Default)]
 pub enum Value {
-    /// Null of any type.
+    /// Null of any type (also what a missing object attribute reads as).
     #[default]
     Null,
-    /// Not known until apply ("known after apply").
+    /// Not known until apply ("known after apply"), with what is known about it. Only the
+    /// top level is unknown; a known container may hold unknown elements.
     Unknown(Refinements),
-    /// A bool.
+    /// A known bool.
     Bool(bool),
-    /// A number of any precision.
+    /// A known number of any precision (never NaN; may be ±infinity).
     Number(Number),
-    /// A string.
+    /// A known string (UTF-8; not NFC-normalised here, unlike cty's `StringVal`).
     String(String),
-    /// A list.
+    /// A list; order is significant. Not equal to a tuple with the same elements.
     List(Vec<Value>),
-    /// A set (order is not significant; equality ignores it).
+    /// A set. Order is not significant (equality ignores it) and is kept as received;
+    /// duplicates are not removed here. Elements cannot be addressed by an [`AttributePath`].
     Set(Vec<Value>),
-    /// A tuple.
+    /// A tuple: fixed length, one type per position.
     Tuple(Vec<Value>),
-    /// A map with string keys.
+    /// A map with string keys (sorted). Not equal to an object with the same entries.
     Map(BTreeMap<String, Value>),
-    /// An object (every attribute of its type is present, possibly null).
+    /// An object. The decoders fill every attribute of its type (null when absent), so
+    /// a decoded object has exactly its type's attributes.
     Object(BTreeMap<String, Value>),
 }
 
 static NULL: Value = Value::Null;
 
 impl PartialEq for Value {
-    /// Structural equality; sets compare as multisets; unknowns compare their refinements.
+    /// Structural equality: numbers compare numerically, sets as multisets (quadratic),
+    /// unknowns by their refinements, and list ≠ tuple, map ≠ object even with equal contents.
     fn eq(&self, other: &Self) -> bool {
         use Value::*;
         match (self, other) {
@@ -147,32 +161,35 @@ fn set_eq(a: &[Value], b: &[Value]) -> bool {
 }
 
 impl Value {
-    /// An unknown with no refinements.
+    /// An unknown with no refinements (cty `UnknownVal`; "known after apply").
     pub fn unknown() -> Self {
         Value::Unknown(Refinements::default())
     }
 
-    /// A string value.
+    /// A known string.
     pub fn string(s: impl Into<String>) -> Self {
         Value::String(s.into())
     }
 
-    /// A number value from an integer.
+    /// A known number from an integer (exact).
     pub fn int(n: i64) -> Self {
         Value::Number(Number::from(n))
     }
 
-    /// An object from `(name, value)` pairs.
+    /// An object from `(name, value)` pairs; a repeated name keeps the last value. Nothing
+    /// checks it against a type: attributes left out are absent, not null, until decoded.
     pub fn object<K: Into<String>, I: IntoIterator<Item = (K, Value)>>(it: I) -> Self {
         Value::Object(it.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
-    /// A map from `(key, value)` pairs.
+    /// A map from `(key, value)` pairs; a repeated key keeps the last value.
     pub fn map<K: Into<String>, I: IntoIterator<Item = (K, Value)>>(it: I) -> Self {
         Value::Map(it.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
-    /// Attribute of an object (or entry of a map); `Null` when absent or not a container.
+    /// Attribute of an object (or entry of a map). Returns `Null` when the name is absent or
+    /// `self` is not an object/map (including null and unknown), so absent and null are not
+    /// distinguished; use [`Value::as_map`] when that matters.
     pub fn get(&self, attr: &str) -> &Value {
         match self {
             Value::Object(m) | Value::Map(m) => m.get(attr).unwrap_or(&NULL),
@@ -180,7 +197,8 @@ impl Value {
         }
     }
 
-    /// Mutable attribute of an object; `None` when absent or not an object.
+    /// Mutable attribute of an object (or entry of a map); `None` when the name is absent or
+    /// `self` is not an object/map.
     pub fn get_mut(&mut self, attr: &str) -> Option<&mut Value> {
         match self {
             Value::Object(m) | Value::Map(m) => m.get_mut(attr),
@@ -188,14 +206,18 @@ impl Value {
         }
     }
 
-    /// Sets an attribute of an object (no-op on non-objects).
+    /// Inserts or replaces an attribute of an object (or entry of a map). A silent no-op on
+    /// anything else, including null and unknown; the name is not checked against a schema.
     pub fn set_attr(&mut self, attr: impl Into<String>, v: Value) {
         if let Value::Object(m) | Value::Map(m) = self {
             m.insert(attr.into(), v);
         }
     }
 
-    /// The value at `path`, or `None` if the path does not resolve (sets are not indexable).
+    /// The value at `path`; the root path returns `self`. Walking into a null or unknown
+    /// returns that null/unknown (the path exists, its value is not known or absent). `None`
+    /// when a step does not fit: missing attribute or key, index out of range or negative,
+    /// a step into a set (not addressable) or a primitive.
     pub fn at_path(&self, path: &AttributePath) -> Option<&Value> {
         let mut cur = self;
         for step in path.steps() {
@@ -214,7 +236,8 @@ impl Value {
         Some(cur)
     }
 
-    /// The value at `path`, mutable.
+    /// The value at `path`, mutable. Unlike [`Value::at_path`], walking into a null or
+    /// unknown is `None` (there is nothing to mutate), as is every step that does not fit.
     pub fn at_path_mut(&mut self, path: &AttributePath) -> Option<&mut Value> {
         let mut cur = self;
         for step in path.steps() {
@@ -230,22 +253,25 @@ impl Value {
         Some(cur)
     }
 
-    /// True for `Null`.
+    /// True for `Null` (top level only; a known object with null attributes is not null).
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
 
-    /// True for a (top-level) unknown.
+    /// True for a top-level unknown; a known container holding unknowns is not unknown
+    /// (see [`Value::is_wholly_known`]).
     pub fn is_unknown(&self) -> bool {
         matches!(self, Value::Unknown(_))
     }
 
-    /// True if not unknown at the top level (nested unknowns allowed).
+    /// True unless unknown at the top level (cty `IsKnown`): null is known, and nested
+    /// unknowns are allowed.
     pub fn is_known(&self) -> bool {
         !self.is_unknown()
     }
 
-    /// True if there is no unknown anywhere inside.
+    /// True if there is no unknown anywhere inside (cty `IsWhollyKnown`); null is wholly
+    /// known. Terraform requires apply and read results to be wholly known.
     pub fn is_wholly_known(&self) -> bool {
         match self {
             Value::Unknown(_) => false,
@@ -257,7 +283,7 @@ impl Value {
         }
     }
 
-    /// The string, if this is a known string.
+    /// The string; `None` for null, unknown and every other kind (no conversion).
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
@@ -265,7 +291,7 @@ impl Value {
         }
     }
 
-    /// The bool, if this is a known bool.
+    /// The bool; `None` for null, unknown and every other kind (no conversion from strings).
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
@@ -273,7 +299,7 @@ impl Value {
         }
     }
 
-    /// The number, if this is a known number.
+    /// The number; `None` for null, unknown and every other kind (no parsing of strings).
     pub fn as_number(&self) -> Option<&Number> {
         match self {
             Value::Number(n) => Some(n),
@@ -281,17 +307,20 @@ impl Value {
         }
     }
 
-    /// The number as `i64`, if it is an integer in range.
+    /// The number as `i64`; `None` if not a number, fractional, infinite or out of range
+    /// (never truncates or saturates).
     pub fn as_i64(&self) -> Option<i64> {
         self.as_number().and_then(Number::as_i64)
     }
 
-    /// The number as the nearest `f64`.
+    /// The number as the nearest `f64` (may round; a finite number beyond `f64` range
+    /// becomes ±infinity); `None` if not a number.
     pub fn as_f64(&self) -> Option<f64> {
         self.as_number().map(Number::as_f64)
     }
 
-    /// Elements of a list, set or tuple.
+    /// Elements of a list, set (in stored order, which is not significant) or tuple; `None`
+    /// for null, unknown and every other kind.
     pub fn as_list(&self) -> Option<&[Value]> {
         match self {
             Value::List(v) | Value::Set(v) | Value::Tuple(v) => Some(v),
@@ -299,7 +328,8 @@ impl Value {
         }
     }
 
-    /// Entries of a map or attributes of an object.
+    /// Entries of a map or attributes of an object (sorted by name); `None` for null,
+    /// unknown and every other kind.
     pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
         match self {
             Value::Map(m) | Value::Object(m) => Some(m),
@@ -307,7 +337,8 @@ impl Value {
         }
     }
 
-    /// Number of elements of a known collection.
+    /// Element count of a list, set, tuple or map; `None` for objects, null, unknown and
+    /// primitives (cty `LengthInt` does not apply to objects).
     pub fn collection_len(&self) -> Option<usize> {
         match self {
             Value::List(v) | Value::Set(v) | Value::Tuple(v) => Some(v.len()),
@@ -316,7 +347,8 @@ impl Value {
         }
     }
 
-    /// Short, value-free description for error messages (never prints data: it may be sensitive).
+    /// The variant's name (`"null"`, `"unknown"`, `"string"`, …) for error messages; never
+    /// the data, which may be sensitive.
     pub fn kind(&self) -> &'static str {
         match self {
             Value::Null => "null",
@@ -332,7 +364,10 @@ impl Value {
         }
     }
 
-    /// Best-effort type of a value, for dynamic-typed slots (values carry no type here).
+    /// Best-effort type of a value, used to encode values in `dynamic` slots (values carry no
+    /// type here). Null and unknown give `dynamic`; a list, set or map takes its element type
+    /// from the first element that is neither null nor unknown (`dynamic` if none), without
+    /// checking the others; objects give no optional attributes.
     pub fn infer_type(&self) -> Type {
         fn elem(v: &[Value]) -> Type {
             v.iter()
@@ -358,6 +393,14 @@ impl Value {
     }
 
     /// Checks that this value conforms to `ty`, naming the first offending path.
+    ///
+    /// Null and unknown conform to every type at any depth, and anything conforms to
+    /// `dynamic`. An object must have no attribute outside `ty` and every non-optional one
+    /// of `ty` present (null counts as present). Errors in set elements name the set.
+    ///
+    /// # Errors
+    /// `(path, message)` for the first mismatch in attribute-name order; the message names
+    /// kinds, never values.
     pub fn conforms(&self, ty: &Type) -> Result<(), (AttributePath, String)> {
         conforms(self, ty, &AttributePath::root())
     }
@@ -453,7 +496,7 @@ impl From<String> for Value {
     }
 }
 impl<T: Into<Value>> From<Option<T>> for Value {
-    /// `None` becomes null.
+    /// `None` becomes null, `Some(x)` becomes `x.into()`.
     fn from(o: Option<T>) -> Self {
         o.map_or(Value::Null, Into::into)
     }

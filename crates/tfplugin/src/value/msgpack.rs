@@ -14,29 +14,39 @@ const EXT_REFINED: i8 = 12;
 /// Depth limit for nested values (bounds recursion on hostile input).
 const MAX_DEPTH: usize = 128;
 
-/// A value could not be decoded; `path` says where.
+/// msgpack bytes could not be decoded as the requested type; `path` says where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("msgpack value at {path}: {message}")]
 pub struct DecodeError {
-    /// Where the bad data was.
+    /// Where the bad data was (the enclosing set for set elements; root for trailing bytes).
     pub path: AttributePath,
-    /// What was wrong.
+    /// What was wrong; names wire kinds and types, never the data.
     pub message: String,
 }
 
-/// A value does not fit the type it is being encoded with.
+/// A value does not fit the type it is being encoded with (a provider bug, not bad input).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot encode value at {path}: {message}")]
 pub struct EncodeError {
-    /// Where the offending value is.
+    /// Where the offending value is (the enclosing set for set elements).
     pub path: AttributePath,
-    /// What was wrong.
+    /// What was wrong; names kinds and types, never the data.
     pub message: String,
 }
 
 // ---------------------------------------------------------------- encoding
 
-/// Encodes `v` as `ty` (Terraform's exact wire forms).
+/// Encodes `v` as `ty` in the forms go-cty's `msgpack.Marshal` produces.
+///
+/// Null is nil at any type. Unknown is ext 0 (unrefined, and always under `dynamic`) or
+/// ext 12 with its refinements. Numbers are the smallest int when they fit `i64`, a float64
+/// when exact, else a decimal string. Objects are written with every attribute of the type in
+/// sorted order, absent ones as nil. A value in a `dynamic` slot is `[type JSON bin, value]`
+/// with its type from [`Value::infer_type`]. Sets are written in stored order.
+///
+/// # Errors
+/// A value whose kind does not match `ty` (including list vs tuple, map vs object), a tuple of
+/// the wrong length, or an object attribute not in the type.
 pub fn encode(ty: &Type, v: &Value) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::with_capacity(64);
     enc(&mut out, ty, v, &AttributePath::root())?;
@@ -394,7 +404,18 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Decodes msgpack bytes as a value of `ty`. Trailing bytes are an error.
+/// Decodes msgpack bytes as a value of `ty`, as go-cty's `msgpack.Unmarshal` does.
+///
+/// Nil is null at any type. Any ext type is an unknown (forward compatibility); only ext 12
+/// under a non-`dynamic` type carries refinements. Numbers may be ints, floats or decimal
+/// strings. Object attributes missing from the bytes become null. Never panics and never
+/// allocates more than the input justifies.
+///
+/// # Errors
+/// Truncated or malformed bytes, a wire kind that does not fit `ty`, NaN, invalid UTF-8, an
+/// unparsable number string, malformed refinements, an attribute not in the object type, a
+/// tuple of the wrong length, a bad `dynamic` wrapper, nesting deeper than 128, or trailing
+/// bytes after the value.
 pub fn decode(ty: &Type, bytes: &[u8]) -> Result<Value, DecodeError> {
     let mut r = Reader { buf: bytes, pos: 0 };
     let root = AttributePath::root();

@@ -10,10 +10,11 @@ use std::fmt;
 /// Largest decimal exponent we accept; bounds memory for hostile input like `1e999999999`.
 const MAX_EXP: i64 = 4096;
 
-/// A number of any precision (or ±infinity).
+/// A number of any precision (or ±infinity), like cty's `big.Float` numbers; never NaN.
 ///
 /// Always canonical: no leading/trailing zeros in `digits`, zero is `digits == ""` and
-/// never negative, so the derived `PartialEq` is numeric equality.
+/// never negative, so the derived `PartialEq` is numeric equality (`1.50 == 15e-1`,
+/// `-0 == 0`) and `Hash` agrees with it. Finite decimal exponents are bounded by ±4096.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Number {
     repr: Repr,
@@ -25,18 +26,19 @@ enum Repr {
     Inf { neg: bool },
 }
 
-/// The text was not a decimal number.
+/// The text was not a decimal number (or its exponent was out of range); holds the
+/// first 64 characters of the input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid number {0:?}")]
 pub struct ParseNumberError(pub String);
 
 impl Number {
-    /// Zero.
+    /// Zero (never negative zero).
     pub fn zero() -> Self {
         Self::finite(false, String::new(), 0)
     }
 
-    /// Positive or negative infinity.
+    /// Positive (`negative == false`) or negative infinity.
     pub fn infinity(negative: bool) -> Self {
         Number {
             repr: Repr::Inf { neg: negative },
@@ -66,7 +68,13 @@ impl Number {
         }
     }
 
-    /// Parses decimal text: `-12`, `3.25`, `1e300`, `1.5E-7`, `+4`, `Infinity`, `-Inf`.
+    /// Parses decimal text: `-12`, `3.25`, `.5`, `1.`, `1e300`, `1.5E-7`, `+4`, `Infinity`,
+    /// `-Inf` (case-insensitive). Surrounding whitespace is ignored. Exact: no rounding.
+    ///
+    /// # Errors
+    /// Anything else (empty, hex, `NaN`, `1_000`, a bare `.` or `e5`), an exponent of more
+    /// than 12 characters, or a nonzero value whose canonical exponent is beyond ±4096 (a
+    /// bound against hostile input such as `1e999999999`).
     pub fn parse(text: &str) -> Result<Self, ParseNumberError> {
         let err = || ParseNumberError(text.chars().take(64).collect());
         let s = text.trim();
@@ -116,7 +124,8 @@ impl Number {
         Ok(n)
     }
 
-    /// From a float; NaN has no cty equivalent and becomes `None`.
+    /// The shortest decimal that round-trips to `f` (so `0.1` gives `0.1`, not its binary
+    /// expansion); ±infinity is kept. NaN has no cty equivalent and gives `None`.
     pub fn from_f64(f: f64) -> Option<Self> {
         if f.is_nan() {
             return None;
@@ -128,12 +137,13 @@ impl Number {
         Self::parse(&format!("{f:e}")).ok()
     }
 
-    /// True for ±infinity.
+    /// True for ±infinity; false for every finite number.
     pub fn is_infinite(&self) -> bool {
         matches!(self.repr, Repr::Inf { .. })
     }
 
-    /// True when the value has no fractional part.
+    /// True when the value is finite with no fractional part (zero included, infinity not),
+    /// whatever its size.
     pub fn is_integer(&self) -> bool {
         match &self.repr {
             Repr::Finite { exp, .. } => *exp >= 0,
@@ -141,7 +151,8 @@ impl Number {
         }
     }
 
-    /// The value as `i64` if it is an integer in range.
+    /// The value as `i64`; `None` if it is fractional, infinite or outside `i64` range
+    /// (never truncates or saturates).
     pub fn as_i64(&self) -> Option<i64> {
         match &self.repr {
             Repr::Finite { neg, digits, exp } if *exp >= 0 => {
@@ -164,7 +175,8 @@ impl Number {
         }
     }
 
-    /// The nearest `f64` (may round).
+    /// The nearest `f64`: may round, a finite magnitude beyond `f64` range becomes
+    /// ±infinity and one below it becomes 0. Infinity maps to infinity.
     pub fn as_f64(&self) -> f64 {
         match &self.repr {
             Repr::Inf { neg } => {
@@ -184,7 +196,8 @@ impl Number {
         }
     }
 
-    /// The `f64` if it represents this number exactly (go-cty's `big.Exact`).
+    /// The `f64` if it represents this number exactly (go-cty's `big.Exact` accuracy check,
+    /// which decides whether msgpack encodes a float); `None` otherwise and for ±infinity.
     pub fn as_exact_f64(&self) -> Option<f64> {
         let f = self.as_f64();
         if f.is_finite() && Self::from_f64(f).as_ref() == Some(self) {
@@ -194,7 +207,8 @@ impl Number {
         }
     }
 
-    /// Compares numerically.
+    /// Total numeric order: `-Infinity` < every finite number < `Infinity`, and equal
+    /// exactly when `==` holds (so `1.5` and `15e-1` are `Equal`).
     pub fn cmp_num(&self, other: &Number) -> std::cmp::Ordering {
         use std::cmp::Ordering::*;
         let sign = |n: &Number| -> i8 {
@@ -242,7 +256,9 @@ impl Number {
 }
 
 impl fmt::Display for Number {
-    /// Plain decimal text (go's `big.Float.Text('f', -1)`), the cty string form.
+    /// Plain decimal text with no exponent (go's `big.Float.Text('f', -1)`), the cty
+    /// number→string conversion: `1e3` prints `1000`; infinity prints `Infinity` /
+    /// `-Infinity`. Exact, so large exponents print every zero.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Inf { neg } => write!(f, "{}Infinity", if *neg { "-" } else { "" }),
@@ -278,6 +294,7 @@ impl fmt::Display for Number {
 }
 
 impl fmt::Debug for Number {
+    /// `Number(<decimal text>)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Number({self})")
     }
@@ -303,6 +320,7 @@ impl From<i32> for Number {
 
 impl std::str::FromStr for Number {
     type Err = ParseNumberError;
+    /// Same as [`Number::parse`].
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
     }

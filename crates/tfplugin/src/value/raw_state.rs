@@ -8,36 +8,56 @@ use super::json::{JsonError, UnknownAttrs, from_json};
 use super::{AttributePath, Type, Value};
 use std::collections::{BTreeMap, HashMap};
 
-/// State could not be decoded.
+/// Stored state could not be decoded against the current schema type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RawStateError {
-    /// The JSON was not valid JSON.
+    /// The bytes were not valid JSON (the parser's message).
     #[error("stored state is not valid JSON: {0}")]
     Syntax(String),
-    /// The JSON did not match the schema type.
+    /// The JSON did not match the schema type (attributes outside it are dropped, not errors).
     #[error(transparent)]
     Type(#[from] JsonError),
-    /// A flatmap entry could not be interpreted.
+    /// A flatmap entry could not be interpreted: a bad `#` count, a primitive that does not
+    /// parse as its type, or a tuple/dynamic type (flatmap cannot carry them).
     #[error("flatmap state key {key:?}: {message}")]
     Flatmap {
-        /// Offending key.
+        /// Offending key, or the key prefix of the offending collection.
         key: String,
-        /// What was wrong.
+        /// What was wrong; never the stored value.
         message: String,
     },
 }
 
-/// Parses state JSON bytes into a JSON value (for upgraders that work on raw JSON).
+/// Parses state JSON bytes into a JSON value, for upgraders that rewrite the old shape
+/// before decoding it with [`from_json_state`].
+///
+/// # Errors
+/// [`RawStateError::Syntax`] when the bytes are not JSON.
 pub fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, RawStateError> {
     serde_json::from_slice(bytes).map_err(|e| RawStateError::Syntax(e.to_string()))
 }
 
-/// Decodes state JSON against the current type, dropping attributes the type lacks.
+/// Decodes state JSON against the current type with [`UnknownAttrs::Drop`]: attributes the
+/// type lacks are dropped (at every level), attributes it has but the state lacks are null,
+/// and scalars are converted leniently as in [`from_json`].
+///
+/// # Errors
+/// [`RawStateError::Type`] on a kind mismatch.
 pub fn from_json_state(ty: &Type, j: &serde_json::Value) -> Result<Value, RawStateError> {
     Ok(from_json(ty, j, UnknownAttrs::Drop)?)
 }
 
-/// Decodes legacy flatmap state against `ty` (an object type).
+/// Decodes legacy (pre-0.12) flatmap state, `{"l.#": "2", "l.0": "a", "m.%": "1", …}`,
+/// against `ty` (an object type).
+///
+/// A missing primitive key is null; a list or set without its `.#` count, a map without
+/// `.%` (or `.#`) and a nested object with no keys are null. Element order comes from the
+/// keys (lists numerically), not from the count, which is only checked to be a number.
+/// Primitives parse as in [`from_json`] from their string form.
+///
+/// # Errors
+/// [`RawStateError::Flatmap`] for a non-numeric count, an unparsable primitive, or a tuple
+/// or `dynamic` type in any part of `ty` that is not inside a null collection or object.
 pub fn from_flatmap(ty: &Type, flat: &HashMap<String, String>) -> Result<Value, RawStateError> {
     let sorted: BTreeMap<&str, &str> = flat.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     flat_value(ty, "", &sorted, &AttributePath::root())

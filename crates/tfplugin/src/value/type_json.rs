@@ -6,14 +6,15 @@
 use super::{ObjectType, Type};
 use serde_json::{Value as J, json};
 
-/// Type JSON could not be decoded.
+/// Type JSON could not be decoded; the text says why (it contains no value data).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid type JSON: {0}")]
 pub struct TypeJsonError(pub String);
 
 const MAX_DEPTH: usize = 64;
 
-/// The type as a JSON value.
+/// The type as a cty type JSON value. Objects carry a third element listing the optional
+/// attributes only when there are some. Infallible: every [`Type`] has a form.
 pub fn to_json(ty: &Type) -> J {
     match ty {
         Type::Bool => json!("bool"),
@@ -39,18 +40,26 @@ pub fn to_json(ty: &Type) -> J {
     }
 }
 
-/// The type as compact JSON bytes (the protocol's `bytes type`).
+/// The type as compact JSON bytes (the protocol's `bytes type`, and the type half of a
+/// msgpack `dynamic` value); [`from_bytes`] reads it back to an equal type.
 pub fn to_bytes(ty: &Type) -> Vec<u8> {
     to_json(ty).to_string().into_bytes()
 }
 
 /// Parses type JSON bytes.
+///
+/// # Errors
+/// Invalid JSON or anything [`from_json`] rejects.
 pub fn from_bytes(b: &[u8]) -> Result<Type, TypeJsonError> {
     let j: J = serde_json::from_slice(b).map_err(|e| TypeJsonError(e.to_string()))?;
     from_json(&j)
 }
 
-/// Parses a type JSON value.
+/// Parses a type JSON value, strictly (Terraform panics on a malformed schema type).
+///
+/// # Errors
+/// An unknown primitive or constructor name, a missing constructor argument, an optional
+/// attribute that is not an attribute of the object, or nesting deeper than 64.
 pub fn from_json(j: &J) -> Result<Type, TypeJsonError> {
     parse(j, 0)
 }

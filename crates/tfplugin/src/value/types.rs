@@ -2,26 +2,28 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A Terraform (cty) type.
+/// A Terraform (cty) type. Equality is structural (cty `Type.Equals`); for objects it
+/// includes the optional-attribute set.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Type {
-    /// `bool`
+    /// `bool`. The JSON decoder also accepts the strings `"true"`/`"false"`.
     Bool,
-    /// `number` (arbitrary precision)
+    /// `number`: arbitrary precision, see [`Number`](super::Number).
     Number,
-    /// `string`
+    /// `string`. The JSON decoder also accepts numbers and bools, as their text.
     String,
-    /// `dynamic`: the concrete type travels with the value.
+    /// `dynamic` (cty `DynamicPseudoType`): the concrete type travels with the value on the
+    /// wire (`[type JSON, value]` in msgpack, `{"value","type"}` in JSON).
     Dynamic,
-    /// `list(T)`
+    /// `list(T)`: ordered, elements addressed by index.
     List(Box<Type>),
-    /// `set(T)`
+    /// `set(T)`: unordered; elements cannot be addressed by a path.
     Set(Box<Type>),
-    /// `map(T)`
+    /// `map(T)`: string keys, one element type.
     Map(Box<Type>),
-    /// `object({...})`
+    /// `object({...})`: a fixed set of named attributes, each with its own type.
     Object(ObjectType),
-    /// `tuple([...])`
+    /// `tuple([...])`: fixed length, one type per position.
     Tuple(Vec<Type>),
 }
 
@@ -29,14 +31,15 @@ pub enum Type {
 /// (optional attributes only appear in type constraints, e.g. function parameters).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ObjectType {
-    /// Attribute name → type.
+    /// Attribute name → type (sorted, which is also the wire order of object encodings).
     pub attrs: BTreeMap<String, Type>,
-    /// Names of optional attributes.
+    /// Names of optional attributes (cty `ObjectWithOptionalAttrs`); each must be a key of
+    /// `attrs`. A value may omit them; the decoders still fill them with null.
     pub optional: BTreeSet<String>,
 }
 
 impl ObjectType {
-    /// An object type with no optional attributes.
+    /// An object type with no optional attributes; a repeated name keeps the last type.
     pub fn new<K: Into<String>, I: IntoIterator<Item = (K, Type)>>(attrs: I) -> Self {
         ObjectType {
             attrs: attrs.into_iter().map(|(k, v)| (k.into(), v)).collect(),
@@ -46,27 +49,28 @@ impl ObjectType {
 }
 
 impl Type {
-    /// `object({...})` from `(name, type)` pairs.
+    /// `object({...})` from `(name, type)` pairs, no optional attributes.
     pub fn object<K: Into<String>, I: IntoIterator<Item = (K, Type)>>(attrs: I) -> Type {
         Type::Object(ObjectType::new(attrs))
     }
 
-    /// `list(T)`
+    /// `list(t)`.
     pub fn list(t: Type) -> Type {
         Type::List(Box::new(t))
     }
 
-    /// `set(T)`
+    /// `set(t)`.
     pub fn set(t: Type) -> Type {
         Type::Set(Box::new(t))
     }
 
-    /// `map(T)`
+    /// `map(t)`.
     pub fn map(t: Type) -> Type {
         Type::Map(Box::new(t))
     }
 
-    /// True if `dynamic` occurs anywhere inside.
+    /// True if `dynamic` occurs anywhere inside, including `self` (cty `HasDynamicTypes`).
+    /// Such types need their concrete type on the wire.
     pub fn has_dynamic(&self) -> bool {
         match self {
             Type::Dynamic => true,
@@ -77,7 +81,8 @@ impl Type {
         }
     }
 
-    /// Attribute types if this is an object type.
+    /// Attribute types if this is an object type; `None` for every other type (including
+    /// `dynamic`).
     pub fn object_attrs(&self) -> Option<&BTreeMap<String, Type>> {
         match self {
             Type::Object(o) => Some(&o.attrs),
@@ -85,7 +90,8 @@ impl Type {
         }
     }
 
-    /// Human-readable name (cty's `FriendlyName`), for messages.
+    /// Human-readable name for messages, like cty's `FriendlyName`: `"list of string"`;
+    /// objects and tuples are just `"object"` / `"tuple"`.
     pub fn friendly_name(&self) -> String {
         match self {
             Type::Bool => "bool".into(),
