@@ -5,6 +5,7 @@ use super::{Collect, ProviderService};
 use crate::diag::Diagnostics;
 use crate::proto::tfplugin6 as pb;
 use crate::provider::Provider;
+use crate::schema::SchemaKind;
 use crate::value::{Type, Value};
 
 fn identity_in(
@@ -89,7 +90,13 @@ impl<P: Provider> ProviderService<P> {
     pub(super) fn provider_schema_pb(&self) -> pb::get_provider_schema::Response {
         let mut d = Diagnostics::new();
         let mut checked = |kind: &str, name: &str, s: &crate::schema::Schema| {
-            if let Err(errs) = s.check() {
+            let as_kind = match kind {
+                "provider" => SchemaKind::Provider,
+                "resource" => SchemaKind::Resource,
+                "data source" => SchemaKind::DataSource,
+                _ => SchemaKind::Other,
+            };
+            if let Err(errs) = s.check_as(as_kind) {
                 d.error(format!("Invalid {kind} schema for {name}"), errs.join("; "));
             }
             schema_to_pb(s)

@@ -100,6 +100,52 @@ impl Schema {
     pub fn check(&self) -> Result<(), Vec<String>> {
         check::check_block(&self.block)
     }
+
+    /// [`Schema::check`] plus the root names Terraform reserves for `kind`: a resource or data
+    /// source attribute or block named `count`, `for_each`, `depends_on`, `lifecycle`,
+    /// `provider`, `connection` or `provisioner` (meta-arguments) could never be set, and a
+    /// provider attribute named `alias` or `version` clashes with the provider block's own.
+    pub fn check_as(&self, kind: SchemaKind) -> Result<(), Vec<String>> {
+        let mut errs = self.check().err().unwrap_or_default();
+        let reserved: &[&str] = match kind {
+            SchemaKind::Provider => &["alias", "version"],
+            SchemaKind::Resource | SchemaKind::DataSource => &[
+                "count",
+                "for_each",
+                "depends_on",
+                "lifecycle",
+                "provider",
+                "connection",
+                "provisioner",
+            ],
+            SchemaKind::Other => &[],
+        };
+        let names = self
+            .block
+            .attributes
+            .iter()
+            .map(|a| a.name.as_str())
+            .chain(self.block.blocks.iter().map(|b| b.type_name.as_str()));
+        for n in names.filter(|n| reserved.contains(n)) {
+            errs.push(format!(
+                "{n}: the name is reserved by Terraform for {kind:?} schemas"
+            ));
+        }
+        if errs.is_empty() { Ok(()) } else { Err(errs) }
+    }
+}
+
+/// What a schema describes, for the reserved root names of [`Schema::check_as`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaKind {
+    /// The `provider` block.
+    Provider,
+    /// A managed resource.
+    Resource,
+    /// A data source.
+    DataSource,
+    /// Ephemeral resources, list resource configs and the rest: no reserved names here.
+    Other,
 }
 
 /// A block (`configschema.Block`): attributes plus nested block types. Its value is an
@@ -265,5 +311,22 @@ impl NestedBlock {
             NestingMode::Set => Type::set(obj),
             NestingMode::Map => Type::map(obj),
         }
+    }
+}
+
+#[cfg(test)]
+mod reserved_tests {
+    use super::*;
+
+    #[test]
+    fn reserved_root_names_are_rejected_by_kind() {
+        let s = Schema::new().attribute(Attribute::string("count").optional());
+        assert!(s.check().is_ok());
+        let errs = s.check_as(SchemaKind::Resource).expect_err("reserved");
+        assert!(errs[0].starts_with("count:"), "{errs:?}");
+        assert!(s.check_as(SchemaKind::Provider).is_ok());
+        let p = Schema::new().attribute(Attribute::string("alias").optional());
+        assert!(p.check_as(SchemaKind::Provider).is_err());
+        assert!(p.check_as(SchemaKind::Other).is_ok());
     }
 }
