@@ -208,6 +208,45 @@ async fn plaintext_without_client_cert_env() {
     assert!(status.success() && elapsed < Duration::from_secs(2));
 }
 
+/// Without AutoMTLS the plugin serves plaintext only on a unix socket that only its owner may
+/// open; a TCP fallback is refused instead of exposing plaintext gRPC to every local user.
+#[tokio::test]
+async fn plaintext_is_unix_only_and_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let opts = LaunchOptions {
+        auth: ClientAuth::Plaintext,
+        ..LaunchOptions::default()
+    };
+    let mut p = ProviderProcess::launch_with(echo_binary(), opts)
+        .await
+        .expect("launch");
+    assert_eq!(p.handshake.network, "unix");
+    let mode = std::fs::metadata(&p.handshake.address)
+        .expect("socket file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "socket mode {mode:o}");
+    p.shutdown().await.expect("shutdown");
+
+    // Force the TCP fallback (socket paths too long for sun_path), still without a client cert.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let long = dir.path().join("d".repeat(120));
+    let out = Command::new(echo_binary())
+        .env("TF_PLUGIN_MAGIC_COOKIE", MAGIC_COOKIE_VALUE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "6")
+        .env("PLUGIN_UNIX_SOCKET_DIR", &long)
+        .env_remove("PLUGIN_CLIENT_CERT")
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "plaintext tcp must be refused");
+    assert!(out.stdout.is_empty(), "no handshake line");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("refusing to serve plaintext gRPC over TCP"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn sigint_is_ignored_and_sigterm_exits() {
     let mut p = ProviderProcess::launch(echo_binary(), &[])

@@ -147,7 +147,8 @@ pub fn bind_unix() -> io::Result<Listener> {
 }
 
 /// Binds a unix socket named `plugin<random>` in `dir`, retrying up to 16 names on
-/// `AddrInUse`. Honours `PLUGIN_UNIX_SOCKET_GROUP` (group name or gid: chown, mode 0660).
+/// `AddrInUse`. Mode 0600 (only the owner may connect), or with `PLUGIN_UNIX_SOCKET_GROUP` (group name or
+/// gid) chown to that group and mode 0660.
 ///
 /// # Errors
 /// A path longer than 100 bytes (`sun_path` limit), a bind error other than `AddrInUse`, 16
@@ -182,7 +183,8 @@ fn apply_socket_group(path: &Path) -> io::Result<()> {
         .ok()
         .filter(|g| !g.is_empty())
     else {
-        return Ok(());
+        // Only the user running Terraform may connect, whatever the umask.
+        return std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     };
     let gid = match group.parse::<u32>() {
         Ok(gid) => gid,

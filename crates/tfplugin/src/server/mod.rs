@@ -127,6 +127,14 @@ pub enum ServeError {
     /// The gRPC server failed while serving.
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// No `PLUGIN_CLIENT_CERT` (no AutoMTLS) and only a TCP port could be bound: plaintext gRPC
+    /// on a port any local user can reach is refused. Plaintext is served on a unix socket
+    /// only, whose file permissions (0600, or 0660 with `PLUGIN_UNIX_SOCKET_GROUP`) protect it.
+    #[error(
+        "refusing to serve plaintext gRPC over TCP ({0}): set PLUGIN_CLIENT_CERT (Terraform does) \
+         or make a unix socket directory available (PLUGIN_UNIX_SOCKET_DIR)"
+    )]
+    PlaintextTcp(String),
 }
 
 /// Serves `provider_service` the way Terraform expects a plugin to, until
@@ -139,7 +147,8 @@ pub enum ServeError {
 /// (Terraform sends StopProvider and Shutdown instead).
 ///
 /// AutoMTLS is on when `PLUGIN_CLIENT_CERT` is set and non-blank (then only that exact client
-/// certificate is accepted), plaintext otherwise. Nothing but the handshake line is written to
+/// certificate is accepted), plaintext otherwise — and plaintext only on a unix socket: without
+/// AutoMTLS, a TCP fallback is refused ([`ServeError::PlaintextTcp`]). Nothing but the handshake line is written to
 /// stdout. After shutdown, in-flight RPCs get about one second (Terraform kills the process
 /// two seconds after `Shutdown`), then `serve` returns `Ok` anyway.
 ///
@@ -173,6 +182,7 @@ pub async fn serve<S: Provider>(provider_service: S, opts: ServeOptions) -> Resu
     };
 
     let listener = listener::bind().map_err(ServeError::Listen)?;
+    plaintext_guard(&listener, tls.is_some())?;
     install_signal_handlers(opts.shutdown.clone(), false)?;
 
     let line = handshake::handshake_line(
@@ -185,6 +195,21 @@ pub async fn serve<S: Provider>(provider_service: S, opts: ServeOptions) -> Resu
     tracing::debug!(network = listener.network(), address = %listener.address(), tls = tls.is_some(), "plugin server listening");
 
     run(router, listener, tls.map(|(c, _)| c), opts.shutdown).await
+}
+
+/// Refuses plaintext on TCP; warns about plaintext on a unix socket.
+fn plaintext_guard(listener: &listener::Listener, tls: bool) -> Result<(), ServeError> {
+    if tls {
+        return Ok(());
+    }
+    if listener.network() == "tcp" {
+        return Err(ServeError::PlaintextTcp(listener.address()));
+    }
+    tracing::warn!(
+        socket = %listener.address(),
+        "PLUGIN_CLIENT_CERT is not set: serving without TLS on a unix socket protected by its file permissions only"
+    );
+    Ok(())
 }
 
 /// Builds the tonic router with every service registered.
