@@ -9,3 +9,4 @@ mod harness;
 mod examples;
 mod instance;
 mod provider;
+mod security;
