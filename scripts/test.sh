@@ -9,6 +9,8 @@
 # 4. cargo test for the whole workspace with TF_ACC=1: unit, protocol, API and acceptance tests
 #    (no Terraform at all then fails the acceptance tests instead of skipping them)
 # 5. schemathesis checks docs/openapi.yaml against a running clouddb-server
+# 6. cargo deny: licences, bans and sources of every dependency (deny.toml; installs the pinned
+#    cargo-deny from crates.io when missing). Advisories need GitHub, which CI cannot reach.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,3 +52,10 @@ if [ -x scripts/schemathesis-clouddb-server.sh ]; then
     step "schemathesis: docs/openapi.yaml against clouddb-server"
     scripts/schemathesis-clouddb-server.sh
 fi
+
+step "cargo deny check licenses bans sources"
+deny_version=0.20.2
+if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $deny_version"; then
+    cargo install --locked --quiet "cargo-deny@$deny_version"
+fi
+cargo deny --log-level error check licenses bans sources
