@@ -813,6 +813,8 @@ mod tests {
         assert_eq!(log.lock().expect("lock").len(), 3);
     }
 
+    const IF_MATCH_HEADER: &str = "if-match";
+
     fn planned_value(name: &str) -> Value {
         let m = InstanceModel {
             id: tfplugin::model::Field::Unknown,
@@ -906,8 +908,10 @@ mod tests {
                 .await
                 .expect("partial state, not Err");
             assert!(res.diagnostics.has_errors(), "{:?}", res.diagnostics);
-            assert_eq!(res.new_state.get("name").as_str(), Some("db1"));
-            assert_eq!(res.new_state.get("id").as_str(), Some("db1"));
+            let got: InstanceModel = res.new_state.to().expect("state is an instance");
+            assert_eq!(got.name.as_str(), Some("db1"));
+            assert_eq!(got.id.as_str(), Some("db1"));
+            assert_eq!(got.state.as_str(), Some("CREATING"));
             let pending = res
                 .private
                 .get::<PendingOperation>(PRIVATE_PENDING)
@@ -975,7 +979,7 @@ mod tests {
                 (200, vec![], instance_json("db1", "READY", "\"2\"", ""))
             }
             ("PATCH", "/v1/projects/proj1/instances/db1") => {
-                let if_match = r.headers.get("if-match").and_then(|v| v.to_str().ok());
+                let if_match = r.headers.get(IF_MATCH_HEADER).and_then(|v| v.to_str().ok());
                 if if_match == Some("\"2\"") {
                     (
                         202,
