@@ -78,7 +78,7 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
         if !secs.is_finite() || secs < 0.0 || v.starts_with('-') {
             return None;
         }
-        return Some(Duration::try_from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())).ok()?);
+        return Duration::try_from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())).ok();
     }
     let when = httpdate::parse_http_date(v).ok()?;
     Some(
