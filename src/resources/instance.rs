@@ -264,6 +264,17 @@ async fn recover_create(
             already_exists(&mut d, name, project);
             Err(d)
         }
+        Ok(None) if err.reason() == "IDEMPOTENCY_KEY_IN_USE" => {
+            d.error(
+                summary,
+                format!(
+                    "No instance named {name:?} exists in project {project:?} yet, but the API was still \
+                     processing the first create request. If it appears later, import it with \
+                     `terraform import <address> {name}`."
+                ),
+            );
+            Err(d)
+        }
         Ok(None) => {
             d.error(
                 summary,
