@@ -37,6 +37,19 @@ pub enum ApiError {
         operation_id: String,
         problem: Box<Problem>,
     },
+    /// The API answered with a redirect, which the client never follows.
+    #[error(
+        "{method} {path}: the API answered HTTP {status} redirecting to {location}; redirects are not \
+         followed (they would re-send the token and request bodies, passwords included). Set the \
+         provider's `endpoint` to the API's actual base URL."
+    )]
+    Redirect {
+        method: String,
+        path: String,
+        status: u16,
+        /// Where it pointed, without credentials or query.
+        location: String,
+    },
     /// The client could not be built from its configuration.
     #[error("invalid client configuration: {0}")]
     Config(String),
@@ -122,14 +135,21 @@ impl ApiError {
         self.status() == Some(404)
     }
 
-    /// Whether this error is worth another attempt of the same request: 429, 5xx, connection errors and
-    /// 409 OPERATION_IN_PROGRESS. Other 4xx are final.
+    /// Whether this error is worth another attempt of the same request: whatever the server marks
+    /// `retryable` in its problem body, 429, 5xx, connection errors, 409 OPERATION_IN_PROGRESS and
+    /// 409 IDEMPOTENCY_KEY_IN_USE (the first request with this key is still running). Other 4xx are
+    /// final.
     pub fn is_retryable(&self) -> bool {
         match self {
             ApiError::Status(e) => {
-                e.status == 429
+                e.retryable
+                    || e.status == 429
                     || e.status >= 500
-                    || (e.status == 409 && e.reason == "OPERATION_IN_PROGRESS")
+                    || (e.status == 409
+                        && matches!(
+                            e.reason.as_str(),
+                            "OPERATION_IN_PROGRESS" | "IDEMPOTENCY_KEY_IN_USE"
+                        ))
             }
             ApiError::Transport { .. } => true,
             _ => false,
@@ -184,6 +204,12 @@ mod tests {
         assert!(status(503, "").is_retryable());
         assert!(status(500, "").is_retryable());
         assert!(status(409, "OPERATION_IN_PROGRESS").is_retryable());
+        assert!(status(409, "IDEMPOTENCY_KEY_IN_USE").is_retryable());
+        let mut flagged = status(409, "SOMETHING_NEW");
+        if let ApiError::Status(e) = &mut flagged {
+            e.retryable = true;
+        }
+        assert!(flagged.is_retryable());
         assert!(!status(409, "ALREADY_EXISTS").is_retryable());
         assert!(!status(412, "PRECONDITION_FAILED").is_retryable());
         assert!(!status(400, "INVALID_ARGUMENT").is_retryable());

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+use super::fake;
 use super::types::{CreateInstanceRequest, Operation};
 use super::wait::{WaitError, wait_operation};
 use super::*;
@@ -364,7 +365,7 @@ async fn waiter_times_out_and_stops() {
 }
 
 #[tokio::test]
-async fn stop_ends_retry_backoff_except_for_create() {
+async fn stop_ends_retry_backoff_for_every_method() {
     // Every answer asks for a 2 s pause; without the stop, 5 retries would take 10 s.
     let busy = (
         503,
@@ -385,24 +386,224 @@ async fn stop_ends_retry_backoff_except_for_create() {
     assert_eq!(err.status(), Some(503));
     assert_eq!(seen.lock().expect("lock").len(), 1);
 
-    // A create keeps retrying with its idempotency key even though the stop has fired.
-    let (url, seen) = serve(vec![
-        (
-            503,
-            vec![("retry-after", "0".into())],
-            problem(503, "UNAVAILABLE"),
-        ),
-        (200, vec![], op_json(false)),
-    ])
-    .await;
+    // A create stops retrying too (the resource then looks the name up: an ambiguous create is
+    // recovered by its creation_token, not by retrying through Ctrl-C).
+    let (url, seen) = serve(vec![busy]).await;
     let signal = tfplugin::provider::StopSignal::new();
-    let ctx = signal.context("");
-    signal.stop();
-    let c = client(&url, 5).with_stop(&ctx);
-    let op = c
+    let c = client(&url, 5).with_stop(&signal.context(""));
+    let stopper = signal.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stopper.stop();
+    });
+    let t = std::time::Instant::now();
+    let err = c
         .create_instance(&create_req(), &IdempotencyKey::new())
         .await
-        .expect("create retried through the stop");
+        .expect_err("stopped");
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(seen.lock().expect("lock").len(), 1);
+}
+
+/// Retries never outlive the operation's deadline (the resource's create/update/delete timeout).
+#[tokio::test]
+async fn retries_are_bounded_by_the_deadline() {
+    let busy = (
+        503,
+        vec![("retry-after", "2".into())],
+        problem(503, "UNAVAILABLE"),
+    );
+    let (url, seen) = serve(vec![busy]).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
+    let c = client(&url, 5).with_deadline(deadline);
+    let t = std::time::Instant::now();
+    let err = c
+        .create_instance(&create_req(), &IdempotencyKey::new())
+        .await
+        .expect_err("deadline");
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    assert_eq!(err.status(), Some(503));
+    assert!(seen.lock().expect("lock").len() <= 2);
+}
+
+/// 409 IDEMPOTENCY_KEY_IN_USE (the first POST still runs, e.g. after a client-side timeout) carries
+/// `retryable: true`: the client retries with the same key until the original answer is replayed.
+#[tokio::test]
+async fn idempotency_key_in_use_is_retried() {
+    let (url, log) = fake::serve(|_, earlier| {
+        if earlier.len() < 2 {
+            (
+                409,
+                vec![],
+                fake::problem(409, "IDEMPOTENCY_KEY_IN_USE", true, "in use"),
+            )
+        } else {
+            (202, vec![], op_json(false))
+        }
+    })
+    .await;
+    let c = client(&url, 5);
+    let key = IdempotencyKey::new();
+    let op = c
+        .create_instance(&create_req(), &key)
+        .await
+        .expect("retried until the original answer");
     assert_eq!(op.id, "op-1");
-    assert_eq!(seen.lock().expect("lock").len(), 2);
+    let log = log.lock().expect("lock");
+    assert_eq!(log.len(), 3);
+    assert!(log.iter().all(|r| fake::key_of(r) == key.as_str()));
+    assert!(
+        log.iter()
+            .all(|r| r.body == log[0].body && !r.body.is_empty())
+    );
+}
+
+/// A 4xx the server marks `retryable` is retried; one it does not mark stays final.
+#[tokio::test]
+async fn problem_retryable_flag_is_honoured() {
+    let (url, log) = fake::serve(|_, earlier| {
+        if earlier.is_empty() {
+            (
+                423,
+                vec![],
+                fake::problem(423, "SOMETHING_NEW", true, "later"),
+            )
+        } else {
+            (200, vec![], r#"{"name":"db1"}"#.into())
+        }
+    })
+    .await;
+    let c = client(&url, 3);
+    assert!(c.get_instance("db1").await.expect("retried").is_some());
+    assert_eq!(log.lock().expect("lock").len(), 2);
+}
+
+/// A hostile Retry-After (1e20 seconds) neither panics the client nor stalls it beyond the cap.
+#[tokio::test]
+async fn hostile_retry_after_does_not_panic() {
+    let (url, log) = fake::serve(|_, earlier| match earlier.len() {
+        0 => (
+            503,
+            vec![("retry-after".into(), "1e20".into())],
+            fake::problem(503, "UNAVAILABLE", true, "busy"),
+        ),
+        1 => (
+            503,
+            vec![("retry-after".into(), "Fri, 31 Dec 9999 23:59:59 GMT".into())],
+            fake::problem(503, "UNAVAILABLE", true, "busy"),
+        ),
+        _ => (200, vec![], r#"{"name":"db1"}"#.into()),
+    })
+    .await;
+    let mut cfg = ClientConfig::new(&url, "secret-token", "proj1");
+    cfg.retry = RetryPolicy {
+        max_retries: 3,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        max_retry_after: Duration::from_millis(100),
+    };
+    let c = Client::new(cfg).expect("client");
+    let t = std::time::Instant::now();
+    let got = tokio::spawn(async move { c.get_instance("db1").await })
+        .await
+        .expect("the client task must not panic");
+    assert!(got.expect("get").is_some());
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(log.lock().expect("lock").len(), 3);
+}
+
+/// The bearer token is a sensitive header value (never printed by `Debug` or logged by hyper/h2).
+#[test]
+fn authorization_header_is_sensitive() {
+    let c = client("http://127.0.0.1:1", 0);
+    let url = Url::parse("http://127.0.0.1:1/v1/projects/proj1/instances").expect("url");
+    let req = c
+        .request(&Method::GET, &url, None, None, None)
+        .build()
+        .expect("request");
+    let auth = req.headers().get(AUTHORIZATION).expect("authorization");
+    assert!(auth.is_sensitive());
+    assert!(!format!("{req:?}").contains("secret-token"));
+}
+
+/// Credentials in the endpoint URL are never echoed: not in errors, not in Debug output.
+#[test]
+fn endpoint_userinfo_is_never_echoed() {
+    for endpoint in [
+        "http://alice:hunter2@127.0.0.1:1",
+        "https://hunter2@example.test/",
+        "http://alice:hunter2@[not-a-host",
+        "ftp://alice:hunter2@127.0.0.1:1",
+    ] {
+        let err = Client::new(ClientConfig::new(endpoint, "t", "p"))
+            .expect_err("credentials in endpoint are rejected");
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("hunter2"), "{endpoint}: {text}");
+        assert!(text.contains("endpoint"), "{endpoint}: {text}");
+    }
+}
+
+/// Error bodies are bounded and scrubbed of the configured token and password/token-looking values
+/// before they reach diagnostics or logs.
+#[tokio::test]
+async fn error_bodies_are_redacted_and_bounded() {
+    let long = "x".repeat(20_000);
+    let detail = format!(
+        "rejected: token secret-token, password=hunter2 \"admin_password\":\"pw-123\" \
+         Authorization: Bearer abc.def.ghi {long}"
+    );
+    let body_400 = fake::problem(400, "INVALID_ARGUMENT", false, &detail);
+    let raw_502 = format!("<html>upstream said password: 'hunter2' secret-token {long}</html>");
+    let bad_2xx = r#"{"id": 7, "note": "secret-token password=hunter2"}"#.to_string();
+    let (url, _) = fake::serve(move |r, _| match r.method.as_str() {
+        "POST" => (400, vec![], body_400.clone()),
+        "DELETE" => (202, vec![], bad_2xx.clone()),
+        _ => (502, vec![], raw_502.clone()),
+    })
+    .await;
+    let c = client(&url, 0);
+    let e1 = c
+        .create_instance(&create_req(), &IdempotencyKey::new())
+        .await
+        .expect_err("400");
+    let e2 = c.get_instance("db1").await.expect_err("502");
+    let e3 = c
+        .delete_instance("db1", true, None, &IdempotencyKey::new())
+        .await
+        .expect_err("undecodable");
+    for e in [e1, e2, e3] {
+        let text = format!("{} || {e:?}", e.detail());
+        for secret in ["secret-token", "hunter2", "pw-123", "abc.def.ghi"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert!(text.len() < 4_000, "unbounded: {} bytes", text.len());
+    }
+}
+
+/// Redirects are not followed (a 307/308 would re-send the body, passwords included); the error says
+/// so and names `endpoint`.
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let (elsewhere, elsewhere_log) = fake::serve(|_, _| (202, vec![], op_json(false))).await;
+    let target = format!("{elsewhere}/v1/projects/proj1/instances");
+    let (url, log) = fake::serve(move |_, _| {
+        (
+            307,
+            vec![("location".into(), target.clone())],
+            String::new(),
+        )
+    })
+    .await;
+    let c = client(&url, 3);
+    let err = c
+        .create_instance(&create_req(), &IdempotencyKey::new())
+        .await
+        .expect_err("redirect is an error");
+    let text = err.detail();
+    assert!(text.contains("endpoint"), "{text}");
+    assert!(text.contains("redirect"), "{text}");
+    assert!(!err.is_retryable());
+    assert_eq!(log.lock().expect("lock").len(), 1);
+    assert!(elsewhere_log.lock().expect("lock").is_empty());
 }

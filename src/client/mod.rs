@@ -6,10 +6,15 @@
 //! field violations. Waiting for asynchronous operations lives in [`wait`].
 //!
 //! A handle bound to a call's [`Context`] with [`Client::with_stop`] ends its backoff sleeps early when
-//! Terraform sends StopProvider, and returns the last error instead of retrying (except for the create
-//! POST, see [`Client::create_instance`]).
+//! Terraform sends StopProvider and returns the last error instead of retrying; one bound to a deadline
+//! with [`Client::with_deadline`] never retries (or lets one attempt run) past it.
+//!
+//! Secrets: the bearer token is a sensitive header value; endpoints with `user:password@` are refused
+//! without echoing them; redirects are never followed (they would re-send bodies carrying passwords);
+//! text from the API is scrubbed by [`redact`] before it goes into an error.
 
 pub mod error;
+pub mod redact;
 pub mod retry;
 pub mod types;
 pub mod wait;
@@ -17,15 +22,19 @@ pub mod wait;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderMap, IF_MATCH, RETRY_AFTER};
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MATCH, LOCATION, RETRY_AFTER,
+};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use tfplugin::provider::Context;
+use tokio::time::Instant;
 
 pub use error::ApiError;
 pub use retry::{IdempotencyKey, RetryPolicy};
 use types::{
-    CreateInstanceRequest, Instance, InstancePage, Operation, Problem, UpdateInstanceRequest,
+    CreateInstanceRequest, Instance, InstancePage, Operation, OperationPage, Problem,
+    UpdateInstanceRequest,
 };
 
 /// Everything needed to build a [`Client`]; assembled by the provider's `configure`.
@@ -81,6 +90,8 @@ pub struct Client {
     inner: Arc<Inner>,
     /// The stop signal of the Terraform call this handle serves, if bound with [`Client::with_stop`].
     stop: Option<Context>,
+    /// The end of the operation this handle serves, if bound with [`Client::with_deadline`].
+    deadline: Option<Instant>,
 }
 
 struct Inner {
@@ -88,7 +99,11 @@ struct Inner {
     /// `{endpoint}/v1/projects/{project}` without trailing slash.
     base: Url,
     project: String,
+    /// Kept only to scrub it from API text ([`redact`]).
     token: String,
+    /// `Bearer <token>`, marked sensitive.
+    auth: HeaderValue,
+    request_timeout: Duration,
     retry: RetryPolicy,
     poll_interval: Duration,
 }
@@ -114,13 +129,18 @@ struct Reply {
 impl Client {
     /// Validate the configuration and build the pooled client.
     pub fn new(cfg: ClientConfig) -> Result<Self, ApiError> {
-        let endpoint = Url::parse(cfg.endpoint.trim()).map_err(|e| {
-            ApiError::Config(format!("endpoint {:?} is not a URL: {e}", cfg.endpoint))
-        })?;
+        // Never echo credentials embedded in the URL.
+        let shown = redact::endpoint(cfg.endpoint.trim());
+        let endpoint = Url::parse(cfg.endpoint.trim())
+            .map_err(|e| ApiError::Config(format!("endpoint {shown:?} is not a URL: {e}")))?;
+        if !endpoint.username().is_empty() || endpoint.password().is_some() {
+            return Err(ApiError::Config(format!(
+                "endpoint {shown:?} must not contain credentials (user:password@); set `token` instead"
+            )));
+        }
         if !matches!(endpoint.scheme(), "http" | "https") || endpoint.host_str().is_none() {
             return Err(ApiError::Config(format!(
-                "endpoint {:?} must be an http:// or https:// URL with a host",
-                cfg.endpoint
+                "endpoint {shown:?} must be an http:// or https:// URL with a host"
             )));
         }
         if cfg.project.is_empty()
@@ -137,6 +157,12 @@ impl Client {
         if cfg.token.is_empty() {
             return Err(ApiError::Config("token must not be empty".into()));
         }
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", cfg.token)).map_err(|_| {
+            ApiError::Config(
+                "token contains characters that cannot be sent in an HTTP header".into(),
+            )
+        })?;
+        auth.set_sensitive(true);
         let base_str = format!(
             "{}/v1/projects/{}",
             endpoint.as_str().trim_end_matches('/'),
@@ -150,6 +176,8 @@ impl Client {
             .connect_timeout(cfg.request_timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(30))
             .user_agent(user_agent(&cfg.terraform_version))
+            // A 307/308 would re-send the body (passwords included) and the token elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ApiError::Config(format!("cannot build HTTP client: {e}")))?;
         Ok(Client {
@@ -158,18 +186,30 @@ impl Client {
                 base,
                 project: cfg.project,
                 token: cfg.token,
+                auth,
+                request_timeout: cfg.request_timeout,
                 retry: cfg.retry,
                 poll_interval: cfg.poll_interval,
             }),
             stop: None,
+            deadline: None,
         })
     }
 
     /// This client, with retry backoff ending early once `ctx` is stopped (Terraform's StopProvider).
     pub fn with_stop(&self, ctx: &Context) -> Client {
         Client {
-            inner: self.inner.clone(),
             stop: Some(ctx.clone()),
+            ..self.clone()
+        }
+    }
+
+    /// This client, with retries (and each attempt) ending at `deadline`: the timeout of the
+    /// create/update/delete it serves.
+    pub fn with_deadline(&self, deadline: Instant) -> Client {
+        Client {
+            deadline: Some(deadline),
+            ..self.clone()
         }
     }
 
@@ -187,7 +227,7 @@ impl Client {
         match self.send(Method::GET, &path, &[], None, None, None).await {
             Ok(reply) => {
                 let etag_header = header_str(&reply.headers, ETAG.as_str());
-                let mut inst: Instance = decode(&reply)?;
+                let mut inst: Instance = decode(&reply, &self.secrets(None))?;
                 if inst.etag.is_empty()
                     && let Some(e) = etag_header
                 {
@@ -212,7 +252,7 @@ impl Client {
             let reply = self
                 .send(Method::GET, "/instances", &query, None, None, None)
                 .await?;
-            let page: InstancePage = decode(&reply)?;
+            let page: InstancePage = decode(&reply, &self.secrets(None))?;
             out.extend(page.instances);
             match page.next_page_token {
                 Some(t) if !t.is_empty() => token = Some(t),
@@ -223,9 +263,9 @@ impl Client {
 
     /// `POST /instances` → the create operation.
     ///
-    /// Retried through a stop until the retry budget ends: if the server committed the create but its
-    /// answer was lost, only a retry with the same idempotency key yields the operation, and giving up
-    /// would leave an instance Terraform does not know about.
+    /// Retried with the same idempotency key until the retry budget, the deadline or a stop ends it. A
+    /// failure then is ambiguous (the server may have committed the create): the caller looks the
+    /// instance up and compares its `creation_token` with `key`.
     pub async fn create_instance(
         &self,
         req: &CreateInstanceRequest,
@@ -236,7 +276,7 @@ impl Client {
         let reply = self
             .send(Method::POST, "/instances", &[], Some(body), Some(key), None)
             .await?;
-        decode(&reply)
+        self.decode_operation(&reply)
     }
 
     /// `PATCH /instances/{name}` with `If-Match` → the update operation.
@@ -253,7 +293,7 @@ impl Client {
         let reply = self
             .send(Method::PATCH, &path, &[], Some(body), Some(key), etag)
             .await?;
-        decode(&reply)
+        self.decode_operation(&reply)
     }
 
     /// `DELETE /instances/{name}` → the delete operation.
@@ -272,7 +312,7 @@ impl Client {
         let reply = self
             .send(Method::DELETE, &path, &query, None, Some(key), None)
             .await?;
-        decode(&reply)
+        self.decode_operation(&reply)
     }
 
     /// `GET /operations/{id}` → the operation and the server's `Retry-After` hint.
@@ -281,12 +321,70 @@ impl Client {
         let reply = self.send(Method::GET, &path, &[], None, None, None).await?;
         let hint = header_str(&reply.headers, RETRY_AFTER.as_str())
             .and_then(|v| retry::parse_retry_after(&v));
-        Ok((decode(&reply)?, hint))
+        Ok((self.decode_operation(&reply)?, hint))
+    }
+
+    /// The newest operation with `verb` on instance `name` (`GET /operations`, paged; ordered by id,
+    /// so a running one is preferred over finished ones). `Ok(None)` when there is none.
+    pub async fn find_instance_operation(
+        &self,
+        name: &str,
+        verb: &str,
+    ) -> Result<Option<Operation>, ApiError> {
+        const MAX_PAGES: usize = 50;
+        let target = format!("instances/{name}");
+        let mut found: Option<Operation> = None;
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut query = vec![("page_size", "100".to_string())];
+            if let Some(t) = &token {
+                query.push(("page_token", t.clone()));
+            }
+            let reply = self
+                .send(Method::GET, "/operations", &query, None, None, None)
+                .await?;
+            let page: OperationPage = decode(&reply, &self.secrets(None))?;
+            for op in page.operations {
+                if op.target == target && op.verb == verb {
+                    let better = match &found {
+                        None => true,
+                        Some(f) => f.done || !op.done,
+                    };
+                    if better {
+                        found = Some(op);
+                    }
+                }
+            }
+            match page.next_page_token {
+                Some(t) if !t.is_empty() => token = Some(t),
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+
+    /// Secrets that API text must never echo: the token, and passwords in the request body.
+    fn secrets(&self, body: Option<&[u8]>) -> Vec<String> {
+        let mut out = vec![self.inner.token.clone()];
+        if let Some(b) = body {
+            out.extend(redact::secrets_in_json(b));
+        }
+        out
+    }
+
+    /// An operation answer, with the text of its problem (if any) scrubbed.
+    fn decode_operation(&self, reply: &Reply) -> Result<Operation, ApiError> {
+        let secrets = self.secrets(None);
+        let mut op: Operation = decode(reply, &secrets)?;
+        if let Some(p) = op.error.as_mut() {
+            scrub_problem(p, &secrets);
+        }
+        Ok(op)
     }
 
     /// Send one logical request, retrying transient failures with the same idempotency key. Once the
-    /// bound stop signal fires, the last error is returned instead of another retry — except for POST
-    /// (only used for creates; see [`Client::create_instance`]).
+    /// bound stop signal fires, or when the next retry would start past the bound deadline, the last
+    /// error is returned instead.
     async fn send(
         &self,
         method: Method,
@@ -305,7 +403,7 @@ impl Client {
             }
         }
         let policy = &self.inner.retry;
-        let stop = self.stop.as_ref().filter(|_| method != Method::POST);
+        let stop = self.stop.as_ref();
         let mut attempt: u32 = 0;
         loop {
             let result = self
@@ -315,6 +413,12 @@ impl Client {
                 Ok(reply) => return Ok(reply),
                 Err(err) if err.is_retryable() && attempt < policy.max_retries => {
                     let delay = policy.delay(attempt, err.retry_after());
+                    if let Some(deadline) = self.deadline
+                        && Instant::now() + delay >= deadline
+                    {
+                        tracing::info!(method = %method, path, "not retrying: the operation's timeout runs out first");
+                        return Err(err);
+                    }
                     tracing::warn!(
                         method = %method, path, attempt = attempt + 1, delay_ms = delay.as_millis() as u64,
                         status = ?err.status(), reason = err.reason(), request_id = ?err.request_id(),
@@ -341,21 +445,20 @@ impl Client {
         }
     }
 
-    async fn attempt(
+    /// One HTTP request with the headers every call carries.
+    fn request(
         &self,
         method: &Method,
         url: &Url,
-        path: &str,
         body: Option<&[u8]>,
         key: Option<&IdempotencyKey>,
         if_match: Option<&str>,
-    ) -> Result<Reply, ApiError> {
-        let full_path = url.path().to_string();
+    ) -> reqwest::RequestBuilder {
         let mut rb = self
             .inner
             .http
             .request(method.clone(), url.clone())
-            .header(AUTHORIZATION, format!("Bearer {}", self.inner.token))
+            .header(AUTHORIZATION, self.inner.auth.clone())
             .header("Accept", "application/json");
         if let Some(b) = body {
             rb = rb.header(CONTENT_TYPE, "application/json").body(b.to_vec());
@@ -366,20 +469,61 @@ impl Client {
         if let Some(e) = if_match.filter(|e| !e.is_empty()) {
             rb = rb.header(IF_MATCH, e);
         }
-        let resp = rb.send().await.map_err(|source| ApiError::Transport {
+        rb
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        path: &str,
+        body: Option<&[u8]>,
+        key: Option<&IdempotencyKey>,
+        if_match: Option<&str>,
+    ) -> Result<Reply, ApiError> {
+        let full_path = url.path().to_string();
+        let mut rb = self.request(method, url, body, key, if_match);
+        if let Some(deadline) = self.deadline {
+            // Each attempt ends with the operation (but gets at least a second to say something).
+            let left = deadline.saturating_duration_since(Instant::now());
+            rb = rb.timeout(
+                self.inner
+                    .request_timeout
+                    .min(left.max(Duration::from_secs(1))),
+            );
+        }
+        // reqwest's error text carries the URL; the path is reported separately.
+        let transport = |source: reqwest::Error| ApiError::Transport {
             method: method.to_string(),
             path: full_path.clone(),
-            source,
-        })?;
+            source: source.without_url(),
+        };
+        let resp = rb.send().await.map_err(transport)?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(|source| ApiError::Transport {
-            method: method.to_string(),
-            path: full_path.clone(),
-            source,
-        })?;
+        let resp_body = resp.bytes().await.map_err(transport)?;
+        let secrets = self.secrets(body);
+        let body = resp_body;
         let request_id = header_str(&headers, "x-request-id");
         tracing::debug!(method = %method, path, status = status.as_u16(), request_id = ?request_id, "CloudDB API call");
+        if status.is_redirection() {
+            let location = header_str(&headers, LOCATION.as_str())
+                .and_then(|l| url.join(&l).ok())
+                .map(|mut u| {
+                    let _ = u.set_username("");
+                    let _ = u.set_password(None);
+                    u.set_query(None);
+                    u.set_fragment(None);
+                    u.to_string()
+                })
+                .unwrap_or_else(|| "an unknown location".into());
+            return Err(ApiError::Redirect {
+                method: method.to_string(),
+                path: full_path,
+                status: status.as_u16(),
+                location: redact::redact(&location, &[]),
+            });
+        }
         if status.is_success() {
             return Ok(Reply {
                 status,
@@ -389,7 +533,7 @@ impl Client {
                 path: full_path,
             });
         }
-        let problem: Problem = serde_json::from_slice(&body).unwrap_or_default();
+        let mut problem: Problem = serde_json::from_slice(&body).unwrap_or_default();
         let message = if !problem.detail.is_empty() {
             problem.detail.clone()
         } else if !problem.title.is_empty() {
@@ -400,9 +544,14 @@ impl Client {
             if t.is_empty() {
                 status.canonical_reason().unwrap_or("error").to_string()
             } else {
-                t.chars().take(300).collect()
+                t.chars().take(2 * redact::MAX_TEXT).collect()
             }
         };
+        let message = redact::redact(
+            &message,
+            &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        scrub_problem(&mut problem, &secrets);
         Err(ApiError::Status(Box::new(error::StatusError {
             method: method.to_string(),
             path: full_path,
@@ -419,13 +568,27 @@ impl Client {
     }
 }
 
-fn decode<T: DeserializeOwned>(reply: &Reply) -> Result<T, ApiError> {
+fn decode<T: DeserializeOwned>(reply: &Reply, secrets: &[String]) -> Result<T, ApiError> {
     serde_json::from_slice(&reply.body).map_err(|e| ApiError::Decode {
         method: reply.method.to_string(),
         path: reply.path.clone(),
         request_id: header_str(&reply.headers, "x-request-id"),
-        message: format!("HTTP {}: {e}", reply.status.as_u16()),
+        // serde's message can quote the offending value.
+        message: redact::redact(
+            &format!("HTTP {}: {e}", reply.status.as_u16()),
+            &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
     })
+}
+
+/// Scrub every text field of a problem the API sent.
+fn scrub_problem(p: &mut Problem, secrets: &[String]) {
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    p.detail = redact::redact(&p.detail, &secrets);
+    p.title = redact::redact(&p.title, &secrets);
+    for v in &mut p.field_violations {
+        v.description = redact::redact(&v.description, &secrets);
+    }
 }
 
 fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -448,6 +611,8 @@ fn encode_segment(s: &str) -> String {
     out
 }
 
+#[cfg(test)]
+pub(crate) mod fake;
 #[cfg(test)]
 mod http_tests;
 

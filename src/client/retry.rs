@@ -54,22 +54,37 @@ impl RetryPolicy {
     }
 }
 
-/// Parse a `Retry-After` header value: delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
+/// The longest `Retry-After` [`parse_retry_after`] returns; larger values (and far-future dates) are
+/// clamped to it. The retry policy caps it further ([`RetryPolicy::max_retry_after`]).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// Parse a `Retry-After` header value: delta-seconds or an HTTP-date (RFC 9110 §10.2.3). Never panics:
+/// negative, NaN and infinite values and garbage are `None`; huge values are clamped to
+/// [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
-    if let Ok(secs) = v.parse::<f64>()
-        && secs.is_finite()
-        && secs >= 0.0
+    if v.bytes().all(|b| b.is_ascii_digit()) && !v.is_empty() {
+        // More digits than a u64 holds.
+        return Some(MAX_RETRY_AFTER);
+    }
+    // Only plain decimal numbers ("0.5", "1e3"), not "inf"/"NaN"/"+Infinity".
+    if v.bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && let Ok(secs) = v.parse::<f64>()
     {
-        return Some(Duration::from_secs_f64(secs));
+        if !secs.is_finite() || secs < 0.0 || v.starts_with('-') {
+            return None;
+        }
+        return Duration::try_from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())).ok();
     }
     let when = httpdate::parse_http_date(v).ok()?;
     Some(
         when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
     )
 }
 
@@ -182,6 +197,59 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    /// No header value panics the parser, and whatever it returns is bounded.
+    #[test]
+    fn hostile_retry_after_values_never_panic() {
+        let cap = Duration::from_secs(3600);
+        let table: &[(&str, Option<Duration>)] = &[
+            ("1e20", Some(cap)),
+            ("1e308", Some(cap)),
+            ("1.7976931348623157e308", Some(cap)),
+            ("18446744073709551615", Some(cap)),
+            ("18446744073709551616", Some(cap)),
+            ("99999999999999999999999999999", Some(cap)),
+            ("86400", Some(cap)),
+            ("3600.5", Some(cap)),
+            ("4e-400", Some(Duration::ZERO)),
+            ("-1", None),
+            ("-0.5", None),
+            ("-1e20", None),
+            ("NaN", None),
+            ("nan", None),
+            ("inf", None),
+            ("-inf", None),
+            ("infinity", None),
+            ("+Infinity", None),
+            ("Thu, 01 Jan 1970 00:00:00 GMT", Some(Duration::ZERO)),
+            ("Sun, 06 Nov 1994 08:49:37 GMT", Some(Duration::ZERO)),
+            ("Fri, 31 Dec 9999 23:59:59 GMT", Some(cap)),
+            ("Sunday, 06-Nov-94 08:49:37 GMT", Some(Duration::ZERO)),
+            ("Sun Nov  6 08:49:37 1994", Some(Duration::ZERO)),
+            ("Mon, 32 Foo 2024 99:99:99 GMT", None),
+            ("", None),
+            ("   ", None),
+            ("1 2", None),
+            ("0x10", None),
+            ("5s", None),
+            ("\u{663}", None),
+            ("\u{0}\u{7f}\u{ff}\u{fffd}", None),
+            ("1e", None),
+            (".", None),
+        ];
+        for (value, want) in table {
+            let got = std::panic::catch_unwind(|| parse_retry_after(value))
+                .unwrap_or_else(|_| panic!("parse_retry_after({value:?}) panicked"));
+            assert_eq!(got, *want, "Retry-After {value:?}");
+        }
+        // A date a few seconds ahead counts down from now.
+        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+        let d = parse_retry_after(&soon).expect("future date");
+        assert!(
+            d <= Duration::from_secs(30) && d >= Duration::from_secs(28),
+            "{d:?}"
+        );
     }
 
     #[test]

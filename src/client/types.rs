@@ -29,6 +29,9 @@ pub struct Instance {
     pub created_at: String,
     pub updated_at: String,
     pub etag: String,
+    /// The Idempotency-Key of the POST that created the instance (empty when created without one).
+    #[serde(default)]
+    pub creation_token: String,
 }
 
 /// Automated backup settings of an instance.
@@ -155,6 +158,14 @@ pub struct Problem {
 pub struct FieldViolation {
     pub field: String,
     pub description: String,
+}
+
+/// One page of `GET /operations`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OperationPage {
+    pub operations: Vec<Operation>,
+    pub next_page_token: Option<String>,
 }
 
 /// One page of `GET /instances`.

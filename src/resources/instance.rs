@@ -4,10 +4,13 @@
 //! - **Create** sends the request with a fresh idempotency key and, once the API accepts it, waits for the
 //!   operation. If waiting fails, times out or is interrupted, the instance (by name) is returned as state
 //!   together with the error, so Terraform marks it tainted instead of forgetting it, and the pending
-//!   operation id stays in private state for later calls to resume waiting on.
+//!   operation id stays in private state for later calls to resume waiting on. If the POST itself fails
+//!   ambiguously (retries exhausted, timeout, stop, undecodable 2xx), the instance is looked up by name:
+//!   one whose `creation_token` is this request's key is ours and is returned the same way.
 //! - **Read** rebuilds state from the API (drift shows up as a diff), returns null on 404, and tolerates a
 //!   short not-found window right after create.
-//! - **Update** sends only changed fields with `If-Match`, then waits.
+//! - **Update** first resumes a pending operation (then re-reads the ETag it changed), sends only changed
+//!   fields with `If-Match`, then waits.
 //! - **Delete** waits until the instance is gone; deletion protection is reported clearly.
 //!
 //! Layout: `model` (the Rust mirror of the schema), `schema`, `plan` (plan-time rules), `convert`
@@ -49,6 +52,8 @@ pub const SCHEMA_VERSION: i64 = 1;
 const NOT_FOUND_GRACE: Duration = Duration::from_secs(60);
 /// How long one read keeps retrying a 404 inside that window.
 const NOT_FOUND_RETRY_FOR: Duration = Duration::from_secs(15);
+/// Budget of the look-ups after a failed create (whether it happened; which operation it started).
+const LOOKUP_BUDGET: Duration = Duration::from_secs(15);
 
 /// The tier of an instance whose configuration sets none (the seed SDK example declares only `name`).
 pub const DEFAULT_TIER: &str = "db-small";
@@ -144,15 +149,16 @@ fn now_unix() -> u64 {
         .unwrap_or_default()
 }
 
-/// Resume waiting on an operation left pending by an earlier interrupted/timed-out call.
+/// Resume waiting on an operation left pending by an earlier interrupted/timed-out call. `Ok(true)`
+/// when there was one (it changed the instance, and so its ETag).
 async fn finish_pending(
     ctx: &Context,
     client: &Client,
     private: &mut PrivateState,
     deadline: Instant,
-) -> Result<(), WaitError> {
+) -> Result<bool, WaitError> {
     let Some(p) = private.get::<PendingOperation>(PRIVATE_PENDING) else {
-        return Ok(());
+        return Ok(false);
     };
     tracing::info!(operation = %p.id, verb = %p.verb, "resuming wait on pending operation");
     let op = Operation {
@@ -163,7 +169,7 @@ async fn finish_pending(
     match wait_operation(client, op, deadline, ctx.stopped()).await {
         Ok(_) => {
             private.remove(PRIVATE_PENDING);
-            Ok(())
+            Ok(true)
         }
         // The operation finished with an error: it is no longer pending; the caller goes on.
         Err(WaitError::Api(e))
@@ -171,10 +177,163 @@ async fn finish_pending(
         {
             tracing::warn!(operation = %p.id, "pending operation ended with an error: {e}");
             private.remove(PRIVATE_PENDING);
-            Ok(())
+            Ok(true)
         }
         Err(e) => Err(e),
     }
+}
+
+/// Whether a failed create POST may still have created the instance: the error is one the client
+/// retries (so giving up — budget, deadline or stop — says nothing about the server), no answer
+/// arrived, or a 2xx arrived that could not be decoded.
+fn create_outcome_unknown(e: &ApiError) -> bool {
+    e.is_retryable() || matches!(e, ApiError::Transport { .. } | ApiError::Decode { .. })
+}
+
+fn already_exists(d: &mut Diagnostics, name: &str, project: &str) {
+    d.error(
+        "Instance already exists",
+        format!(
+            "An instance named {name:?} already exists in project {project:?}. Import it with \
+             `terraform import <address> {name}` or choose another name."
+        ),
+    );
+}
+
+/// The create POST failed ambiguously: find out whether it happened. Ours (creation_token = `key`):
+/// partial state with the error, so Terraform taints it, with the create operation kept pending.
+/// Someone else's: ALREADY_EXISTS guidance. Absent: the error, with nothing created.
+async fn recover_create(
+    client: &Client,
+    planned: &InstanceModel,
+    name: &str,
+    key: &IdempotencyKey,
+    summary: &str,
+    err: &ApiError,
+) -> Result<ApplyResult, Diagnostics> {
+    let lookup = client.with_deadline(Instant::now() + LOOKUP_BUDGET);
+    let mut d = api_diags(summary, err);
+    let project = client.project();
+    match lookup.get_instance(name).await {
+        Ok(Some(inst))
+            if !inst.creation_token.is_empty() && inst.creation_token == key.as_str() =>
+        {
+            tracing::warn!(
+                name,
+                "create call failed, but the API created the instance; keeping it in state"
+            );
+            let mut private = PrivateState::new();
+            private.set(PRIVATE_CREATED, &now_unix());
+            private.set(PRIVATE_ETAG, &inst.etag);
+            let resume = match lookup.find_instance_operation(name, "create").await {
+                Ok(Some(op)) if !op.done => {
+                    private.set(
+                        PRIVATE_PENDING,
+                        &PendingOperation {
+                            id: op.id.clone(),
+                            verb: "create".into(),
+                        },
+                    );
+                    format!(
+                        " Its create operation {} is still running; the next apply resumes waiting on it.",
+                        op.id
+                    )
+                }
+                Ok(_) => String::new(),
+                Err(e) => {
+                    tracing::warn!(
+                        name,
+                        "cannot list operations to find the create operation: {e}"
+                    );
+                    String::new()
+                }
+            };
+            d.error(
+                summary,
+                format!(
+                    "The create call failed, but the API did create instance {name:?} (its creation_token \
+                     matches this request's Idempotency-Key), in state {}. It is recorded in Terraform state \
+                     as tainted: the next apply replaces it, or `terraform untaint` keeps it.{resume}",
+                    inst.state
+                ),
+            );
+            let s = state(&convert::partial_state(planned, name, Some(&inst)))?;
+            Ok(ApplyResult::partial(s, d).with_private(private))
+        }
+        Ok(Some(_)) => {
+            already_exists(&mut d, name, project);
+            Err(d)
+        }
+        Ok(None) if err.reason() == "IDEMPOTENCY_KEY_IN_USE" => {
+            d.error(
+                summary,
+                format!(
+                    "No instance named {name:?} exists in project {project:?} yet, but the API was still \
+                     processing the first create request. If it appears later, import it with \
+                     `terraform import <address> {name}`."
+                ),
+            );
+            Err(d)
+        }
+        Ok(None) => {
+            d.error(
+                summary,
+                format!(
+                    "No instance named {name:?} exists in project {project:?}: it was not created, and \
+                     running `terraform apply` again is safe."
+                ),
+            );
+            Err(d)
+        }
+        Err(e) => {
+            d.error(
+                "Cannot tell whether the instance was created",
+                format!(
+                    "Looking up instance {name:?} after the failed create also failed: {}\n\nIf an instance \
+                     named {name:?} exists in project {project:?}, import it with `terraform import \
+                     <address> {name}`.",
+                    e.detail()
+                ),
+            );
+            Err(d)
+        }
+    }
+}
+
+/// The instance name in an import ID: `NAME` or `projects/<configured project>/instances/NAME`.
+fn import_name<'a>(id: &'a str, project: &str) -> Result<&'a str, Diagnostics> {
+    let id = id.trim();
+    let shape = || -> Diagnostics {
+        Diagnostic::error(
+            "Invalid import ID",
+            format!(
+                "Expected NAME or projects/{project}/instances/NAME, got {id:?}. A name is 3-63 of a-z, \
+                 0-9 and '-', starts with a letter and does not end with '-'."
+            ),
+        )
+        .into()
+    };
+    let parts: Vec<&str> = id.split('/').collect();
+    let name = match parts.as_slice() {
+        [name] => *name,
+        ["projects", p, "instances", name] if *p == project => *name,
+        ["projects", p, "instances", _] => {
+            return Err(Diagnostic::error(
+                "Import ID names another project",
+                format!(
+                    "The import ID {id:?} is in project {p:?}, but this provider is configured for \
+                     project {project:?}. Import with the configured project's ID (or just the instance \
+                     name), or configure the provider for project {p:?}."
+                ),
+            )
+            .into());
+        }
+        _ => return Err(shape()),
+    };
+    if !valid_name(name) {
+        return Err(shape());
+    }
+    Ok(name)
 }
 
 /// GET the instance right after an operation, tolerating the eventual-consistency window.
@@ -230,29 +389,28 @@ impl Resource<Client> for InstanceResource {
         client: &Client,
         req: CreateRequest,
     ) -> Result<ApplyResult, Diagnostics> {
-        let client = client.with_stop(ctx);
         let planned: InstanceModel = req.planned_state.to()?;
         let config: InstanceModel = req.config.to()?;
         let name = planned.name.known_or(String::new());
         let deadline = Instant::now() + timeout(&config.timeouts, "create", DEFAULT_TIMEOUT);
+        let client = client.with_stop(ctx).with_deadline(deadline);
         let key = IdempotencyKey::new();
         let body = convert::create_request(&planned);
         let summary = format!("Error creating CloudDB instance {name:?}");
 
-        let op = client.create_instance(&body, &key).await.map_err(|e| {
-            let mut d = api_diags(&summary, &e);
-            if e.reason() == "ALREADY_EXISTS" {
-                d.error(
-                    "Instance already exists",
-                    format!(
-                        "An instance named {name:?} already exists in project {:?}. Import it with \
-                         `terraform import <address> {name}` or choose another name.",
-                        client.project()
-                    ),
-                );
+        let op = match client.create_instance(&body, &key).await {
+            Ok(op) => op,
+            Err(e) if create_outcome_unknown(&e) => {
+                return recover_create(&client, &planned, &name, &key, &summary, &e).await;
             }
-            d
-        })?;
+            Err(e) => {
+                let mut d = api_diags(&summary, &e);
+                if e.reason() == "ALREADY_EXISTS" {
+                    already_exists(&mut d, &name, client.project());
+                }
+                return Err(d);
+            }
+        };
         // From here on the instance exists: every return carries its state.
         let mut private = PrivateState::new();
         private.set(
@@ -273,7 +431,8 @@ impl Resource<Client> for InstanceResource {
             if let WaitError::Api(ApiError::OperationFailed { .. }) = e {
                 private.remove(PRIVATE_PENDING);
             }
-            let fetched = client.get_instance(&name).await.ok().flatten();
+            let lookup = client.with_deadline(Instant::now() + LOOKUP_BUDGET);
+            let fetched = lookup.get_instance(&name).await.ok().flatten();
             return partial(fetched.as_ref(), private, wait_diags(&summary, &e, &name));
         }
         private.remove(PRIVATE_PENDING);
@@ -348,21 +507,34 @@ impl Resource<Client> for InstanceResource {
         client: &Client,
         req: UpdateRequest,
     ) -> Result<ApplyResult, Diagnostics> {
-        let client = client.with_stop(ctx);
         let prior: InstanceModel = req.prior_state.to()?;
         let planned: InstanceModel = req.planned_state.to()?;
         let config: InstanceModel = req.config.to()?;
         let name = prior.api_name().unwrap_or_default().to_string();
         let summary = format!("Error updating CloudDB instance {name:?}");
         let deadline = Instant::now() + timeout(&config.timeouts, "update", DEFAULT_TIMEOUT);
+        let client = client.with_stop(ctx).with_deadline(deadline);
         let mut private = req.planned_private;
         // A failure before anything changed keeps the prior state; the framework does that for `Err`.
         let keep_prior = |private: PrivateState, d: Diagnostics| {
             Ok(ApplyResult::partial(req.prior_state.clone(), d).with_private(private))
         };
 
-        if let Err(e) = finish_pending(ctx, &client, &mut private, deadline).await {
-            return keep_prior(private, wait_diags(&summary, &e, &name));
+        match finish_pending(ctx, &client, &mut private, deadline).await {
+            Err(e) => return keep_prior(private, wait_diags(&summary, &e, &name)),
+            // The resumed operation changed the instance and its ETag: If-Match needs the new one.
+            Ok(true) => match client.get_instance(&name).await {
+                Ok(Some(inst)) => private.set(PRIVATE_ETAG, &inst.etag),
+                Ok(None) => {
+                    return keep_prior(
+                        private,
+                        Diagnostic::error(summary, format!("Instance {name:?} no longer exists."))
+                            .into(),
+                    );
+                }
+                Err(e) => return keep_prior(private, api_diags(&summary, &e)),
+            },
+            Ok(false) => {}
         }
         let patch = convert::update_request(&prior, &planned);
         if !patch.is_empty() {
@@ -428,13 +600,13 @@ impl Resource<Client> for InstanceResource {
         client: &Client,
         req: DeleteRequest,
     ) -> Result<(), Diagnostics> {
-        let client = client.with_stop(ctx);
         let prior: InstanceModel = req.prior_state.to()?;
         let Some(name) = prior.api_name().map(str::to_string) else {
             return Ok(());
         };
         let summary = format!("Error deleting CloudDB instance {name:?}");
         let deadline = Instant::now() + timeout(&prior.timeouts, "delete", DEFAULT_TIMEOUT);
+        let client = client.with_stop(ctx).with_deadline(deadline);
         let mut private = req.private;
         finish_pending(ctx, &client, &mut private, deadline)
             .await
@@ -494,18 +666,7 @@ impl Resource<Client> for InstanceResource {
         client: &Client,
         id: &str,
     ) -> Result<ImportResult, Diagnostics> {
-        // Accept "NAME" or "projects/P/instances/NAME".
-        let name = id.rsplit('/').next().unwrap_or(id).trim();
-        if !valid_name(name) {
-            return Err(Diagnostic::error(
-                "Invalid import ID",
-                format!(
-                    "Expected an instance name (3-63 of a-z, 0-9, '-', starting with a letter, not ending \
-                     with '-'), got {id:?}."
-                ),
-            )
-            .into());
-        }
+        let name = import_name(id, client.project())?;
         let client = client.with_stop(ctx);
         match client.get_instance(name).await {
             Ok(Some(inst)) => {
@@ -588,6 +749,300 @@ mod tests {
             .expect("fits the schema");
         let back: InstanceModel = v.to().expect("reads back");
         assert_eq!(back, m);
+    }
+
+    use crate::client::ClientConfig;
+    use crate::client::fake;
+    use tfplugin::provider::StopSignal;
+
+    fn test_client(url: &str) -> Client {
+        let mut cfg = ClientConfig::new(url, "secret-token", "proj1");
+        cfg.retry = crate::client::RetryPolicy {
+            max_retries: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            max_retry_after: Duration::from_millis(50),
+        };
+        cfg.poll_interval = Duration::from_millis(20);
+        Client::new(cfg).expect("client")
+    }
+
+    fn ctx() -> Context {
+        StopSignal::new().context("1.11.4")
+    }
+
+    fn instance_json(name: &str, state: &str, etag: &str, token: &str) -> String {
+        serde_json::json!({
+            "name": name, "uid": "u-1", "engine": "mysql", "engine_version": "8.0",
+            "engine_version_actual": "8.0.36", "tier": "db-small", "storage_gb": 20,
+            "high_availability": false, "admin_username": "dbadmin", "labels": {},
+            "deletion_protection": false,
+            "backup": {"enabled": true, "start_time": "03:00", "retention_days": 7},
+            "endpoint": {"host": format!("{name}.local"), "port": 3306}, "state": state,
+            "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
+            "etag": etag, "creation_token": token,
+        })
+        .to_string()
+    }
+
+    /// Import takes `NAME` or `projects/<configured>/instances/NAME`; another project is refused
+    /// naming both projects, and any other shape is refused.
+    #[tokio::test]
+    async fn import_checks_the_project_in_the_id() {
+        let (url, log) = fake::serve(|r, _| {
+            if r.path.ends_with("/instances/db1") {
+                (200, vec![], instance_json("db1", "READY", "\"1\"", ""))
+            } else {
+                (404, vec![], fake::problem(404, "NOT_FOUND", false, "no"))
+            }
+        })
+        .await;
+        let c = test_client(&url);
+        let r = InstanceResource;
+        for ok in ["db1", "projects/proj1/instances/db1", " db1 "] {
+            let got = r.import(&ctx(), &c, ok).await;
+            assert!(got.is_ok(), "{ok:?}: {:?}", got.err());
+        }
+        let err = r
+            .import(&ctx(), &c, "projects/other/instances/db1")
+            .await
+            .expect_err("another project");
+        let text = format!("{err:?}");
+        assert!(text.contains("other") && text.contains("proj1"), "{text}");
+        for bad in [
+            "foo/db1",
+            "projects/proj1/db1",
+            "projects//instances/db1",
+            "projects/proj1/instances/db1/extra",
+            "instances/db1",
+            "projects/proj1/instances/",
+            "/db1",
+        ] {
+            assert!(r.import(&ctx(), &c, bad).await.is_err(), "{bad:?} accepted");
+        }
+        // Only the three good IDs reached the API.
+        assert_eq!(log.lock().expect("lock").len(), 3);
+    }
+
+    const IF_MATCH_HEADER: &str = "if-match";
+
+    fn planned_value(name: &str) -> Value {
+        let m = InstanceModel {
+            id: tfplugin::model::Field::Unknown,
+            name: name.into(),
+            engine: "mysql".into(),
+            engine_version: "8.0".into(),
+            engine_version_actual: tfplugin::model::Field::Unknown,
+            allow_major_version_upgrade: false.into(),
+            tier: "db-small".into(),
+            storage_gb: 20.into(),
+            high_availability: false.into(),
+            admin_username: "dbadmin".into(),
+            admin_password: "pw-123".into(),
+            deletion_protection: false.into(),
+            skip_final_backup: false.into(),
+            state: tfplugin::model::Field::Unknown,
+            endpoint_host: tfplugin::model::Field::Unknown,
+            endpoint_port: tfplugin::model::Field::Unknown,
+            created_at: tfplugin::model::Field::Unknown,
+            backup: tfplugin::model::Field::Unknown,
+            ..Default::default()
+        };
+        Value::from_model(&m).expect("planned value")
+    }
+
+    fn create_req(name: &str) -> CreateRequest {
+        CreateRequest {
+            config: planned_value(name),
+            planned_state: planned_value(name),
+            planned_private: PrivateState::new(),
+        }
+    }
+
+    /// What GET /instances/db1 answers in the ambiguous-create tests.
+    #[derive(Clone, Copy)]
+    enum Existing {
+        /// Created by this request (creation_token = its Idempotency-Key).
+        Ours,
+        /// Created by someone else.
+        Theirs,
+        Absent,
+    }
+
+    /// A fake whose POST fails as `post` says; GET of the instance answers per `existing`, echoing
+    /// the POST's key when the instance is ours; GET /operations lists the create operation.
+    async fn ambiguous_create(
+        post: fake::Answer,
+        existing: Existing,
+    ) -> Result<ApplyResult, Diagnostics> {
+        let (url, _) = fake::serve(move |r, earlier| {
+            let key = earlier
+                .iter()
+                .find(|e| e.method == "POST")
+                .map(fake::key_of)
+                .unwrap_or_else(|| fake::key_of(r));
+            match (r.method.as_str(), r.path.as_str()) {
+                ("POST", _) => post.clone(),
+                ("GET", p) if p.starts_with("/v1/projects/proj1/instances/db1") => match existing {
+                    Existing::Ours => (200, vec![], instance_json("db1", "CREATING", "\"1\"", &key)),
+                    Existing::Theirs => (200, vec![], instance_json("db1", "READY", "\"1\"", "someone-else")),
+                    Existing::Absent => (404, vec![], fake::problem(404, "NOT_FOUND", false, "no")),
+                },
+                ("GET", p) if p.starts_with("/v1/projects/proj1/operations?") => (
+                    200,
+                    vec![],
+                    serde_json::json!({"operations": [
+                        {"id": "op-0", "verb": "create", "target": "instances/other", "done": false},
+                        {"id": "op-7", "verb": "create", "target": "instances/db1", "done": false},
+                    ]})
+                    .to_string(),
+                ),
+                _ => (404, vec![], fake::problem(404, "NOT_FOUND", false, "no")),
+            }
+        })
+        .await;
+        let c = test_client(&url);
+        InstanceResource.create(&ctx(), &c, create_req("db1")).await
+    }
+
+    fn unavailable() -> fake::Answer {
+        (503, vec![], fake::problem(503, "UNAVAILABLE", true, "busy"))
+    }
+
+    /// Retries exhausted, but the API did create the instance (its creation_token is our key): the
+    /// instance is returned as (tainted) state with the error, and the create operation stays
+    /// pending in private state so a later apply resumes it.
+    #[tokio::test]
+    async fn ambiguous_create_that_happened_returns_partial_state() {
+        for post in [unavailable(), (202, vec![], "<html>not json".to_string())] {
+            let res = ambiguous_create(post, Existing::Ours)
+                .await
+                .expect("partial state, not Err");
+            assert!(res.diagnostics.has_errors(), "{:?}", res.diagnostics);
+            let got: InstanceModel = res.new_state.to().expect("state is an instance");
+            assert_eq!(got.name.as_str(), Some("db1"));
+            assert_eq!(got.id.as_str(), Some("db1"));
+            assert_eq!(got.state.as_str(), Some("CREATING"));
+            let pending = res
+                .private
+                .get::<PendingOperation>(PRIVATE_PENDING)
+                .expect("pending create kept");
+            assert_eq!(pending.id, "op-7");
+            assert_eq!(pending.verb, "create");
+        }
+    }
+
+    /// The name is taken by an instance another request created: ALREADY_EXISTS-style guidance,
+    /// nothing recorded.
+    #[tokio::test]
+    async fn ambiguous_create_of_a_foreign_instance_says_already_exists() {
+        let err = ambiguous_create(unavailable(), Existing::Theirs)
+            .await
+            .expect_err("not ours: nothing recorded");
+        let text = format!("{err:?}");
+        assert!(text.contains("already exists"), "{text}");
+        assert!(text.contains("terraform import"), "{text}");
+    }
+
+    /// Nothing exists under the name: the error says nothing was created.
+    #[tokio::test]
+    async fn ambiguous_create_that_did_not_happen_reports_the_error() {
+        let err = ambiguous_create(unavailable(), Existing::Absent)
+            .await
+            .expect_err("nothing created");
+        let text = format!("{err:?}");
+        assert!(text.contains("UNAVAILABLE"), "{text}");
+        assert!(text.contains("was not created"), "{text}");
+    }
+
+    /// A definite rejection (400) is reported as is, without looking the name up.
+    #[tokio::test]
+    async fn definite_create_failure_does_not_look_up_the_name() {
+        let (url, log) = fake::serve(|_, _| {
+            (
+                400,
+                vec![],
+                fake::problem(400, "INVALID_ARGUMENT", false, "bad tier"),
+            )
+        })
+        .await;
+        let c = test_client(&url);
+        assert!(
+            InstanceResource
+                .create(&ctx(), &c, create_req("db1"))
+                .await
+                .is_err()
+        );
+        assert_eq!(log.lock().expect("lock").len(), 1);
+    }
+
+    /// After an interrupted update, the next update first resumes the pending operation, which
+    /// changes the ETag: the PATCH must carry the fresh one, not the one in private state.
+    #[tokio::test]
+    async fn update_after_resumed_operation_uses_a_fresh_etag() {
+        let (url, log) = fake::serve(|r, _| match (r.method.as_str(), r.path.as_str()) {
+            ("GET", "/v1/projects/proj1/operations/op-1") => (
+                200,
+                vec![],
+                r#"{"id":"op-1","verb":"update","target":"instances/db1","done":true}"#.into(),
+            ),
+            ("GET", "/v1/projects/proj1/instances/db1") => {
+                (200, vec![], instance_json("db1", "READY", "\"2\"", ""))
+            }
+            ("PATCH", "/v1/projects/proj1/instances/db1") => {
+                let if_match = r.headers.get(IF_MATCH_HEADER).and_then(|v| v.to_str().ok());
+                if if_match == Some("\"2\"") {
+                    (
+                        202,
+                        vec![],
+                        r#"{"id":"op-2","verb":"update","target":"instances/db1","done":true}"#
+                            .into(),
+                    )
+                } else {
+                    (
+                        412,
+                        vec![],
+                        fake::problem(412, "PRECONDITION_FAILED", false, "etag"),
+                    )
+                }
+            }
+            _ => (404, vec![], fake::problem(404, "NOT_FOUND", false, "no")),
+        })
+        .await;
+        let c = test_client(&url);
+        let inst: Instance =
+            serde_json::from_str(&instance_json("db1", "READY", "\"1\"", "")).expect("inst");
+        let prior = convert::state_from_api(&inst, None);
+        let mut planned = prior.clone();
+        planned.tier = "db-micro".into();
+        let mut private = PrivateState::new();
+        private.set(PRIVATE_ETAG, &"\"1\"".to_string());
+        private.set(
+            PRIVATE_PENDING,
+            &PendingOperation {
+                id: "op-1".into(),
+                verb: "update".into(),
+            },
+        );
+        let req = UpdateRequest {
+            config: Value::from_model(&planned).expect("config"),
+            prior_state: Value::from_model(&prior).expect("prior"),
+            planned_state: Value::from_model(&planned).expect("planned"),
+            planned_private: private,
+        };
+        let res = InstanceResource
+            .update(&ctx(), &c, req)
+            .await
+            .expect("update");
+        assert!(!res.diagnostics.has_errors(), "{:?}", res.diagnostics);
+        assert!(
+            res.private
+                .get::<PendingOperation>(PRIVATE_PENDING)
+                .is_none()
+        );
+        let log = log.lock().expect("lock");
+        let patch = log.iter().find(|r| r.method == "PATCH").expect("patched");
+        assert_eq!(patch.headers["if-match"], "\"2\"");
     }
 
     #[test]

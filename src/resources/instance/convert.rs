@@ -226,6 +226,7 @@ mod tests {
             created_at: "2026-01-01T00:00:00Z".into(),
             updated_at: "2026-01-01T00:00:00Z".into(),
             etag: "\"1\"".into(),
+            creation_token: String::new(),
         }
     }
 

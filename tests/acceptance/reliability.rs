@@ -1,0 +1,126 @@
+//! Reliability under termination: what happens to an accepted create when the provider process itself
+//! is told to go away.
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::harness::{self, Env, ServerOpts, for_each_terraform};
+
+/// The pids of processes descending from `root` whose executable is the provider binary.
+fn provider_pids(root: u32) -> Vec<u32> {
+    let mut parent_of = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for e in entries.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // "pid (comm) state ppid ..."; comm may contain spaces, so split after the last ')'.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if let Some(ppid) = ppid {
+                parent_of.push((pid, ppid));
+            }
+        }
+    }
+    let mut family = vec![root];
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for (pid, ppid) in &parent_of {
+            if family.contains(ppid) && !family.contains(pid) {
+                family.push(*pid);
+                grew = true;
+            }
+        }
+    }
+    family
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe"))
+                .ok()
+                .and_then(|p: PathBuf| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .is_some_and(|n| n.starts_with("terraform-provider-clouddb"))
+        })
+        .collect()
+}
+
+/// SIGTERM to the provider while it waits for an accepted create: the provider fires its stop signal
+/// first, so the create returns the instance as (tainted) partial state before the process exits,
+/// instead of being dropped mid-wait and orphaning the instance.
+#[test]
+fn sigterm_during_create_keeps_instance_in_state() {
+    for_each_terraform("sigterm_during_create_keeps_instance_in_state", |tf| {
+        let env = Env::with_server(
+            tf,
+            ServerOpts {
+                provision_time: 3600,
+                ..Default::default()
+            },
+        );
+        env.write_config(
+            "resource \"clouddb_instance\" \"db\" {\n  name       = \"acc-term\"\n  tier       = \"db-small\"\n  storage_gb = 20\n}\n",
+        );
+        let child = env
+            .command(&["apply", "-input=false", "-no-color", "-auto-approve"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("spawn terraform apply");
+        let mut child = harness::GroupGuard(child);
+        let started = Instant::now();
+        while env.server.instance("acc-term").is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "create never reached the server"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        let pids = provider_pids(child.0.id());
+        assert!(!pids.is_empty(), "no provider process under terraform");
+        for pid in &pids {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+        let signalled = Instant::now();
+        let exit = loop {
+            if let Some(s) = child.0.try_wait().expect("wait") {
+                break s;
+            }
+            assert!(
+                signalled.elapsed() < Duration::from_secs(30),
+                "terraform did not finish after the provider got SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(!exit.success(), "the interrupted apply should fail");
+        let raw = env.raw_state();
+        let inst = raw["resources"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["type"] == "clouddb_instance"))
+            .map(|r| r["instances"][0].clone())
+            .unwrap_or(Value::Null);
+        assert_eq!(
+            inst["attributes"]["name"],
+            json!("acc-term"),
+            "instance missing from state after SIGTERM: {raw}"
+        );
+        assert_eq!(inst["status"], json!("tainted"), "{raw}");
+        env.server.admin(
+            "POST",
+            "/admin/clock",
+            Some(json!({"advance_seconds": 3700})),
+        );
+        env.finish();
+    });
+}
