@@ -11,10 +11,7 @@
 use clap::Parser;
 use terraform_provider_clouddb::CloudDbProvider;
 use terraform_provider_clouddb::provider::PROVIDER_ADDRESS;
-use tfplugin::ProviderService;
-use tfplugin::provider::StopSignal;
 use tfplugin::server::ServeOptions;
-use tfplugin::server::shutdown::ShutdownSignal;
 
 /// Terraform provider for CloudDB managed database instances (started by Terraform, not by hand).
 #[derive(Parser, Debug)]
@@ -35,13 +32,10 @@ fn main() {
         }
     };
     let opts = ServeOptions::new(PROVIDER_ADDRESS).debug(args.debug);
-    let service = ProviderService::new(CloudDbProvider::new());
-    let stop = service.stop_signal();
-    let shutdown = opts.shutdown.clone();
-    let code = match runtime.block_on(async move {
-        stop_on_termination(stop, shutdown);
-        tfplugin::server::serve(service, opts).await
-    }) {
+    // serve_provider fires the stop signal on Shutdown and SIGTERM first, so in-flight waits
+    // return their results (an accepted create: its partial state) within the shutdown grace.
+    let code = match runtime.block_on(tfplugin::grpc::serve_provider(CloudDbProvider::new(), opts))
+    {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("terraform-provider-clouddb: {e}");
@@ -52,27 +46,4 @@ fn main() {
     // blocking task still running (a slow DNS lookup, say), so exit without waiting for them.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     std::process::exit(code);
-}
-
-/// Fire `stop` (as StopProvider would) on SIGTERM or when the server begins shutting down, so that
-/// in-flight waits return their results (an accepted create: its partial state) inside the grace
-/// period instead of being dropped with the process.
-fn stop_on_termination(stop: StopSignal, shutdown: ShutdownSignal) {
-    let on_shutdown = stop.clone();
-    tokio::spawn(async move {
-        shutdown.wait().await;
-        tracing::info!("shutting down: stopping in-flight operations");
-        on_shutdown.stop();
-    });
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut sigterm) => {
-            tokio::spawn(async move {
-                if sigterm.recv().await.is_some() {
-                    tracing::info!("SIGTERM: stopping in-flight operations");
-                    stop.stop();
-                }
-            });
-        }
-        Err(e) => tracing::warn!("cannot watch SIGTERM: {e}"),
-    }
 }

@@ -173,6 +173,9 @@ fn check_endpoint(endpoint: &str) -> Result<(), String> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err("no host".into());
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("credentials in the URL; set the API token with `token` instead".into());
+    }
     Ok(())
 }
 
@@ -253,7 +256,8 @@ impl Provider for CloudDbProvider {
                 AttributePath::attr("endpoint"),
                 "Invalid endpoint",
                 format!(
-                    "endpoint must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080; got {e:?} ({why})."
+                    "endpoint must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080; got {:?} ({why}).",
+                    crate::client::redact::endpoint(e)
                 ),
             );
         }
@@ -406,6 +410,22 @@ mod tests {
             assert!(d.has_errors(), "{attr} = {bad:?} passed validation");
             assert_eq!(attrs(&d), vec![attr.to_string()], "{attr} = {bad:?}: {d:?}");
         }
+    }
+
+    #[test]
+    fn validate_rejects_credentials_in_the_endpoint_without_echoing_them() {
+        let d = validate(&[(
+            "endpoint",
+            Value::string("https://admin:hunter2@clouddb.example.com"),
+        )]);
+        assert_eq!(attrs(&d), vec!["endpoint".to_string()], "{d:?}");
+        let text = format!("{d:?}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("admin:"),
+            "{text}"
+        );
+        let d = validate(&[("endpoint", Value::string("ftp://u:pw-secret@h"))]);
+        assert!(!format!("{d:?}").contains("pw-secret"));
     }
 
     #[test]

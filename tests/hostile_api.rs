@@ -32,7 +32,9 @@ async fn answer(mut sock: TcpStream) {
         .unwrap_or_default()
         .to_string();
     let head = |status: &str, extra: &str, len: usize| {
-        format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{extra}Content-Length: {len}\r\nConnection: close\r\n\r\n")
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{extra}Content-Length: {len}\r\nConnection: close\r\n\r\n"
+        )
     };
     match case.as_str() {
         "truncated" => {
@@ -41,12 +43,16 @@ async fn answer(mut sock: TcpStream) {
         }
         "wrongtype" => {
             let body = br#"{"name":"wrongtype","storage_gb":"lots"}"#;
-            let _ = sock.write_all(head("200 OK", "", body.len()).as_bytes()).await;
+            let _ = sock
+                .write_all(head("200 OK", "", body.len()).as_bytes())
+                .await;
             let _ = sock.write_all(body).await;
         }
         "html" => {
             let body = b"<html><body>502 Bad Gateway</body></html>";
-            let _ = sock.write_all(head("200 OK", "", body.len()).as_bytes()).await;
+            let _ = sock
+                .write_all(head("200 OK", "", body.len()).as_bytes())
+                .await;
             let _ = sock.write_all(body).await;
         }
         "slow" => {
@@ -84,12 +90,16 @@ async fn answer(mut sock: TcpStream) {
         "retryafter" => {
             let body = br#"{"title":"slow down","status":429,"reason":"RATE_LIMITED"}"#;
             let _ = sock
-                .write_all(head("429 Too Many Requests", "Retry-After: 1e20\r\n", body.len()).as_bytes())
+                .write_all(
+                    head("429 Too Many Requests", "Retry-After: 1e20\r\n", body.len()).as_bytes(),
+                )
                 .await;
             let _ = sock.write_all(body).await;
         }
         _ => {
-            let _ = sock.write_all(head("404 Not Found", "", 2).as_bytes()).await;
+            let _ = sock
+                .write_all(head("404 Not Found", "", 2).as_bytes())
+                .await;
             let _ = sock.write_all(b"{}").await;
         }
     }
@@ -97,7 +107,9 @@ async fn answer(mut sock: TcpStream) {
 }
 
 async fn hostile_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         while let Ok((sock, _)) = listener.accept().await {
@@ -172,7 +184,11 @@ async fn an_enormous_body_is_refused_before_it_is_read() {
 async fn an_enormous_problem_detail_is_bounded_in_the_message() {
     let (e, _) = fetch("hugeproblem").await;
     assert_eq!(e.status(), Some(500));
-    assert!(e.detail().len() < 4096, "detail of {} bytes", e.detail().len());
+    assert!(
+        e.detail().len() < 4096,
+        "detail of {} bytes",
+        e.detail().len()
+    );
 }
 
 #[tokio::test]

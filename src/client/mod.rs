@@ -498,10 +498,32 @@ impl Client {
             path: full_path.clone(),
             source: source.without_url(),
         };
-        let resp = rb.send().await.map_err(transport)?;
+        let mut resp = rb.send().await.map_err(transport)?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let resp_body = resp.bytes().await.map_err(transport)?;
+        // A hostile or broken API must not make the provider read an unbounded body.
+        let too_large = |what: String| ApiError::Decode {
+            method: method.to_string(),
+            path: full_path.clone(),
+            request_id: header_str(&headers, "x-request-id"),
+            message: format!(
+                "HTTP {}: the response body is larger than {} MiB ({what}); refusing to read it",
+                status.as_u16(),
+                MAX_RESPONSE_BYTES / (1024 * 1024)
+            ),
+        };
+        if let Some(len) = resp.content_length()
+            && len > MAX_RESPONSE_BYTES as u64
+        {
+            return Err(too_large(format!("{len} bytes announced")));
+        }
+        let mut resp_body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+            if resp_body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(too_large("more sent than announced".into()));
+            }
+            resp_body.extend_from_slice(&chunk);
+        }
         let secrets = self.secrets(body);
         let body = resp_body;
         let request_id = header_str(&headers, "x-request-id");
@@ -568,8 +590,14 @@ impl Client {
     }
 }
 
+/// The largest response body the client reads (the API's largest page is far smaller).
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Decodes a success body; the error names the JSON path of the offending field
+/// (`storage_gb: invalid type: string "lots", expected i64`).
 fn decode<T: DeserializeOwned>(reply: &Reply, secrets: &[String]) -> Result<T, ApiError> {
-    serde_json::from_slice(&reply.body).map_err(|e| ApiError::Decode {
+    let de = &mut serde_json::Deserializer::from_slice(&reply.body);
+    serde_path_to_error::deserialize(de).map_err(|e| ApiError::Decode {
         method: reply.method.to_string(),
         path: reply.path.clone(),
         request_id: header_str(&reply.headers, "x-request-id"),

@@ -9,4 +9,5 @@ mod harness;
 mod examples;
 mod instance;
 mod provider;
+mod reliability;
 mod security;
