@@ -1,9 +1,10 @@
 //! The `clouddb_instance` schema: attributes, validators, defaults and plan modifiers.
 
+use tfplugin::diag::Diagnostics;
 use tfplugin::schema::timeouts;
 use tfplugin::schema::validators::{int_between, one_of};
 use tfplugin::schema::{Attribute, Schema};
-use tfplugin::value::Type;
+use tfplugin::value::{AttributePath, Type, Value};
 
 use super::convert::{DEFAULT_ADMIN_USERNAME, DEFAULT_ENGINE};
 use super::{DEFAULT_STORAGE_GB, DEFAULT_TIER, ENGINES, SCHEMA_VERSION, TIERS};
@@ -16,6 +17,74 @@ pub fn valid_name(s: &str) -> bool {
         && b.iter()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && !s.ends_with('-')
+}
+
+/// The API's label rules, checked at plan time so a bad label names itself before anything is sent.
+fn check_labels(p: &AttributePath, v: &Value, d: &mut Diagnostics) {
+    let Some(labels) = v.as_map() else {
+        return;
+    };
+    if labels.len() > MAX_LABELS {
+        d.attribute_error(
+            p.clone(),
+            "Too many labels",
+            format!(
+                "An instance has at most {MAX_LABELS} labels; the configuration sets {}.",
+                labels.len()
+            ),
+        );
+    }
+    for (k, val) in labels {
+        let at = p.with_key(k);
+        if !valid_label_key(k) {
+            d.attribute_error(
+                at.clone(),
+                "Invalid label key",
+                format!(
+                    "Label key {:?} must be 1 to 63 lowercase letters, digits, '_' or '-', starting with a letter.",
+                    shorten(k)
+                ),
+            );
+        }
+        if let Some(s) = val.as_str()
+            && !valid_label_value(s)
+        {
+            d.attribute_error(
+                at,
+                "Invalid label value",
+                format!(
+                    "Label value {:?} must be at most 63 letters, digits, '_', '.' or '-'.",
+                    shorten(s)
+                ),
+            );
+        }
+    }
+}
+
+/// At most this many labels per instance (the API's limit).
+pub const MAX_LABELS: usize = 64;
+
+fn valid_label_key(k: &str) -> bool {
+    let b = k.as_bytes();
+    (1..=63).contains(&b.len())
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
+}
+
+fn valid_label_value(v: &str) -> bool {
+    v.len() <= 63
+        && v.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-')
+}
+
+/// A long user value, cut for a diagnostic (the whole value is in the user's configuration).
+fn shorten(s: &str) -> String {
+    if s.chars().count() <= 80 {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(80).collect();
+    format!("{head}… ({} characters)", s.chars().count())
 }
 
 pub fn valid_hhmm(s: &str) -> bool {
@@ -51,8 +120,9 @@ pub fn schema() -> Schema {
                             p.clone(),
                             "Invalid instance name",
                             format!(
-                                "{s:?} is not a valid instance name: use 3 to 63 lowercase letters, digits \
-                                 and hyphens, starting with a letter and not ending with a hyphen."
+                                "{:?} is not a valid instance name: use 3 to 63 lowercase letters, digits \
+                                 and hyphens, starting with a letter and not ending with a hyphen.",
+                                shorten(s)
                             ),
                         );
                     }
@@ -130,7 +200,16 @@ pub fn schema() -> Schema {
                 .sensitive()
                 .description("Administrator password; never returned by the API, changed in place."),
         )
-        .attribute(Attribute::map("labels", Type::String).optional().description("Key/value labels attached to the instance; changed in place."))
+        .attribute(
+            Attribute::map("labels", Type::String)
+                .optional()
+                .validate_with("at most 64 labels; keys ^[a-z][a-z0-9_-]{0,62}$, values ^[A-Za-z0-9_.-]{0,63}$", check_labels)
+                .description(
+                    "Key/value labels attached to the instance (at most 64; keys are lowercase letters, digits, `_` \
+                     and `-`, starting with a letter, up to 63 characters; values up to 63 of letters, digits, \
+                     `_`, `.` and `-`); changed in place.",
+                ),
+        )
         .attribute(
             Attribute::bool("deletion_protection")
                 .optional()
@@ -203,4 +282,34 @@ pub fn schema() -> Schema {
                 .description("Creation time (RFC 3339)."),
         )
         .block(timeouts::block(&["create", "update", "delete"]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label_errors(labels: Vec<(String, &str)>) -> Vec<String> {
+        let v = Value::map(labels.into_iter().map(|(k, v)| (k, Value::from(v))));
+        let mut d = Diagnostics::new();
+        check_labels(&AttributePath::attr("labels"), &v, &mut d);
+        d.0.iter()
+            .map(|x| format!("{}: {}", x.summary, x.detail))
+            .collect()
+    }
+
+    #[test]
+    fn labels_follow_the_api_rules_at_plan_time() {
+        assert!(label_errors(vec![("team".into(), "db-1.a_b")]).is_empty());
+        assert_eq!(label_errors(vec![("Team".into(), "x")]).len(), 1);
+        assert_eq!(label_errors(vec![("team".into(), "no spaces")]).len(), 1);
+        let many: Vec<(String, &str)> = (0..65).map(|i| (format!("k{i}"), "v")).collect();
+        assert!(label_errors(many)[0].starts_with("Too many labels"));
+        let huge = "v".repeat(100_000);
+        let errs = label_errors(vec![("k".into(), huge.as_str())]);
+        assert!(
+            errs[0].len() < 300,
+            "the diagnostic quotes a bounded prefix: {}",
+            errs[0].len()
+        );
+    }
 }
