@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod bad_input;
 mod examples;
 mod instance;
 mod provider;
