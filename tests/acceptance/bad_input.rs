@@ -69,9 +69,19 @@ fn bad_input_is_rejected_at_plan_naming_the_attribute() {
         );
         // A huge and a fractional number where the API needs an integer in range.
         let hcl = instance_hcl("acc-bad", "").replace("storage_gb = 20", "storage_gb = 1e30");
-        plan_fails(&env, &hcl, &["storage_gb value must be between 10 and 65536"], None);
+        plan_fails(
+            &env,
+            &hcl,
+            &["storage_gb value must be between 10 and 65536"],
+            None,
+        );
         let hcl = instance_hcl("acc-bad", "").replace("storage_gb = 20", "storage_gb = 20.5");
-        plan_fails(&env, &hcl, &["storage_gb value must be between 10 and 65536"], None);
+        plan_fails(
+            &env,
+            &hcl,
+            &["storage_gb value must be between 10 and 65536"],
+            None,
+        );
         plan_fails(
             &env,
             &instance_hcl("acc-bad", "  backup = { start_time = \"25:99\" }"),

@@ -208,6 +208,43 @@ async fn plaintext_without_client_cert_env() {
     assert!(status.success() && elapsed < Duration::from_secs(2));
 }
 
+/// A server in AutoMTLS mode answers a plaintext HTTP/2 client with nothing: the connection is
+/// closed during the TLS handshake and no HTTP/2 frame ever comes back.
+#[tokio::test]
+async fn mtls_refuses_a_plaintext_client() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut p = ProviderProcess::launch(echo_binary(), &[])
+        .await
+        .expect("launch");
+    assert!(p.handshake.server_cert.is_some(), "server is in TLS mode");
+    let mut sock = tokio::net::UnixStream::connect(&p.handshake.address)
+        .await
+        .expect("connect");
+    sock.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .expect("write preface");
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(10), sock.read(&mut buf))
+        .await
+        .expect("the server answers or closes in time");
+    // An HTTP/2 server would answer with a SETTINGS frame (type 0x04 at byte 3).
+    match read {
+        Ok(0) | Err(_) => {}
+        Ok(n) => assert!(
+            n < 9 || buf[3] != 0x04,
+            "plaintext HTTP/2 got a SETTINGS frame back: {:?}",
+            &buf[..n]
+        ),
+    }
+    let r = p
+        .health
+        .check(check("plugin"))
+        .await
+        .expect("mTLS client still served");
+    assert_eq!(r.into_inner().status, ServingStatus::Serving as i32);
+    p.shutdown().await.expect("shutdown");
+}
+
 /// Without AutoMTLS the plugin serves plaintext only on a unix socket that only its owner may
 /// open; a TCP fallback is refused instead of exposing plaintext gRPC to every local user.
 #[tokio::test]
