@@ -379,3 +379,89 @@ async fn records_carry_the_creation_token() {
         assert_eq!(r.json()["creation_token"], "", "{seg}");
     }
 }
+
+#[tokio::test]
+async fn request_log_is_bounded_in_bytes() {
+    let mut cfg = common::config();
+    cfg.request_log_max_bytes = 64 * 1024;
+    let s = common::start_with(cfg).await;
+    let q = "q=".to_string() + &"y".repeat(400);
+    for i in 0..300 {
+        let r = s
+            .api
+            .get(&format!("{P}/instances?{q}&i={i}"))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+    }
+    assert!(
+        s.state.log().bytes() <= 64 * 1024,
+        "{}",
+        s.state.log().bytes()
+    );
+    let log = s.admin.get("/admin/requests").await.unwrap().json();
+    let log = log.as_array().unwrap();
+    assert!(log.len() > 50 && log.len() < 300, "{}", log.len());
+    assert!(
+        log.last().unwrap()["query"]
+            .as_str()
+            .unwrap()
+            .ends_with("&i=299")
+    );
+    let since = log[0]["seq"].as_u64().unwrap();
+    let r = s
+        .admin
+        .get(&format!("/admin/requests?since={since}&limit=2"))
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(r[0]["seq"].as_u64().unwrap(), since + 1);
+}
+
+#[tokio::test]
+async fn idempotency_table_is_bounded() {
+    let mut cfg = common::config();
+    cfg.idempotency_max_records = 5;
+    let s = common::start_with(cfg).await;
+    s.freeze().await;
+    s.create_ready(inst_body("db1")).await;
+    let url = format!("{P}/instances/db1/databases");
+    for i in 0..8 {
+        let r = s
+            .api
+            .send(
+                "POST",
+                &url,
+                &[("idempotency-key", &format!("bound-{i}"))],
+                Some(&json!({"name": format!("db_{i}")})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    assert_eq!(s.state.store().await.idem_usage().0, 5);
+    // The newest records replay; the oldest were evicted.
+    let r = s
+        .api
+        .send(
+            "POST",
+            &url,
+            &[("idempotency-key", "bound-7")],
+            Some(&json!({"name": "db_7"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 201);
+    assert_eq!(r.header("idempotent-replayed"), Some("true"));
+    let r = s
+        .api
+        .send(
+            "POST",
+            &url,
+            &[("idempotency-key", "bound-0")],
+            Some(&json!({"name": "db_0"})),
+        )
+        .await
+        .unwrap();
+    assert_problem(&r, 409, "ALREADY_EXISTS");
+}

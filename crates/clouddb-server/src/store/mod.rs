@@ -487,8 +487,8 @@ impl Loaded {
 
 /// The previous value of one changed record.
 enum Undo {
-    Instance((String, String), Option<InstanceRec>),
-    Op(String, Option<OpRec>),
+    Instance((String, String), Option<Box<InstanceRec>>),
+    Op(String, Option<Box<OpRec>>),
     Child(ChildKey, Option<Value>),
     Backup((String, String), Option<Value>),
     Idem(IdemKey, Option<IdemRec>),
@@ -519,7 +519,7 @@ impl Batch<'_> {
         self.writes
             .push(Write::PutInstance(p.clone(), n.clone(), to_json(&rec)));
         let old = self.store.instances.insert((p.clone(), n.clone()), rec);
-        self.undo.push(Undo::Instance((p, n), old));
+        self.undo.push(Undo::Instance((p, n), old.map(Box::new)));
     }
 
     pub fn del_instance(&mut self, project: &str, name: &str) {
@@ -529,7 +529,7 @@ impl Batch<'_> {
             .push(Write::DelChildrenOf(project.into(), name.into()));
         let k = (project.to_string(), name.to_string());
         let old = self.store.instances.remove(&k);
-        self.undo.push(Undo::Instance(k, old));
+        self.undo.push(Undo::Instance(k, old.map(Box::new)));
         let keys: Vec<ChildKey> = self
             .store
             .children
@@ -559,13 +559,13 @@ impl Batch<'_> {
             .push(Write::PutOp(op.id.clone(), op.done, to_json(&op)));
         let id = op.id.clone();
         let old = self.store.set_op(id.clone(), Some(op));
-        self.undo.push(Undo::Op(id, old));
+        self.undo.push(Undo::Op(id, old.map(Box::new)));
     }
 
     pub fn del_op(&mut self, id: &str) {
         self.writes.push(Write::DelOp(id.into()));
         let old = self.store.set_op(id.into(), None);
-        self.undo.push(Undo::Op(id.into(), old));
+        self.undo.push(Undo::Op(id.into(), old.map(Box::new)));
     }
 
     pub fn put_child(&mut self, key: ChildKey, body: Value) {
@@ -661,13 +661,13 @@ impl Batch<'_> {
             let s = &mut *self.store;
             match u {
                 Undo::Instance(k, Some(v)) => {
-                    s.instances.insert(k, v);
+                    s.instances.insert(k, *v);
                 }
                 Undo::Instance(k, None) => {
                     s.instances.remove(&k);
                 }
                 Undo::Op(id, v) => {
-                    s.set_op(id, v);
+                    s.set_op(id, v.map(|b| *b));
                 }
                 Undo::Child(k, Some(v)) => {
                     s.children.insert(k, v);
@@ -695,5 +695,66 @@ impl Drop for Batch<'_> {
         if !self.settled {
             self.rollback();
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn rec(created_ms: i64, created_real_ms: i64) -> IdemRec {
+        IdemRec {
+            fingerprint: "f".into(),
+            status: 201,
+            content_type: None,
+            location: None,
+            body: "{}".into(),
+            created_ms,
+            created_real_ms,
+        }
+    }
+
+    #[tokio::test]
+    async fn idempotency_records_expire_on_real_time_while_the_clock_is_frozen() {
+        let mut s = Store::open(None).unwrap();
+        let now = s.now_ms();
+        s.clock.frozen_at_ms = Some(now);
+        let real = real_now_ms();
+        let old = real - IDEMPOTENCY_TTL_MS - 1000;
+        s.set_idem(("p".into(), "old".into()), Some(rec(now, old)));
+        s.set_idem(("p".into(), "new".into()), Some(rec(now, real)));
+        assert!(!s.idem[&("p".to_string(), "old".to_string())].live(now, real));
+        assert_eq!(s.housekeeping().await.unwrap(), 1);
+        assert_eq!(s.idem_usage().0, 1);
+        assert!(s.idem.contains_key(&("p".to_string(), "new".to_string())));
+    }
+
+    #[tokio::test]
+    async fn a_failed_or_dropped_batch_restores_memory_and_indexes() {
+        let mut s = Store::open(None).unwrap();
+        let mut b = s.batch();
+        b.put_backup("p", "b1", serde_json::json!({"name": "b1"}));
+        b.commit().await.unwrap();
+        let bytes = s.idem_usage();
+        s.set_read_only(true);
+        let mut b = s.batch();
+        b.del_backup("p", "b1");
+        b.put_idem("p", "k", rec(0, 0));
+        b.put_clock(Clock {
+            offset_ms: 5,
+            frozen_at_ms: None,
+        });
+        assert!(b.commit().await.is_err());
+        assert!(s.backups.contains_key(&("p".to_string(), "b1".to_string())));
+        assert_eq!(s.idem_usage(), bytes);
+        assert_eq!(s.clock.offset_ms, 0);
+        s.set_read_only(false);
+        {
+            let mut b = s.batch();
+            b.del_backup("p", "b1");
+            // dropped without commit
+        }
+        assert!(s.backups.contains_key(&("p".to_string(), "b1".to_string())));
     }
 }
