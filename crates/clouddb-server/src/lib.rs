@@ -8,7 +8,8 @@
 //!   fault injection and idempotency keys (outer to inner in that order).
 //! - `routes/*`: one module per API resource (instances, operations, databases, users, firewall_rules,
 //!   backups, catalogue, admin).
-//! - `store`: in-memory records written through to SQLite (WAL), and the operation state machine.
+//! - `store`: in-memory records written through to SQLite (WAL) by a dedicated writer thread (handlers
+//!   await it behind an async lock; a failed commit rolls memory back), and the operation state machine.
 //! - `error`: the `ApiError` enum rendered as RFC 9457 problem+json. `extract`: the JSON body
 //!   extractors (`ApiJson`, `MergePatch`) whose rejections are `ApiError`s. `model`: wire types,
 //!   the typed instance state, catalogue, rules.
@@ -195,8 +196,9 @@ pub struct Bucket {
 /// Everything the handlers share.
 pub struct Shared {
     pub config: Config,
-    /// An async mutex: holders await SQLite commits (done on the writer thread) without blocking a worker.
-    pub store: tokio::sync::Mutex<store::Store>,
+    /// An async lock: writers await SQLite commits (done on the writer thread) without blocking a worker;
+    /// readers share it.
+    pub store: tokio::sync::RwLock<store::Store>,
     pub faults: faults::Faults,
     pub limiter: Mutex<HashMap<String, Bucket>>,
     storage_read_only: Arc<std::sync::atomic::AtomicBool>,
@@ -236,7 +238,7 @@ impl AppState {
         let storage_read_only = store.read_only_flag();
         Ok(Self(Arc::new(Shared {
             config,
-            store: tokio::sync::Mutex::new(store),
+            store: tokio::sync::RwLock::new(store),
             faults: faults::Faults::default(),
             limiter: Mutex::new(HashMap::new()),
             storage_read_only,
@@ -247,15 +249,33 @@ impl AppState {
         })))
     }
 
-    /// Locks the store, first finishing any operation that is due.
-    pub async fn store(&self) -> tokio::sync::MutexGuard<'_, store::Store> {
-        let mut s = self.store.lock().await;
+    /// Locks the store for writing, first finishing any operation that is due. Callers run in a task of
+    /// their own (see `middleware::context`), so a commit is never cancelled halfway.
+    pub async fn store(&self) -> tokio::sync::RwLockWriteGuard<'_, store::Store> {
+        let mut s = self.store.write().await;
         if s.has_due()
             && let Err(e) = s.complete_due().await
         {
             tracing::error!(error = %e, "finishing due operations failed");
         }
         s
+    }
+
+    /// Locks the store for reading (shared). Due operations are finished first, by a task of its own
+    /// (so a reader that goes away cannot cancel that commit).
+    pub async fn read(&self) -> tokio::sync::RwLockReadGuard<'_, store::Store> {
+        {
+            let s = self.store.read().await;
+            if !s.has_due() {
+                return s;
+            }
+        }
+        let st = self.clone();
+        let _ = tokio::spawn(async move {
+            drop(st.store().await);
+        })
+        .await;
+        self.store.read().await
     }
 
     /// Test hook: makes every SQLite write fail (`PRAGMA query_only`, as with a read-only file), or

@@ -72,14 +72,19 @@ pub async fn context(State(st): State<AppState>, req: Request, next: Next) -> Re
         })
     });
     let started = Instant::now();
-    // The request runs in its own task, so a client that disconnects cannot cancel a handler halfway
-    // through a commit.
+    // A request that may write runs in its own task, so a client that disconnects cannot cancel a
+    // handler halfway through a commit (reads need no task: `AppState::read` finishes due operations
+    // in one of its own).
     let rid = request_id.clone();
-    let handled = tokio::spawn(REQUEST_ID.scope(rid, async move {
+    let work = REQUEST_ID.scope(rid, async move {
         let resp = next.run(req).await;
         problemize(resp).await
-    }))
-    .await;
+    });
+    let handled = if method == Method::GET || method == Method::HEAD {
+        Ok(work.await)
+    } else {
+        tokio::spawn(work).await
+    };
     let mut resp = match handled {
         Ok(r) => r,
         Err(e) => {
@@ -400,7 +405,7 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
     // its record is committed (under the same lock): a retry either sees the record, or the claim, or
     // neither because the first request failed and recorded nothing.
     {
-        let store = st.store().await;
+        let store = st.read().await;
         let now = store.now_ms();
         let real = real_now_ms();
         let existing = store.idem.get(&id).filter(|r| r.live(now, real));

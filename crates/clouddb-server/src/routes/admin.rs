@@ -44,7 +44,7 @@ fn clock_body(c: &Clock) -> Value {
 }
 
 async fn get_clock(State(st): State<AppState>) -> Response {
-    let store = st.store().await;
+    let store = st.read().await;
     json_response(StatusCode::OK, &clock_body(&store.clock))
 }
 

@@ -113,7 +113,7 @@ async fn list(
 ) -> ApiResult<Response> {
     let q = parse_query(raw)?;
     let page = Page::from_query(&q)?;
-    let store = st.store().await;
+    let store = st.read().await;
     if check_instance && let Some(i) = instance {
         instance_of(&store, project, i)?;
     }
@@ -157,7 +157,7 @@ async fn find(
     instance: Option<&str>,
     backup: &str,
 ) -> ApiResult<Value> {
-    let store = st.store().await;
+    let store = st.read().await;
     if let Some(i) = instance {
         instance_of(&store, project, i)?;
     }

@@ -130,7 +130,7 @@ async fn list<C, P>(
 ) -> ApiResult<Response> {
     let q = parse_query(raw.as_deref())?;
     let page = Page::from_query(&q)?;
-    let store = st.store().await;
+    let store = st.read().await;
     instance_of(&store, &project, &name)?;
     let start = key(&project, &name, kind, page.after.as_deref().unwrap_or(""));
     let items = store
@@ -189,7 +189,7 @@ async fn get_one<C, P>(
     State(st): State<AppState>,
     Path((project, name, child)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    let store = st.store().await;
+    let store = st.read().await;
     instance_of(&store, &project, &name)?;
     let v = store
         .children

@@ -277,7 +277,7 @@ async fn get_one(
     let window = st
         .faults
         .not_found_window_ms(&format!("/v1/projects/{project}/instances/{name}"));
-    let store = st.store().await;
+    let store = st.read().await;
     let rec = store
         .instance(&project, &name)
         .ok_or_else(|| not_found(&name))?;
@@ -324,7 +324,7 @@ async fn list(
                 .ok_or_else(|| ApiError::field("state", InstanceState::expected()))?,
         ),
     };
-    let store = st.store().await;
+    let store = st.read().await;
     let start = (project.clone(), page.after.clone().unwrap_or_default());
     let items = store
         .instances

@@ -20,7 +20,7 @@ async fn get_one(
     State(st): State<AppState>,
     Path((project, id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let store = st.store().await;
+    let store = st.read().await;
     let op = store
         .ops
         .get(&id)
@@ -45,7 +45,7 @@ async fn list(
 ) -> ApiResult<Response> {
     let q = parse_query(raw.as_deref())?;
     let page = Page::from_query(&q)?;
-    let store = st.store().await;
+    let store = st.read().await;
     let now = store.now_ms();
     // The (project, id) index: one page costs a range scan, not a pass over every operation.
     let start = (project.clone(), page.after.clone().unwrap_or_default());
