@@ -60,6 +60,9 @@ pub enum ApiError {
         detail: String,
         retryable: bool,
     },
+    /// 409 `QUOTA_EXCEEDED`: a per-instance limit of sub-resources is reached (not retryable).
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// 412 `PRECONDITION_FAILED`.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -141,7 +144,9 @@ impl ApiError {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::AlreadyExists(_) | Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::AlreadyExists(_) | Self::Conflict { .. } | Self::QuotaExceeded(_) => {
+                StatusCode::CONFLICT
+            }
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
@@ -160,6 +165,7 @@ impl ApiError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::AlreadyExists(_) => "ALREADY_EXISTS",
+            Self::QuotaExceeded(_) => "QUOTA_EXCEEDED",
             Self::Conflict { reason, .. } => reason,
             Self::PreconditionFailed(_) => "PRECONDITION_FAILED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",

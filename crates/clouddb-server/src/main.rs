@@ -5,7 +5,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Parser;
-use clouddb_server::{AppState, Config, serve};
+use clouddb_server::{
+    AUTH_FAILURE_BURST, AUTH_FAILURE_RATE, AppState, Config, DEFAULT_ADMIN_TOKEN, serve,
+};
 
 /// CloudDB control-plane API server (reference implementation and test emulator).
 #[derive(Parser, Debug)]
@@ -41,6 +43,22 @@ struct Args {
     /// Token-bucket size (default: twice the rate).
     #[arg(long)]
     rate_burst: Option<f64>,
+    /// Failed authentications (401) per second per client address; an address over it gets 429 for
+    /// every request, checked before authentication (0 = unlimited).
+    #[arg(long, default_value_t = AUTH_FAILURE_RATE)]
+    auth_failure_rate: f64,
+    /// Bucket size of --auth-failure-rate.
+    #[arg(long, default_value_t = AUTH_FAILURE_BURST)]
+    auth_failure_burst: f64,
+}
+
+/// Whether every address `listen` stands for is a loopback address.
+fn is_loopback(listen: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    listen.to_socket_addrs().is_ok_and(|addrs| {
+        let addrs: Vec<_> = addrs.collect();
+        !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())
+    })
 }
 
 fn secs_to_ms(s: f64, flag: &str) -> Result<i64, String> {
@@ -67,6 +85,17 @@ fn config(args: &Args) -> Result<(Config, bool), String> {
     if args.rate_limit.is_nan() || args.rate_limit < 0.0 {
         return Err("--rate-limit must be >= 0".into());
     }
+    if !(args.auth_failure_rate >= 0.0 && args.auth_failure_burst >= 0.0) {
+        return Err("--auth-failure-rate and --auth-failure-burst must be >= 0".into());
+    }
+    if args.admin_token == DEFAULT_ADMIN_TOKEN && !is_loopback(&args.listen) {
+        return Err(format!(
+            "refusing to listen on {} (not a loopback address) with the default admin token \
+             {DEFAULT_ADMIN_TOKEN:?}: anyone who can reach it could wipe the data; \
+             pass --admin-token SECRET (or CLOUDDB_ADMIN_TOKEN)",
+            args.listen
+        ));
+    }
     Ok((
         Config {
             data: (!args.in_memory).then(|| args.data.clone()),
@@ -77,6 +106,9 @@ fn config(args: &Args) -> Result<(Config, bool), String> {
             delete_ms: secs_to_ms(args.delete_time, "delete-time")?,
             rate_limit: args.rate_limit,
             rate_burst: args.rate_burst.unwrap_or(args.rate_limit * 2.0),
+            auth_failure_rate: args.auth_failure_rate,
+            auth_failure_burst: args.auth_failure_burst,
+            ..Config::default()
         },
         demo,
     ))
@@ -158,6 +190,39 @@ async fn main() -> std::process::ExitCode {
         Err(e) => {
             eprintln!("clouddb-server: {e}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Args {
+        Args::parse_from(std::iter::once("clouddb-server").chain(a.iter().copied()))
+    }
+
+    #[test]
+    fn default_admin_token_is_refused_off_loopback() {
+        for listen in ["0.0.0.0:8080", "[::]:0", "192.0.2.1:80"] {
+            let e = config(&args(&["--listen", listen])).err();
+            assert!(
+                e.as_deref().is_some_and(|e| e.contains("--admin-token")),
+                "{listen}: {e:?}"
+            );
+        }
+        assert!(
+            config(&args(&[
+                "--listen",
+                "0.0.0.0:8080",
+                "--admin-token",
+                "s3cret"
+            ]))
+            .is_ok()
+        );
+        for listen in ["127.0.0.1:0", "[::1]:0", "127.0.0.2:9000"] {
+            assert!(config(&args(&["--listen", listen])).is_ok(), "{listen}");
         }
     }
 }

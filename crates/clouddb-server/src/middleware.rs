@@ -13,8 +13,11 @@ use serde_json::json;
 
 use crate::error::{ApiError, REQUEST_ID, problem_response, reason_for_status};
 use crate::store::IdemRec;
-use crate::util::{fnv64, rand_u64, real_now_ms, rfc3339_ms};
-use crate::{AppState, Bucket, LOG_CAPACITY, LogEntry, MAX_BODY, lock};
+use crate::util::{ct_eq, fnv64, rand_u64, real_now_ms, rfc3339_ms};
+use crate::{
+    AppState, Bucket, LOG_MAX_FIELD, LOG_MAX_KEY, LogEntry, MAX_BODY, MAX_TRACKED_ADDRESSES, lock,
+    truncate_field,
+};
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -32,8 +35,8 @@ pub struct IdemCtx {
     pub fingerprint: String,
 }
 
-/// Idempotency records are honoured for 24 hours of virtual time.
-pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
+/// Idempotency records are honoured for 24 hours (virtual and real time).
+pub use crate::store::IDEMPOTENCY_TTL_MS;
 
 /// Marks a response whose idempotency record the handler already committed.
 #[derive(Debug, Clone, Copy)]
@@ -53,20 +56,46 @@ pub async fn context(State(st): State<AppState>, req: Request, next: Next) -> Re
     let request_id = format!("req-{seq:x}-{:08x}", rand_u64() as u32);
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let query = req.uri().query().map(str::to_string);
-    let idem_key = req
-        .headers()
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
     let public = path.starts_with("/v1/");
-    let started = Instant::now();
-    let mut resp = REQUEST_ID
-        .scope(request_id.clone(), async move {
-            let resp = next.run(req).await;
-            problemize(resp).await
+    // Only what the log keeps is copied, cut to its bounds.
+    let query = public.then(|| {
+        req.uri()
+            .query()
+            .map(|q| truncate_field(q.to_string(), LOG_MAX_FIELD))
+    });
+    let idem_key = public.then(|| {
+        req.headers().get("idempotency-key").map(|v| {
+            truncate_field(
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                LOG_MAX_KEY,
+            )
         })
-        .await;
+    });
+    let started = Instant::now();
+    // A request that may write runs in its own task, so a client that disconnects cannot cancel a
+    // handler halfway through a commit (reads need no task: `AppState::read` finishes due operations
+    // in one of its own).
+    let rid = request_id.clone();
+    let work = REQUEST_ID.scope(rid, async move {
+        let resp = next.run(req).await;
+        problemize(resp).await
+    });
+    let handled = if method == Method::GET || method == Method::HEAD {
+        Ok(work.await)
+    } else {
+        tokio::spawn(work).await
+    };
+    let mut resp = match handled {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "request handler panicked");
+            REQUEST_ID
+                .scope(request_id.clone(), async {
+                    ApiError::Internal("handler panicked".into()).into_response()
+                })
+                .await
+        }
+    };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert(X_REQUEST_ID, v);
     }
@@ -76,24 +105,19 @@ pub async fn context(State(st): State<AppState>, req: Request, next: Next) -> Re
         let project = path
             .strip_prefix("/v1/projects/")
             .and_then(|r| r.split('/').next())
-            .map(str::to_string);
-        let mut log = st.log();
-        log.next_seq += 1;
+            .map(|p| truncate_field(p.to_string(), 128));
         let entry = LogEntry {
-            seq: log.next_seq,
-            method: method.to_string(),
-            path,
-            query,
+            seq: 0,
+            method: truncate_field(method.to_string(), 32),
+            path: truncate_field(path, LOG_MAX_FIELD),
+            query: query.flatten(),
             project,
-            idempotency_key: idem_key,
+            idempotency_key: idem_key.flatten(),
             status,
             time: rfc3339_ms(real_now_ms()),
             request_id,
         };
-        if log.entries.len() >= LOG_CAPACITY {
-            log.entries.pop_front();
-        }
-        log.entries.push_back(entry);
+        st.log().push(entry);
     }
     resp
 }
@@ -166,9 +190,16 @@ pub async fn auth(State(st): State<AppState>, mut req: Request, next: Next) -> R
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim);
-    let Some((token, project)) =
-        token.and_then(|t| st.config.tokens.get(t).map(|p| (t.to_string(), p.clone())))
-    else {
+    // Every configured token is compared, each in constant time, so timing tells nothing about them.
+    let mut found: Option<(&String, &String)> = None;
+    if let Some(t) = token {
+        for (tok, proj) in &st.config.tokens {
+            if ct_eq(tok.as_bytes(), t.as_bytes()) {
+                found = Some((tok, proj));
+            }
+        }
+    }
+    let Some((token, project)) = found.map(|(t, p)| (t.clone(), p.clone())) else {
         return ApiError::Unauthenticated.into_response();
     };
     if let Some(rest) = req.uri().path().strip_prefix("/v1/projects/") {
@@ -188,11 +219,71 @@ pub async fn admin_auth(State(st): State<AppState>, req: Request, next: Next) ->
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| t.trim() == st.config.admin_token);
+        .is_some_and(|t| ct_eq(t.trim().as_bytes(), st.config.admin_token.as_bytes()));
     if !ok {
         return ApiError::Unauthenticated.into_response();
     }
     next.run(req).await
+}
+
+/// Refills `b` at `rate` per second up to `burst`.
+fn refill(b: &mut Bucket, now: Instant, rate: f64, burst: f64) {
+    let elapsed = now.duration_since(b.last).as_secs_f64();
+    b.tokens = (b.tokens + elapsed * rate).min(burst);
+    b.last = now;
+}
+
+/// Before authentication: a client address that failed authentication too often (its bucket of
+/// [`crate::Config::auth_failure_rate`] per second is empty) gets 429 for every request until it refills.
+/// Each 401 answered to the address takes one token.
+pub async fn auth_failure_limit(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let rate = st.config.auth_failure_rate;
+    let ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let Some(ip) = ip.filter(|_| rate > 0.0) else {
+        return next.run(req).await;
+    };
+    // The admin API and the public API count separately.
+    let ip = (ip, req.uri().path().starts_with("/admin"));
+    let burst = st.config.auth_failure_burst.max(1.0);
+    let wait = {
+        let now = Instant::now();
+        let mut m = lock(&st.auth_failures);
+        m.get_mut(&ip).and_then(|b| {
+            refill(b, now, rate, burst);
+            (b.tokens < 1.0).then(|| ((1.0 - b.tokens) / rate).ceil().max(1.0) as u64)
+        })
+    };
+    if let Some(retry_after) = wait {
+        return ApiError::RateLimited { retry_after }.into_response();
+    }
+    let resp = next.run(req).await;
+    if resp.status() == StatusCode::UNAUTHORIZED {
+        let now = Instant::now();
+        let mut m = lock(&st.auth_failures);
+        if m.len() >= MAX_TRACKED_ADDRESSES && !m.contains_key(&ip) {
+            // Forget addresses whose bucket is full again; if none, the oldest-refilled half.
+            m.retain(|_, b| {
+                refill(b, now, rate, burst);
+                b.tokens < burst
+            });
+            if m.len() >= MAX_TRACKED_ADDRESSES {
+                let mut lasts: Vec<Instant> = m.values().map(|b| b.last).collect();
+                lasts.sort();
+                let cut = lasts[lasts.len() / 2];
+                m.retain(|_, b| b.last > cut);
+            }
+        }
+        let b = m.entry(ip).or_insert(Bucket {
+            tokens: burst,
+            last: now,
+        });
+        refill(b, now, rate, burst);
+        b.tokens -= 1.0;
+    }
+    resp
 }
 
 /// Per-token token bucket.
@@ -310,22 +401,20 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
         fnv64(&fp_src, 0x5bd1_e995)
     );
     let id = (scope.clone(), key.clone());
-    let existing = {
-        let store = lock(&st.store);
-        let now = store.now_ms();
-        store
-            .idem
-            .get(&id)
-            .filter(|r| r.created_ms.saturating_add(IDEMPOTENCY_TTL_MS) > now)
-            .cloned()
-    };
-    if let Some(rec) = existing {
-        if rec.fingerprint != fingerprint {
-            return ApiError::IdempotencyKeyReused.into_response();
-        }
-        return replay(&rec);
-    }
+    // Lookup and claim happen under the store lock, and a finished request releases its claim only after
+    // its record is committed (under the same lock): a retry either sees the record, or the claim, or
+    // neither because the first request failed and recorded nothing.
     {
+        let store = st.read().await;
+        let now = store.now_ms();
+        let real = real_now_ms();
+        let existing = store.idem.get(&id).filter(|r| r.live(now, real));
+        if let Some(rec) = existing {
+            if rec.fingerprint != fingerprint {
+                return ApiError::IdempotencyKeyReused.into_response();
+            }
+            return replay(rec);
+        }
         let mut inflight = lock(&st.inflight_idem);
         if !inflight.insert(id.clone()) {
             return ApiError::Conflict {
@@ -366,16 +455,17 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
         location: hv(header::LOCATION),
         body: String::from_utf8_lossy(&body).into_owned(),
         created_ms: 0,
+        created_real_ms: 0,
     };
     {
-        let mut store = lock(&st.store);
+        let mut store = st.store().await;
         let rec = IdemRec {
             created_ms: store.now_ms(),
             ..rec
         };
         let mut b = store.batch();
         b.put_idem(&scope, &key, rec);
-        if let Err(e) = b.commit() {
+        if let Err(e) = b.commit().await {
             return ApiError::Store(e).into_response();
         }
     }

@@ -267,6 +267,10 @@ pub struct Instance {
     pub created_at: String,
     pub updated_at: String,
     pub etag: String,
+    /// The Idempotency-Key of the POST that created the instance (empty without one); read-only. Lets
+    /// a client that lost the answer to its create tell whether its own request created it.
+    #[serde(default)]
+    pub creation_token: String,
 }
 
 impl Instance {

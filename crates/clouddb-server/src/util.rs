@@ -54,6 +54,11 @@ pub fn fnv64(data: &[u8], seed: u64) -> u64 {
     h
 }
 
+/// Equality of two secrets in time independent of where they differ (only the length is not secret).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 static RNG_STATE: AtomicU64 = AtomicU64::new(0);
 
 /// A fast, non-cryptographic random number (splitmix64 over a global counter seeded from the clock).
@@ -117,6 +122,15 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_767_225_600_000), "2026-01-01T00:00:00Z");
         assert_eq!(rfc3339_ms(1_767_225_600_123), "2026-01-01T00:00:00.123Z");
+    }
+
+    #[test]
+    fn ct_eq_compares_bytes() {
+        assert!(ct_eq(b"admin-token", b"admin-token"));
+        assert!(!ct_eq(b"admin-token", b"admin-tokeN"));
+        assert!(!ct_eq(b"admin-token", b"admin"));
+        assert!(!ct_eq(b"", b"x"));
+        assert!(ct_eq(b"", b""));
     }
 
     #[test]

@@ -144,6 +144,7 @@ async fn run(args: Args) -> std::process::ExitCode {
                 delete_ms: 0,
                 rate_limit: 0.0,
                 rate_burst: 0.0,
+                ..Config::default()
             };
             let state = match AppState::new(cfg) {
                 Ok(s) => s,

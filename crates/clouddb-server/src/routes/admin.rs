@@ -44,7 +44,7 @@ fn clock_body(c: &Clock) -> Value {
 }
 
 async fn get_clock(State(st): State<AppState>) -> Response {
-    let store = st.store();
+    let store = st.read().await;
     json_response(StatusCode::OK, &clock_body(&store.clock))
 }
 
@@ -67,7 +67,7 @@ async fn set_clock(
             "must be between 0 and 1e9",
         ));
     }
-    let mut store = st.store();
+    let mut store = st.store().await;
     let mut c = store.clock;
     if let Some(f) = req.frozen {
         let now = c.now_ms();
@@ -87,8 +87,9 @@ async fn set_clock(
     }
     let mut b = store.batch();
     b.put_clock(c);
-    b.commit()?;
-    store.complete_due()?;
+    b.commit().await?;
+    store.complete_due().await?;
+    store.housekeeping().await?;
     Ok(json_response(StatusCode::OK, &clock_body(&store.clock)))
 }
 
@@ -148,12 +149,19 @@ async fn drift(
     Path((project, name)): Path<(String, String)>,
     MergePatch(patch): MergePatch,
 ) -> ApiResult<Response> {
-    for f in ["name", "project", "uid", "etag", "created_at"] {
+    for f in [
+        "name",
+        "project",
+        "uid",
+        "etag",
+        "created_at",
+        "creation_token",
+    ] {
         if patch.get(f).is_some() {
             return Err(ApiError::field(f, "cannot be changed by drift"));
         }
     }
-    let mut store = st.store();
+    let mut store = st.store().await;
     let rec = store
         .instance(&project, &name)
         .cloned()
@@ -182,7 +190,7 @@ async fn drift(
         inst: inst.clone(),
         created_ms: rec.created_ms,
     });
-    b.commit()?;
+    b.commit().await?;
     Ok(json_response(StatusCode::OK, &inst))
 }
 
@@ -191,13 +199,13 @@ async fn drift_delete(
     State(st): State<AppState>,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let mut store = st.store();
+    let mut store = st.store().await;
     if store.instance(&project, &name).is_none() {
         return Err(super::instances::not_found(&name));
     }
     let mut b = store.batch();
     b.del_instance(&project, &name);
-    b.commit()?;
+    b.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -226,12 +234,10 @@ async fn requests(State(st): State<AppState>, RawQuery(raw): RawQuery) -> ApiRes
 }
 
 async fn reset(State(st): State<AppState>) -> ApiResult<Response> {
-    st.store().reset()?;
+    st.store().await.reset().await?;
     st.faults.clear();
-    {
-        let mut log = st.log();
-        log.entries.clear();
-    }
+    st.log().clear();
     crate::lock(&st.limiter).clear();
+    crate::lock(&st.auth_failures).clear();
     Ok(StatusCode::NO_CONTENT.into_response())
 }

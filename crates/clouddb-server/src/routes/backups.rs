@@ -3,18 +3,19 @@
 //! project and backups outlive their instance: `/v1/projects/{project}/backups?instance=NAME` lists them all.
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::children::{instance_of, writable_instance};
-use super::{Page, idem, json_response, list_body, parse_query, query_get};
+use super::children::{MAX_PER_INSTANCE, instance_of, writable_instance};
+use super::{Page, commit_answer, idem, json_response, list_body, parse_query, query_get};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::middleware::IdemCtx;
 use crate::model::valid_instance_name;
 use crate::store::lifecycle::backup_record;
 use crate::util::rand_u64;
@@ -46,6 +47,7 @@ struct CreateReq {
 async fn create(
     State(st): State<AppState>,
     Path((project, name)): Path<(String, String)>,
+    idem: Option<Extension<IdemCtx>>,
     body: Option<ApiJson<CreateReq>>,
 ) -> ApiResult<Response> {
     let req = body.map(|ApiJson(r)| r).unwrap_or_default();
@@ -62,9 +64,20 @@ async fn create(
     {
         return Err(ApiError::field("description", "at most 256 characters"));
     }
-    let mut store = st.store();
+    let mut store = st.store().await;
     let inst = writable_instance(&store, &project, &name)?.clone();
     let now = store.now_ms();
+    let count = store
+        .backups
+        .range((project.clone(), String::new())..)
+        .take_while(|((p, _), _)| *p == project)
+        .filter(|(_, v)| v["instance_uid"] == inst.uid.as_str() && v["type"] == "ON_DEMAND")
+        .count();
+    if count >= MAX_PER_INSTANCE {
+        return Err(ApiError::QuotaExceeded(format!(
+            "instance {name} already has {count} on-demand backups (limit {MAX_PER_INSTANCE})"
+        )));
+    }
     let bname = req.name.clone().unwrap_or_else(|| {
         let mut base = name.clone();
         base.truncate(40);
@@ -82,11 +95,16 @@ async fn create(
     rec["description"] = json!(req.description.unwrap_or_default());
     let mut b = store.batch();
     b.put_backup(&project, &bname, rec.clone());
-    b.commit()?;
-    Ok(json_response(StatusCode::CREATED, &rec))
+    commit_answer(
+        b,
+        idem.as_ref().map(|e| &e.0),
+        StatusCode::CREATED,
+        Some(&rec),
+    )
+    .await
 }
 
-fn list(
+async fn list(
     st: &AppState,
     project: &str,
     instance: Option<&str>,
@@ -95,7 +113,7 @@ fn list(
 ) -> ApiResult<Response> {
     let q = parse_query(raw)?;
     let page = Page::from_query(&q)?;
-    let store = st.store();
+    let store = st.read().await;
     if check_instance && let Some(i) = instance {
         instance_of(&store, project, i)?;
     }
@@ -122,7 +140,7 @@ async fn list_project(
     let instance = query_get(&q, "instance")
         .filter(|s| !s.is_empty())
         .map(str::to_string);
-    list(&st, &project, instance.as_deref(), raw.as_deref(), false)
+    list(&st, &project, instance.as_deref(), raw.as_deref(), false).await
 }
 
 async fn list_instance(
@@ -130,11 +148,16 @@ async fn list_instance(
     Path((project, name)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    list(&st, &project, Some(&name), raw.as_deref(), true)
+    list(&st, &project, Some(&name), raw.as_deref(), true).await
 }
 
-fn find(st: &AppState, project: &str, instance: Option<&str>, backup: &str) -> ApiResult<Value> {
-    let store = st.store();
+async fn find(
+    st: &AppState,
+    project: &str,
+    instance: Option<&str>,
+    backup: &str,
+) -> ApiResult<Value> {
+    let store = st.read().await;
     if let Some(i) = instance {
         instance_of(&store, project, i)?;
     }
@@ -152,7 +175,7 @@ async fn get_project(
 ) -> ApiResult<Response> {
     Ok(json_response(
         StatusCode::OK,
-        &find(&st, &project, None, &backup)?,
+        &find(&st, &project, None, &backup).await?,
     ))
 }
 
@@ -162,34 +185,45 @@ async fn get_instance(
 ) -> ApiResult<Response> {
     Ok(json_response(
         StatusCode::OK,
-        &find(&st, &project, Some(&name), &backup)?,
+        &find(&st, &project, Some(&name), &backup).await?,
     ))
 }
 
-fn remove(
+async fn remove(
     st: &AppState,
     project: &str,
     instance: Option<&str>,
     backup: &str,
+    idem: Option<Extension<IdemCtx>>,
 ) -> ApiResult<Response> {
-    find(st, project, instance, backup)?;
-    let mut store = st.store();
+    let mut store = st.store().await;
+    if let Some(i) = instance {
+        instance_of(&store, project, i)?;
+    }
+    let exists = store
+        .backups
+        .get(&(project.to_string(), backup.to_string()))
+        .is_some_and(|v| instance.is_none_or(|i| v["instance"] == i));
+    if !exists {
+        return Err(ApiError::NotFound(format!("backup {backup} not found")));
+    }
     let mut b = store.batch();
     b.del_backup(project, backup);
-    b.commit()?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    commit_answer(b, idem.as_ref().map(|e| &e.0), StatusCode::NO_CONTENT, None).await
 }
 
 async fn delete_project(
     State(st): State<AppState>,
     Path((project, backup)): Path<(String, String)>,
+    idem: Option<Extension<IdemCtx>>,
 ) -> ApiResult<Response> {
-    remove(&st, &project, None, &backup)
+    remove(&st, &project, None, &backup, idem).await
 }
 
 async fn delete_instance(
     State(st): State<AppState>,
     Path((project, name, backup)): Path<(String, String, String)>,
+    idem: Option<Extension<IdemCtx>>,
 ) -> ApiResult<Response> {
-    remove(&st, &project, Some(&name), &backup)
+    remove(&st, &project, Some(&name), &backup, idem).await
 }

@@ -5,17 +5,18 @@
 //! this module does not depend on them. Writes need the instance READY (409 OPERATION_IN_PROGRESS while an operation runs).
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{Page, idem, json_response, list_body, parse_query};
+use super::{Page, commit_answer, idem, json_response, list_body, parse_query};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldViolation};
 use crate::extract::ApiJson;
+use crate::middleware::IdemCtx;
 use crate::model::{Instance, InstanceState};
 use crate::store::{ChildKey, Store};
 use crate::util::rfc3339;
@@ -33,7 +34,14 @@ pub struct Kind<C, P> {
     /// Validates a patch body and applies it to a stored record, or answers a 400 leaving the
     /// record as it was.
     pub patch: fn(&Instance, &mut Value, P) -> ApiResult<()>,
+    /// Most records of this kind per instance; one more is 409 `QUOTA_EXCEEDED`.
+    pub limit: usize,
 }
+
+/// Per-instance limit of each sub-resource kind (databases, users, firewall rules, on-demand backups).
+pub const MAX_PER_INSTANCE: usize = 100;
+
+type Idem = Option<Extension<IdemCtx>>;
 
 /// The routes of one kind: `…/instances/{name}/<segment>` (list, create) and
 /// `…/instances/{name}/<segment>/{child}` (get, patch, delete), all with Idempotency-Key handling.
@@ -48,15 +56,21 @@ where
             .post(
                 move |s: State<AppState>,
                       p: Path<(String, String)>,
-                      b: Result<ApiJson<C>, ApiError>| create(k, s, p, b),
+                      i: Idem,
+                      b: Result<ApiJson<C>, ApiError>| create(k, s, p, i, b),
             );
     let item = get(move |s: State<AppState>, p: Path<(String, String, String)>| get_one(k, s, p))
         .patch(
             move |s: State<AppState>,
                   p: Path<(String, String, String)>,
-                  b: Result<ApiJson<P>, ApiError>| patch(k, s, p, b),
+                  i: Idem,
+                  b: Result<ApiJson<P>, ApiError>| patch(k, s, p, i, b),
         )
-        .delete(move |s: State<AppState>, p: Path<(String, String, String)>| delete(k, s, p));
+        .delete(
+            move |s: State<AppState>, p: Path<(String, String, String)>, i: Idem| {
+                delete(k, s, p, i)
+            },
+        );
     Router::new()
         .route(
             &format!("/v1/projects/{{project}}/instances/{{name}}/{}", k.segment),
@@ -116,7 +130,7 @@ async fn list<C, P>(
 ) -> ApiResult<Response> {
     let q = parse_query(raw.as_deref())?;
     let page = Page::from_query(&q)?;
-    let store = st.store();
+    let store = st.read().await;
     instance_of(&store, &project, &name)?;
     let start = key(&project, &name, kind, page.after.as_deref().unwrap_or(""));
     let items = store
@@ -136,13 +150,14 @@ async fn create<C, P>(
     kind: &'static Kind<C, P>,
     State(st): State<AppState>,
     Path((project, name)): Path<(String, String)>,
+    idem: Idem,
     body: Result<ApiJson<C>, ApiError>,
 ) -> ApiResult<Response> {
-    let mut store = st.store();
+    let mut store = st.store().await;
     let inst = writable_instance(&store, &project, &name)?.clone();
     let ApiJson(body) = body?;
     let now = rfc3339(store.now_ms());
-    let (child, value) = (kind.create)(&inst, body, &now)?;
+    let (child, mut value) = (kind.create)(&inst, body, &now)?;
     let k = key(&project, &name, kind, &child);
     if store.children.contains_key(&k) {
         return Err(ApiError::AlreadyExists(format!(
@@ -150,10 +165,23 @@ async fn create<C, P>(
             kind.noun
         )));
     }
+    let count = store
+        .children
+        .range(key(&project, &name, kind, "")..)
+        .take_while(|(k, _)| k.0 == project && k.1 == name && k.2 == kind.segment)
+        .take(kind.limit)
+        .count();
+    if count >= kind.limit {
+        return Err(ApiError::QuotaExceeded(format!(
+            "instance {name} already has {count} {}s (limit {})",
+            kind.noun, kind.limit
+        )));
+    }
+    let idem = idem.map(|Extension(c)| c);
+    value["creation_token"] = json!(idem.as_ref().map(|c| c.key.as_str()).unwrap_or(""));
     let mut b = store.batch();
     b.put_child(k, value.clone());
-    b.commit()?;
-    Ok(json_response(StatusCode::CREATED, &value))
+    commit_answer(b, idem.as_ref(), StatusCode::CREATED, Some(&value)).await
 }
 
 async fn get_one<C, P>(
@@ -161,7 +189,7 @@ async fn get_one<C, P>(
     State(st): State<AppState>,
     Path((project, name, child)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    let store = st.store();
+    let store = st.read().await;
     instance_of(&store, &project, &name)?;
     let v = store
         .children
@@ -175,9 +203,10 @@ async fn patch<C, P>(
     kind: &'static Kind<C, P>,
     State(st): State<AppState>,
     Path((project, name, child)): Path<(String, String, String)>,
+    idem: Idem,
     body: Result<ApiJson<P>, ApiError>,
 ) -> ApiResult<Response> {
-    let mut store = st.store();
+    let mut store = st.store().await;
     let inst = instance_of(&store, &project, &name)?.clone();
     let k = key(&project, &name, kind, &child);
     let mut v = store
@@ -191,16 +220,16 @@ async fn patch<C, P>(
     v["updated_at"] = json!(rfc3339(store.now_ms()));
     let mut b = store.batch();
     b.put_child(k, v.clone());
-    b.commit()?;
-    Ok(json_response(StatusCode::OK, &v))
+    commit_answer(b, idem.as_ref().map(|e| &e.0), StatusCode::OK, Some(&v)).await
 }
 
 async fn delete<C, P>(
     kind: &'static Kind<C, P>,
     State(st): State<AppState>,
     Path((project, name, child)): Path<(String, String, String)>,
+    idem: Idem,
 ) -> ApiResult<Response> {
-    let mut store = st.store();
+    let mut store = st.store().await;
     instance_of(&store, &project, &name)?;
     let k = key(&project, &name, kind, &child);
     if !store.children.contains_key(&k) {
@@ -212,8 +241,7 @@ async fn delete<C, P>(
     writable_instance(&store, &project, &name)?;
     let mut b = store.batch();
     b.del_child(k);
-    b.commit()?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    commit_answer(b, idem.as_ref().map(|e| &e.0), StatusCode::NO_CONTENT, None).await
 }
 
 /// `Ok` when there are no violations, else a 400 listing them all.

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::children::{Kind, fail_if, valid_token};
+use super::children::{Kind, MAX_PER_INSTANCE, fail_if, valid_token};
 use crate::error::{ApiResult, FieldViolation};
 use crate::model::{Instance, valid_sql_name};
 
@@ -14,6 +14,7 @@ pub static DATABASES: Kind<DbCreate, DbPatch> = Kind {
     noun: "database",
     create: db_create,
     patch: db_patch,
+    limit: MAX_PER_INSTANCE,
 };
 
 /// The body of a database create: `name` is required (checked by the handler, so that every

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::children::{Kind, fail_if};
+use super::children::{Kind, MAX_PER_INSTANCE, fail_if};
 use crate::error::{ApiResult, FieldViolation};
 use crate::model::{Instance, valid_cidr, valid_instance_name};
 
@@ -14,6 +14,7 @@ pub static FIREWALL_RULES: Kind<FwCreate, FwPatch> = Kind {
     noun: "firewall rule",
     create: fw_create,
     patch: fw_patch,
+    limit: MAX_PER_INSTANCE,
 };
 
 /// The body of a firewall rule create: `name` and `cidr` are required (checked by the handler).

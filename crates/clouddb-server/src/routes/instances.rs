@@ -86,7 +86,7 @@ fn check_password(p: &Option<String>, out: &mut Vec<FieldViolation>) {
 
 /// Commits `b` and answers 202 with the operation and its `Location`. With an Idempotency-Key, the
 /// idempotency record is committed in the same transaction as the change.
-fn commit_accepted(
+async fn commit_accepted(
     mut b: Batch<'_>,
     idem: Option<&IdemCtx>,
     project: &str,
@@ -107,10 +107,11 @@ fn commit_accepted(
                 location: Some(location.clone()),
                 body: body.clone(),
                 created_ms: now,
+                created_real_ms: 0,
             },
         );
     }
-    b.commit()?;
+    b.commit().await?;
     let mut r = (StatusCode::ACCEPTED, body).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -215,7 +216,7 @@ async fn create(
     let path = format!("/v1/projects/{project}/instances");
     let fail = st.faults.take_fail_operation("POST", &path);
 
-    let mut store = st.store();
+    let mut store = st.store().await;
     if store.instance(&project, &name).is_some() {
         return Err(ApiError::AlreadyExists(format!(
             "instance {name} already exists in project {project}"
@@ -246,6 +247,7 @@ async fn create(
         created_at: rfc3339(now),
         updated_at: rfc3339(now),
         etag: String::new(),
+        creation_token: idem.as_ref().map(|e| e.0.key.clone()).unwrap_or_default(),
     };
     inst.refresh_etag();
     let mut b = store.batch();
@@ -265,7 +267,7 @@ async fn create(
         },
     );
     let op = b.start_op(op);
-    commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now)
+    commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now).await
 }
 
 async fn get_one(
@@ -275,7 +277,7 @@ async fn get_one(
     let window = st
         .faults
         .not_found_window_ms(&format!("/v1/projects/{project}/instances/{name}"));
-    let store = st.store();
+    let store = st.read().await;
     let rec = store
         .instance(&project, &name)
         .ok_or_else(|| not_found(&name))?;
@@ -322,7 +324,7 @@ async fn list(
                 .ok_or_else(|| ApiError::field("state", InstanceState::expected()))?,
         ),
     };
-    let store = st.store();
+    let store = st.read().await;
     let start = (project.clone(), page.after.clone().unwrap_or_default());
     let items = store
         .instances
@@ -387,7 +389,7 @@ async fn patch(
         return Err(ApiError::violations(v));
     }
     let path = format!("/v1/projects/{project}/instances/{name}");
-    let mut store = st.store();
+    let mut store = st.store().await;
     let rec = store
         .instance(&project, &name)
         .cloned()
@@ -514,7 +516,7 @@ async fn patch(
         },
     );
     let op = b.start_op(op);
-    commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now)
+    commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now).await
 }
 
 /// A name for a final backup: `<instance>-final-<YYYYMMDDhhmmss>`.
@@ -547,7 +549,7 @@ async fn delete(
         ));
     }
     let path = format!("/v1/projects/{project}/instances/{name}");
-    let mut store = st.store();
+    let mut store = st.store().await;
     let rec = store
         .instance(&project, &name)
         .cloned()
@@ -604,5 +606,5 @@ async fn delete(
         },
     );
     let op = b.start_op(op);
-    commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now)
+    commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now).await
 }

@@ -20,6 +20,8 @@ use axum::routing::{MethodRouter, get};
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
+use crate::middleware::{IdemCtx, IdemStored};
+use crate::store::{Batch, IdemRec};
 use crate::util::{hex_decode, hex_encode};
 use crate::{AppState, MAX_BODY, middleware};
 
@@ -38,8 +40,17 @@ pub fn router(st: AppState) -> Router {
         .merge(children::router(&st, &firewall_rules::FIREWALL_RULES))
         .layer(from_fn_with_state(st.clone(), middleware::faults))
         .layer(from_fn_with_state(st.clone(), middleware::rate_limit))
-        .layer(from_fn_with_state(st.clone(), middleware::auth));
-    let admin = admin::router().layer(from_fn_with_state(st.clone(), middleware::admin_auth));
+        .layer(from_fn_with_state(st.clone(), middleware::auth))
+        .layer(from_fn_with_state(
+            st.clone(),
+            middleware::auth_failure_limit,
+        ));
+    let admin = admin::router()
+        .layer(from_fn_with_state(st.clone(), middleware::admin_auth))
+        .layer(from_fn_with_state(
+            st.clone(),
+            middleware::auth_failure_limit,
+        ));
     Router::new()
         .merge(public)
         .merge(admin)
@@ -76,6 +87,52 @@ pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Res
         }
         Err(e) => ApiError::Internal(e.to_string()).into_response(),
     }
+}
+
+/// Commits `b` and answers `status` with `body` (JSON) or no body. With an Idempotency-Key the record of
+/// this answer is committed in the same transaction as the change, so a failed commit leaves neither.
+pub async fn commit_answer(
+    mut b: Batch<'_>,
+    idem: Option<&IdemCtx>,
+    status: StatusCode,
+    body: Option<&serde_json::Value>,
+) -> ApiResult<Response> {
+    let text = match body {
+        Some(v) => Some(serde_json::to_string(v).map_err(|e| ApiError::Internal(e.to_string()))?),
+        None => None,
+    };
+    if let Some(ctx) = idem {
+        let now = b.store().now_ms();
+        b.put_idem(
+            &ctx.scope,
+            &ctx.key,
+            IdemRec {
+                fingerprint: ctx.fingerprint.clone(),
+                status: status.as_u16(),
+                content_type: text.as_ref().map(|_| "application/json".to_string()),
+                location: None,
+                body: text.clone().unwrap_or_default(),
+                created_ms: now,
+                created_real_ms: 0,
+            },
+        );
+    }
+    b.commit().await?;
+    let mut r = match text {
+        Some(t) => {
+            let mut r = (status, t).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        }
+        None => status.into_response(),
+    };
+    if idem.is_some() {
+        r.extensions_mut().insert(IdemStored);
+    }
+    Ok(r)
 }
 
 /// Parses a raw query string into pairs.

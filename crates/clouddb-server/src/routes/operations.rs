@@ -20,7 +20,7 @@ async fn get_one(
     State(st): State<AppState>,
     Path((project, id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let store = st.store();
+    let store = st.read().await;
     let op = store
         .ops
         .get(&id)
@@ -45,16 +45,17 @@ async fn list(
 ) -> ApiResult<Response> {
     let q = parse_query(raw.as_deref())?;
     let page = Page::from_query(&q)?;
-    let store = st.store();
+    let store = st.read().await;
     let now = store.now_ms();
-    let mut ops: Vec<_> = store
-        .ops
-        .values()
-        .filter(|o| o.project == project)
-        .map(|o| (o.id.clone(), o.public(now)))
-        .collect();
-    ops.sort_by(|a, b| a.0.cmp(&b.0));
-    let (items, next) = page.take(ops.into_iter());
+    // The (project, id) index: one page costs a range scan, not a pass over every operation.
+    let start = (project.clone(), page.after.clone().unwrap_or_default());
+    let ops = store
+        .ops_by_project
+        .range(start..)
+        .take_while(|(p, _)| *p == project)
+        .filter_map(|(_, id)| store.ops.get(id))
+        .map(|o| (o.id.clone(), o.public(now)));
+    let (items, next) = page.take(ops);
     Ok(json_response(
         StatusCode::OK,
         &list_body("operations", items, next),

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::children::{Kind, fail_if};
+use super::children::{Kind, MAX_PER_INSTANCE, fail_if};
 use crate::error::{ApiResult, FieldViolation};
 use crate::model::{Instance, valid_sql_name};
 
@@ -14,6 +14,7 @@ pub static USERS: Kind<UserCreate, UserPatch> = Kind {
     noun: "user",
     create: user_create,
     patch: user_patch,
+    limit: MAX_PER_INSTANCE,
 };
 
 /// The body of a user create: `name` is required (checked by the handler); the password is

@@ -56,8 +56,14 @@ pub fn backup_record(inst: &crate::model::Instance, name: &str, kind: &str, now:
 }
 
 impl Store {
+    /// Whether an operation is due (cheap; lets reads skip [`Store::complete_due`]).
+    pub fn has_due(&self) -> bool {
+        let now = self.now_ms();
+        self.pending.first().is_some_and(|(d, _)| *d <= now)
+    }
+
     /// Finishes every operation whose due time has passed. Returns how many finished.
-    pub fn complete_due(&mut self) -> rusqlite::Result<usize> {
+    pub async fn complete_due(&mut self) -> rusqlite::Result<usize> {
         let now = self.now_ms();
         let due: Vec<String> = self
             .pending
@@ -73,7 +79,7 @@ impl Store {
         for id in due {
             b.finish_op(&id, now);
         }
-        b.commit()?;
+        b.commit().await?;
         Ok(n)
     }
 }
@@ -104,6 +110,8 @@ impl Batch<'_> {
             fail: plan.fail,
             rollback: plan.rollback,
             final_backup: plan.final_backup,
+            done_ms: None,
+            done_real_ms: None,
         }
     }
 
@@ -130,6 +138,8 @@ impl Batch<'_> {
             fail: false,
             rollback: None,
             final_backup: None,
+            done_ms: Some(now),
+            done_real_ms: Some(crate::util::real_now_ms()),
         })
     }
 
@@ -143,6 +153,8 @@ impl Batch<'_> {
         }
         op.done = true;
         op.updated_at = rfc3339(now);
+        op.done_ms = Some(now);
+        op.done_real_ms = Some(crate::util::real_now_ms());
         let rec = self
             .store
             .instance(&op.project, &op.instance)

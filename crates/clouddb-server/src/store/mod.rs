@@ -1,13 +1,20 @@
 //! Storage: every record lives in memory for fast reads and is written through to SQLite (WAL) before the
 //! request that changed it is answered. At startup everything is loaded back, so after a crash nothing
 //! acknowledged is lost and running operations resume (their due times are persisted in virtual time).
+//!
+//! SQLite is only touched by one dedicated writer thread ([`writer`]); async code sends it a batch of
+//! writes and awaits the answer, so no tokio worker ever blocks on disk. A [`Batch`] applies its changes to
+//! memory at once (later steps of the same batch read them) and keeps an undo log: when the commit fails, or
+//! the batch is dropped uncommitted, memory is restored to what it was, so a failed write is never visible
+//! and never acknowledged.
 
 pub mod lifecycle;
+mod writer;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -15,9 +22,36 @@ use crate::model::Instance;
 use crate::util::real_now_ms;
 
 pub use lifecycle::OpPlan;
+pub(crate) use writer::Write;
 
 /// Embedded migrations, applied in order; `PRAGMA user_version` counts the applied ones.
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+
+/// Finished operations are kept this long (virtual *or* real time, whichever passes first), as long as
+/// idempotency records, so a replayed 202 still names an operation that can be polled.
+pub const OPERATION_RETENTION_MS: i64 = 24 * 3600 * 1000;
+/// At most this many finished operations are kept (the oldest are purged first).
+pub const MAX_FINISHED_OPERATIONS: usize = 100_000;
+/// Idempotency records are honoured for 24 hours of virtual *and* real time (the first to pass ends it).
+pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
+
+/// Bounds of the idempotency table.
+#[derive(Debug, Clone, Copy)]
+pub struct IdemLimits {
+    /// Most records kept; the oldest are evicted first.
+    pub max_records: usize,
+    /// Most bytes (stored response bodies and headers) kept; the oldest are evicted first.
+    pub max_bytes: usize,
+}
+
+impl Default for IdemLimits {
+    fn default() -> Self {
+        Self {
+            max_records: 100_000,
+            max_bytes: 64 << 20,
+        }
+    }
+}
 
 /// Stored instance: the public record plus internal bookkeeping.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,6 +81,11 @@ pub struct OpRec {
     pub rollback: Option<Instance>,
     /// For deletes: the name of the final backup to record, if any.
     pub final_backup: Option<String>,
+    /// When it finished: virtual and real time in ms (for the retention purge).
+    #[serde(default)]
+    pub done_ms: Option<i64>,
+    #[serde(default)]
+    pub done_real_ms: Option<i64>,
 }
 
 impl OpRec {
@@ -73,7 +112,29 @@ pub struct IdemRec {
     pub content_type: Option<String>,
     pub location: Option<String>,
     pub body: String,
+    /// Virtual time of creation (ms).
     pub created_ms: i64,
+    /// Real time of creation (ms); 0 in records written before it existed (then: the load time).
+    #[serde(default)]
+    pub created_real_ms: i64,
+}
+
+impl IdemRec {
+    /// Bytes this record counts against [`IdemLimits::max_bytes`].
+    pub fn size(&self, scope: &str, key: &str) -> usize {
+        96 + scope.len()
+            + key.len()
+            + self.fingerprint.len()
+            + self.body.len()
+            + self.content_type.as_ref().map_or(0, String::len)
+            + self.location.as_ref().map_or(0, String::len)
+    }
+
+    /// Whether the record still counts at virtual time `now` and real time `real_now`.
+    pub fn live(&self, now: i64, real_now: i64) -> bool {
+        now < self.created_ms.saturating_add(IDEMPOTENCY_TTL_MS)
+            && real_now < self.created_real_ms.saturating_add(IDEMPOTENCY_TTL_MS)
+    }
 }
 
 /// The virtual clock: real time plus an offset, or frozen at a point.
@@ -92,22 +153,39 @@ impl Clock {
 
 /// Key of a sub-resource: (project, instance, kind, name).
 pub type ChildKey = (String, String, String, String);
+type IdemKey = (String, String);
 
+/// The records. Fields are public for reading; every change goes through a [`Batch`].
 pub struct Store {
-    conn: Connection,
+    writer: writer::Writer,
     pub clock: Clock,
     pub instances: BTreeMap<(String, String), InstanceRec>,
     pub ops: HashMap<String, OpRec>,
     /// Running operations by due time.
     pub pending: BTreeSet<(i64, String)>,
+    /// Operations by (project, id), for listing one project's operations in order.
+    pub ops_by_project: BTreeSet<(String, String)>,
+    /// Finished operations by virtual and by real finishing time, for the purge.
+    finished_virtual: BTreeSet<(i64, String)>,
+    finished_real: BTreeSet<(i64, String)>,
     pub children: BTreeMap<ChildKey, Value>,
     pub backups: BTreeMap<(String, String), Value>,
-    pub idem: HashMap<(String, String), IdemRec>,
+    pub idem: HashMap<IdemKey, IdemRec>,
+    /// Idempotency records by (real creation time, scope, key): eviction order.
+    idem_by_age: BTreeSet<(i64, String, String)>,
+    idem_by_virtual: BTreeSet<(i64, String, String)>,
+    idem_bytes: usize,
+    idem_limits: IdemLimits,
 }
 
 impl Store {
     /// Opens (or creates) the database at `path`, or an in-memory one when `path` is `None`.
     pub fn open(path: Option<&Path>) -> rusqlite::Result<Self> {
+        Self::open_with(path, IdemLimits::default())
+    }
+
+    /// Like [`Store::open`] with explicit bounds for the idempotency table.
+    pub fn open_with(path: Option<&Path>, idem_limits: IdemLimits) -> rusqlite::Result<Self> {
         let conn = match path {
             Some(p) => Connection::open(p)?,
             None => Connection::open_in_memory()?,
@@ -121,58 +199,257 @@ impl Store {
             conn.execute_batch(m)?;
             conn.pragma_update(None, "user_version", (i + 1) as i64)?;
         }
+        let loaded = Loaded::read(&conn)?;
         let mut s = Self {
-            conn,
-            clock: Clock::default(),
+            writer: writer::Writer::start(conn)?,
+            clock: loaded.clock,
             instances: BTreeMap::new(),
             ops: HashMap::new(),
             pending: BTreeSet::new(),
-            children: BTreeMap::new(),
-            backups: BTreeMap::new(),
+            ops_by_project: BTreeSet::new(),
+            finished_virtual: BTreeSet::new(),
+            finished_real: BTreeSet::new(),
+            children: loaded.children,
+            backups: loaded.backups,
             idem: HashMap::new(),
+            idem_by_age: BTreeSet::new(),
+            idem_by_virtual: BTreeSet::new(),
+            idem_bytes: 0,
+            idem_limits,
         };
-        s.load()?;
+        for rec in loaded.instances {
+            s.instances
+                .insert((rec.inst.project.clone(), rec.inst.name.clone()), rec);
+        }
+        let real = real_now_ms();
+        for mut op in loaded.ops {
+            if op.done {
+                op.done_ms.get_or_insert(op.due_ms);
+                op.done_real_ms.get_or_insert(real);
+            }
+            s.set_op(op.id.clone(), Some(op));
+        }
+        for (k, mut rec) in loaded.idem {
+            if rec.created_real_ms == 0 {
+                rec.created_real_ms = real;
+            }
+            s.set_idem(k, Some(rec));
+        }
         Ok(s)
     }
 
-    fn load(&mut self) -> rusqlite::Result<()> {
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Starts a write batch; changes are visible in memory at once and undone unless
+    /// [`Batch::commit`] succeeds.
+    pub fn batch(&mut self) -> Batch<'_> {
+        Batch {
+            store: self,
+            writes: Vec::new(),
+            undo: Vec::new(),
+            settled: false,
+        }
+    }
+
+    pub fn instance(&self, project: &str, name: &str) -> Option<&InstanceRec> {
+        self.instances.get(&(project.to_string(), name.to_string()))
+    }
+
+    /// Number of idempotency records and the bytes they count.
+    pub fn idem_usage(&self) -> (usize, usize) {
+        (self.idem.len(), self.idem_bytes)
+    }
+
+    /// Makes every later commit fail with `SQLITE_READONLY` (a stand-in for a read-only or full disk),
+    /// or stops doing so. For tests of the failure paths.
+    #[doc(hidden)]
+    pub fn set_read_only(&self, on: bool) {
+        self.writer.set_read_only(on);
+    }
+
+    /// The flag behind [`Store::set_read_only`].
+    #[doc(hidden)]
+    pub fn read_only_flag(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.writer.read_only.clone()
+    }
+
+    /// Wipes every record and resets the clock, in one transaction; memory changes only when it commits.
+    pub async fn reset(&mut self) -> rusqlite::Result<()> {
+        self.writer.commit(vec![Write::Reset]).await?;
+        self.clock = Clock::default();
+        self.instances.clear();
+        self.ops.clear();
+        self.pending.clear();
+        self.ops_by_project.clear();
+        self.finished_virtual.clear();
+        self.finished_real.clear();
+        self.children.clear();
+        self.backups.clear();
+        self.idem.clear();
+        self.idem_by_age.clear();
+        self.idem_by_virtual.clear();
+        self.idem_bytes = 0;
+        Ok(())
+    }
+
+    /// Drops expired idempotency records and finished operations past their retention (or over the count
+    /// bound). Returns how many records went.
+    pub async fn housekeeping(&mut self) -> rusqlite::Result<usize> {
+        let now = self.now_ms();
+        let real = real_now_ms();
+        let idem_cut = |t: i64| t.saturating_add(IDEMPOTENCY_TTL_MS);
+        let mut idem: BTreeSet<IdemKey> = self
+            .idem_by_age
+            .iter()
+            .take_while(|(t, _, _)| idem_cut(*t) <= real)
+            .map(|(_, s, k)| (s.clone(), k.clone()))
+            .collect();
+        idem.extend(
+            self.idem_by_virtual
+                .iter()
+                .take_while(|(t, _, _)| idem_cut(*t) <= now)
+                .map(|(_, s, k)| (s.clone(), k.clone())),
+        );
+        let mut ops: BTreeSet<String> = self
+            .finished_real
+            .iter()
+            .take_while(|(t, _)| t.saturating_add(OPERATION_RETENTION_MS) <= real)
+            .map(|(_, id)| id.clone())
+            .collect();
+        ops.extend(
+            self.finished_virtual
+                .iter()
+                .take_while(|(t, _)| t.saturating_add(OPERATION_RETENTION_MS) <= now)
+                .map(|(_, id)| id.clone()),
+        );
+        let over = self
+            .finished_real
+            .len()
+            .saturating_sub(MAX_FINISHED_OPERATIONS);
+        ops.extend(
+            self.finished_real
+                .iter()
+                .take(over)
+                .map(|(_, id)| id.clone()),
+        );
+        let n = idem.len() + ops.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        let mut b = self.batch();
+        for k in idem {
+            b.del_idem(&k.0, &k.1);
+        }
+        for id in ops {
+            b.del_op(&id);
+        }
+        b.commit().await?;
+        Ok(n)
+    }
+
+    /// Sets or removes an operation, keeping the indexes in step; returns the previous one.
+    fn set_op(&mut self, id: String, op: Option<OpRec>) -> Option<OpRec> {
+        let old = self.ops.remove(&id);
+        if let Some(o) = &old {
+            if o.done {
+                self.finished_virtual
+                    .remove(&(o.done_ms.unwrap_or(o.due_ms), id.clone()));
+                self.finished_real
+                    .remove(&(o.done_real_ms.unwrap_or(0), id.clone()));
+            } else {
+                self.pending.remove(&(o.due_ms, id.clone()));
+            }
+            self.ops_by_project.remove(&(o.project.clone(), id.clone()));
+        }
+        if let Some(op) = op {
+            if op.done {
+                self.finished_virtual
+                    .insert((op.done_ms.unwrap_or(op.due_ms), id.clone()));
+                self.finished_real
+                    .insert((op.done_real_ms.unwrap_or(0), id.clone()));
+            } else {
+                self.pending.insert((op.due_ms, id.clone()));
+            }
+            self.ops_by_project.insert((op.project.clone(), id.clone()));
+            self.ops.insert(id, op);
+        }
+        old
+    }
+
+    /// Sets or removes an idempotency record, keeping the indexes and the byte count in step.
+    fn set_idem(&mut self, k: IdemKey, rec: Option<IdemRec>) -> Option<IdemRec> {
+        let old = match rec {
+            Some(r) => self.idem.insert(k.clone(), r),
+            None => self.idem.remove(&k),
+        };
+        if let Some(o) = &old {
+            self.idem_by_age
+                .remove(&(o.created_real_ms, k.0.clone(), k.1.clone()));
+            self.idem_by_virtual
+                .remove(&(o.created_ms, k.0.clone(), k.1.clone()));
+            self.idem_bytes = self.idem_bytes.saturating_sub(o.size(&k.0, &k.1));
+        }
+        if let Some(n) = self.idem.get(&k) {
+            self.idem_by_age
+                .insert((n.created_real_ms, k.0.clone(), k.1.clone()));
+            self.idem_by_virtual
+                .insert((n.created_ms, k.0.clone(), k.1.clone()));
+            self.idem_bytes += n.size(&k.0, &k.1);
+        }
+        old
+    }
+}
+
+/// Everything read back from SQLite at startup.
+struct Loaded {
+    clock: Clock,
+    instances: Vec<InstanceRec>,
+    ops: Vec<OpRec>,
+    children: BTreeMap<ChildKey, Value>,
+    backups: BTreeMap<(String, String), Value>,
+    idem: Vec<(IdemKey, IdemRec)>,
+}
+
+impl Loaded {
+    fn read(conn: &Connection) -> rusqlite::Result<Self> {
         let bad = |e: serde_json::Error| {
             rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
         };
+        let mut out = Self {
+            clock: Clock::default(),
+            instances: Vec::new(),
+            ops: Vec::new(),
+            children: BTreeMap::new(),
+            backups: BTreeMap::new(),
+            idem: Vec::new(),
+        };
         {
-            let mut st = self
-                .conn
-                .prepare("SELECT value FROM meta WHERE key = 'clock'")?;
+            let mut st = conn.prepare("SELECT value FROM meta WHERE key = 'clock'")?;
             let mut rows = st.query([])?;
             if let Some(r) = rows.next()? {
                 let v: String = r.get(0)?;
-                self.clock = serde_json::from_str(&v).map_err(bad)?;
+                out.clock = serde_json::from_str(&v).map_err(bad)?;
             }
         }
         {
-            let mut st = self.conn.prepare("SELECT body FROM instances")?;
+            let mut st = conn.prepare("SELECT body FROM instances")?;
             let rows = st.query_map([], |r| r.get::<_, String>(0))?;
             for b in rows {
-                let rec: InstanceRec = serde_json::from_str(&b?).map_err(bad)?;
-                self.instances
-                    .insert((rec.inst.project.clone(), rec.inst.name.clone()), rec);
+                out.instances.push(serde_json::from_str(&b?).map_err(bad)?);
             }
         }
         {
-            let mut st = self.conn.prepare("SELECT body FROM operations")?;
+            let mut st = conn.prepare("SELECT body FROM operations")?;
             let rows = st.query_map([], |r| r.get::<_, String>(0))?;
             for b in rows {
-                let op: OpRec = serde_json::from_str(&b?).map_err(bad)?;
-                if !op.done {
-                    self.pending.insert((op.due_ms, op.id.clone()));
-                }
-                self.ops.insert(op.id.clone(), op);
+                out.ops.push(serde_json::from_str(&b?).map_err(bad)?);
             }
         }
         {
-            let mut st = self
-                .conn
-                .prepare("SELECT project, instance, kind, name, body FROM children")?;
+            let mut st =
+                conn.prepare("SELECT project, instance, kind, name, body FROM children")?;
             let rows = st.query_map([], |r| {
                 Ok((
                     (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
@@ -181,87 +458,50 @@ impl Store {
             })?;
             for row in rows {
                 let (k, b) = row?;
-                self.children
+                out.children
                     .insert(k, serde_json::from_str(&b).map_err(bad)?);
             }
         }
         {
-            let mut st = self
-                .conn
-                .prepare("SELECT project, name, body FROM backups")?;
+            let mut st = conn.prepare("SELECT project, name, body FROM backups")?;
             let rows =
                 st.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get::<_, String>(2)?)))?;
             for row in rows {
                 let (k, b) = row?;
-                self.backups
+                out.backups
                     .insert(k, serde_json::from_str(&b).map_err(bad)?);
             }
         }
         {
-            let mut st = self
-                .conn
-                .prepare("SELECT scope, key, body FROM idempotency")?;
+            let mut st = conn.prepare("SELECT scope, key, body FROM idempotency")?;
             let rows =
                 st.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get::<_, String>(2)?)))?;
             for row in rows {
                 let (k, b) = row?;
-                self.idem.insert(k, serde_json::from_str(&b).map_err(bad)?);
+                out.idem.push((k, serde_json::from_str(&b).map_err(bad)?));
             }
         }
-        Ok(())
-    }
-
-    pub fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
-    }
-
-    /// Starts a write batch; changes are kept in memory at once and committed by [`Batch::commit`].
-    pub fn batch(&mut self) -> Batch<'_> {
-        Batch {
-            store: self,
-            writes: Vec::new(),
-        }
-    }
-
-    pub fn instance(&self, project: &str, name: &str) -> Option<&InstanceRec> {
-        self.instances.get(&(project.to_string(), name.to_string()))
-    }
-
-    /// Wipes every record and resets the clock.
-    pub fn reset(&mut self) -> rusqlite::Result<()> {
-        self.conn.execute_batch(
-            "BEGIN; DELETE FROM instances; DELETE FROM operations; DELETE FROM children;
-             DELETE FROM backups; DELETE FROM idempotency; DELETE FROM meta; COMMIT;",
-        )?;
-        self.clock = Clock::default();
-        self.instances.clear();
-        self.ops.clear();
-        self.pending.clear();
-        self.children.clear();
-        self.backups.clear();
-        self.idem.clear();
-        Ok(())
+        Ok(out)
     }
 }
 
-enum Write {
-    PutInstance(String, String, String),
-    DelInstance(String, String),
-    PutOp(String, bool, String),
-    PutChild(ChildKey, String),
-    DelChild(ChildKey),
-    DelChildrenOf(String, String),
-    PutBackup(String, String, String),
-    DelBackup(String, String),
-    PutIdem(String, String, String),
-    DelIdem(String, String),
-    Meta(String, String),
+/// The previous value of one changed record.
+enum Undo {
+    Instance((String, String), Option<Box<InstanceRec>>),
+    Op(String, Option<Box<OpRec>>),
+    Child(ChildKey, Option<Value>),
+    Backup((String, String), Option<Value>),
+    Idem(IdemKey, Option<IdemRec>),
+    Clock(Clock),
 }
 
-/// A set of changes applied to memory immediately and to SQLite in one transaction on commit.
+/// A set of changes, visible in memory at once and written to SQLite in one transaction by
+/// [`Batch::commit`]. Unless the commit succeeds (it fails, or the batch is dropped), memory is restored.
 pub struct Batch<'a> {
-    pub store: &'a mut Store,
+    pub(crate) store: &'a mut Store,
     writes: Vec<Write>,
+    undo: Vec<Undo>,
+    settled: bool,
 }
 
 fn to_json<T: Serialize>(v: &T) -> String {
@@ -269,11 +509,17 @@ fn to_json<T: Serialize>(v: &T) -> String {
 }
 
 impl Batch<'_> {
+    /// The store, for reading inside a batch (changes so far are visible).
+    pub fn store(&self) -> &Store {
+        self.store
+    }
+
     pub fn put_instance(&mut self, rec: InstanceRec) {
         let (p, n) = (rec.inst.project.clone(), rec.inst.name.clone());
         self.writes
             .push(Write::PutInstance(p.clone(), n.clone(), to_json(&rec)));
-        self.store.instances.insert((p, n), rec);
+        let old = self.store.instances.insert((p.clone(), n.clone()), rec);
+        self.undo.push(Undo::Instance((p, n), old.map(Box::new)));
     }
 
     pub fn del_instance(&mut self, project: &str, name: &str) {
@@ -281,9 +527,9 @@ impl Batch<'_> {
             .push(Write::DelInstance(project.into(), name.into()));
         self.writes
             .push(Write::DelChildrenOf(project.into(), name.into()));
-        self.store
-            .instances
-            .remove(&(project.to_string(), name.to_string()));
+        let k = (project.to_string(), name.to_string());
+        let old = self.store.instances.remove(&k);
+        self.undo.push(Undo::Instance(k, old.map(Box::new)));
         let keys: Vec<ChildKey> = self
             .store
             .children
@@ -299,30 +545,40 @@ impl Batch<'_> {
             .map(|(k, _)| k.clone())
             .collect();
         for k in keys {
-            self.store.children.remove(&k);
+            let old = self.store.children.remove(&k);
+            self.undo.push(Undo::Child(k, old));
         }
     }
 
-    pub fn put_op(&mut self, op: OpRec) {
-        if op.done {
-            self.store.pending.remove(&(op.due_ms, op.id.clone()));
-        } else {
-            self.store.pending.insert((op.due_ms, op.id.clone()));
+    pub fn put_op(&mut self, mut op: OpRec) {
+        if op.done && op.done_ms.is_none() {
+            op.done_ms = Some(self.store.now_ms());
+            op.done_real_ms = Some(real_now_ms());
         }
         self.writes
             .push(Write::PutOp(op.id.clone(), op.done, to_json(&op)));
-        self.store.ops.insert(op.id.clone(), op);
+        let id = op.id.clone();
+        let old = self.store.set_op(id.clone(), Some(op));
+        self.undo.push(Undo::Op(id, old.map(Box::new)));
+    }
+
+    pub fn del_op(&mut self, id: &str) {
+        self.writes.push(Write::DelOp(id.into()));
+        let old = self.store.set_op(id.into(), None);
+        self.undo.push(Undo::Op(id.into(), old.map(Box::new)));
     }
 
     pub fn put_child(&mut self, key: ChildKey, body: Value) {
         self.writes
             .push(Write::PutChild(key.clone(), to_json(&body)));
-        self.store.children.insert(key, body);
+        let old = self.store.children.insert(key.clone(), body);
+        self.undo.push(Undo::Child(key, old));
     }
 
     pub fn del_child(&mut self, key: ChildKey) {
         self.writes.push(Write::DelChild(key.clone()));
-        self.store.children.remove(&key);
+        let old = self.store.children.remove(&key);
+        self.undo.push(Undo::Child(key, old));
     }
 
     pub fn put_backup(&mut self, project: &str, name: &str, body: Value) {
@@ -331,112 +587,174 @@ impl Batch<'_> {
             name.into(),
             to_json(&body),
         ));
-        self.store
-            .backups
-            .insert((project.into(), name.into()), body);
+        let k = (project.to_string(), name.to_string());
+        let old = self.store.backups.insert(k.clone(), body);
+        self.undo.push(Undo::Backup(k, old));
     }
 
     pub fn del_backup(&mut self, project: &str, name: &str) {
         self.writes
             .push(Write::DelBackup(project.into(), name.into()));
-        self.store
-            .backups
-            .remove(&(project.to_string(), name.to_string()));
+        let k = (project.to_string(), name.to_string());
+        let old = self.store.backups.remove(&k);
+        self.undo.push(Undo::Backup(k, old));
     }
 
-    /// Drops idempotency records created before `cutoff_ms` (virtual time).
-    pub fn expire_idem(&mut self, cutoff_ms: i64) {
-        let old: Vec<(String, String)> = self
-            .store
-            .idem
-            .iter()
-            .filter(|(_, r)| r.created_ms < cutoff_ms)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in old {
-            self.writes.push(Write::DelIdem(k.0.clone(), k.1.clone()));
-            self.store.idem.remove(&k);
+    /// Records an idempotency answer (stamped with the current real time), evicting the oldest records
+    /// while the table is over its bounds.
+    pub fn put_idem(&mut self, scope: &str, key: &str, mut rec: IdemRec) {
+        rec.created_real_ms = real_now_ms();
+        self.writes
+            .push(Write::PutIdem(scope.into(), key.into(), to_json(&rec)));
+        let k = (scope.to_string(), key.to_string());
+        let old = self.store.set_idem(k.clone(), Some(rec));
+        self.undo.push(Undo::Idem(k.clone(), old));
+        let lim = self.store.idem_limits;
+        while self.store.idem.len() > lim.max_records.max(1)
+            || (self.store.idem_bytes > lim.max_bytes && self.store.idem.len() > 1)
+        {
+            let Some((_, s, kk)) = self
+                .store
+                .idem_by_age
+                .iter()
+                .find(|(_, s, kk)| (s, kk) != (&k.0, &k.1))
+                .cloned()
+            else {
+                break;
+            };
+            self.del_idem(&s, &kk);
         }
     }
 
-    pub fn put_idem(&mut self, scope: &str, key: &str, rec: IdemRec) {
-        self.writes
-            .push(Write::PutIdem(scope.into(), key.into(), to_json(&rec)));
-        self.store.idem.insert((scope.into(), key.into()), rec);
+    pub fn del_idem(&mut self, scope: &str, key: &str) {
+        self.writes.push(Write::DelIdem(scope.into(), key.into()));
+        let k = (scope.to_string(), key.to_string());
+        let old = self.store.set_idem(k.clone(), None);
+        self.undo.push(Undo::Idem(k, old));
     }
 
     pub fn put_clock(&mut self, clock: Clock) {
+        self.undo.push(Undo::Clock(self.store.clock));
         self.store.clock = clock;
         self.writes
             .push(Write::Meta("clock".into(), to_json(&clock)));
     }
 
-    /// Commits the batch to SQLite.
-    pub fn commit(self) -> rusqlite::Result<()> {
+    /// Commits the batch to SQLite (on the writer thread). On failure memory is restored and the error
+    /// returned: nothing of the batch is visible or acknowledged.
+    pub async fn commit(mut self) -> rusqlite::Result<()> {
         if self.writes.is_empty() {
+            self.settled = true;
             return Ok(());
         }
-        let tx = self.store.conn.transaction()?;
-        for w in &self.writes {
-            match w {
-                Write::PutInstance(p, n, b) => {
-                    tx.prepare_cached(
-                        "INSERT OR REPLACE INTO instances (project, name, body) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![p, n, b])?;
+        let writes = std::mem::take(&mut self.writes);
+        let res = self.store.writer.commit(writes).await;
+        if res.is_ok() {
+            self.settled = true;
+        }
+        // On error, Drop rolls back.
+        res
+    }
+
+    fn rollback(&mut self) {
+        while let Some(u) = self.undo.pop() {
+            let s = &mut *self.store;
+            match u {
+                Undo::Instance(k, Some(v)) => {
+                    s.instances.insert(k, *v);
                 }
-                Write::DelInstance(p, n) => {
-                    tx.prepare_cached("DELETE FROM instances WHERE project = ?1 AND name = ?2")?
-                        .execute(params![p, n])?;
+                Undo::Instance(k, None) => {
+                    s.instances.remove(&k);
                 }
-                Write::PutOp(id, done, b) => {
-                    tx.prepare_cached(
-                        "INSERT OR REPLACE INTO operations (id, done, body) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![id, done, b])?;
+                Undo::Op(id, v) => {
+                    s.set_op(id, v.map(|b| *b));
                 }
-                Write::PutChild((p, i, k, n), b) => {
-                    tx.prepare_cached(
-                        "INSERT OR REPLACE INTO children (project, instance, kind, name, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )?
-                    .execute(params![p, i, k, n, b])?;
+                Undo::Child(k, Some(v)) => {
+                    s.children.insert(k, v);
                 }
-                Write::DelChild((p, i, k, n)) => {
-                    tx.prepare_cached(
-                        "DELETE FROM children WHERE project = ?1 AND instance = ?2 AND kind = ?3 AND name = ?4",
-                    )?
-                    .execute(params![p, i, k, n])?;
+                Undo::Child(k, None) => {
+                    s.children.remove(&k);
                 }
-                Write::DelChildrenOf(p, i) => {
-                    tx.prepare_cached("DELETE FROM children WHERE project = ?1 AND instance = ?2")?
-                        .execute(params![p, i])?;
+                Undo::Backup(k, Some(v)) => {
+                    s.backups.insert(k, v);
                 }
-                Write::PutBackup(p, n, b) => {
-                    tx.prepare_cached(
-                        "INSERT OR REPLACE INTO backups (project, name, body) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![p, n, b])?;
+                Undo::Backup(k, None) => {
+                    s.backups.remove(&k);
                 }
-                Write::DelBackup(p, n) => {
-                    tx.prepare_cached("DELETE FROM backups WHERE project = ?1 AND name = ?2")?
-                        .execute(params![p, n])?;
+                Undo::Idem(k, v) => {
+                    s.set_idem(k, v);
                 }
-                Write::PutIdem(s, k, b) => {
-                    tx.prepare_cached(
-                        "INSERT OR REPLACE INTO idempotency (scope, key, body) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![s, k, b])?;
-                }
-                Write::DelIdem(s, k) => {
-                    tx.prepare_cached("DELETE FROM idempotency WHERE scope = ?1 AND key = ?2")?
-                        .execute(params![s, k])?;
-                }
-                Write::Meta(k, v) => {
-                    tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
-                        .execute(params![k, v])?;
-                }
+                Undo::Clock(c) => s.clock = c,
             }
         }
-        tx.commit()
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.rollback();
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn rec(created_ms: i64, created_real_ms: i64) -> IdemRec {
+        IdemRec {
+            fingerprint: "f".into(),
+            status: 201,
+            content_type: None,
+            location: None,
+            body: "{}".into(),
+            created_ms,
+            created_real_ms,
+        }
+    }
+
+    #[tokio::test]
+    async fn idempotency_records_expire_on_real_time_while_the_clock_is_frozen() {
+        let mut s = Store::open(None).unwrap();
+        let now = s.now_ms();
+        s.clock.frozen_at_ms = Some(now);
+        let real = real_now_ms();
+        let old = real - IDEMPOTENCY_TTL_MS - 1000;
+        s.set_idem(("p".into(), "old".into()), Some(rec(now, old)));
+        s.set_idem(("p".into(), "new".into()), Some(rec(now, real)));
+        assert!(!s.idem[&("p".to_string(), "old".to_string())].live(now, real));
+        assert_eq!(s.housekeeping().await.unwrap(), 1);
+        assert_eq!(s.idem_usage().0, 1);
+        assert!(s.idem.contains_key(&("p".to_string(), "new".to_string())));
+    }
+
+    #[tokio::test]
+    async fn a_failed_or_dropped_batch_restores_memory_and_indexes() {
+        let mut s = Store::open(None).unwrap();
+        let mut b = s.batch();
+        b.put_backup("p", "b1", serde_json::json!({"name": "b1"}));
+        b.commit().await.unwrap();
+        let bytes = s.idem_usage();
+        s.set_read_only(true);
+        let mut b = s.batch();
+        b.del_backup("p", "b1");
+        b.put_idem("p", "k", rec(0, 0));
+        b.put_clock(Clock {
+            offset_ms: 5,
+            frozen_at_ms: None,
+        });
+        assert!(b.commit().await.is_err());
+        assert!(s.backups.contains_key(&("p".to_string(), "b1".to_string())));
+        assert_eq!(s.idem_usage(), bytes);
+        assert_eq!(s.clock.offset_ms, 0);
+        s.set_read_only(false);
+        {
+            let mut b = s.batch();
+            b.del_backup("p", "b1");
+            // dropped without commit
+        }
+        assert!(s.backups.contains_key(&("p".to_string(), "b1".to_string())));
     }
 }

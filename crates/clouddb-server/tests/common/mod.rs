@@ -38,6 +38,7 @@ pub fn config() -> Config {
         delete_ms: 2000,
         rate_limit: 0.0,
         rate_burst: 0.0,
+        ..Config::default()
     }
 }
 
