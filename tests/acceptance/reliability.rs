@@ -124,3 +124,54 @@ fn sigterm_during_create_keeps_instance_in_state() {
         env.finish();
     });
 }
+
+/// A create the API committed but whose every answer was lost (all retries dropped) is ambiguous:
+/// the provider looks the instance up, proves by its `creation_token` that this request created
+/// it, and records it as tainted state instead of orphaning it. The next apply replaces it, and
+/// the server never holds more than one instance of that name.
+#[test]
+fn reliability_ambiguous_create_is_recorded_not_orphaned() {
+    for_each_terraform(
+        "reliability_ambiguous_create_is_recorded_not_orphaned",
+        |tf| {
+            let env = Env::new(tf);
+            let hcl = "terraform {\n  required_providers {\n    clouddb = {\n      source = \"clouddb/clouddb\"\n    }\n  }\n}\n\nprovider \"clouddb\" {\n  poll_interval = \"100ms\"\n  max_retries   = 1\n}\n\nresource \"clouddb_instance\" \"db\" {\n  name = \"acc-ambiguous\"\n}\n";
+            std::fs::write(env.work.join("main.tf"), hcl).expect("write main.tf");
+            env.tf_ok(&["init", "-input=false", "-no-color"]);
+            let path = format!("/v1/projects/{}/instances", harness::PROJECT);
+            env.server.fault(json!({"kind": "drop_response", "method": "POST", "path_prefix": path, "count": 10}));
+            let r = env.tf(&["apply", "-input=false", "-no-color", "-auto-approve"]);
+            assert_ne!(
+                r.code,
+                0,
+                "the create's answers were all lost:\n{}",
+                r.combined()
+            );
+            env.server.clear_faults();
+            assert_eq!(
+                env.server.instance_names(),
+                vec!["acc-ambiguous".to_string()]
+            );
+            let raw = env.raw_state();
+            let inst = raw["resources"]
+                .as_array()
+                .and_then(|rs| rs.iter().find(|r| r["type"] == "clouddb_instance"))
+                .map(|r| r["instances"][0].clone())
+                .unwrap_or(Value::Null);
+            assert_eq!(
+                inst["status"],
+                json!("tainted"),
+                "recorded, tainted: {raw}\n{}",
+                r.combined()
+            );
+            assert_eq!(inst["attributes"]["name"], json!("acc-ambiguous"));
+            // The follow-up apply replaces the tainted instance; the plan after it is empty.
+            env.apply_ok();
+            assert_eq!(
+                env.server.instance_names(),
+                vec!["acc-ambiguous".to_string()]
+            );
+            env.finish();
+        },
+    );
+}
