@@ -456,7 +456,9 @@ fn dec(
         // and malformed refinements are an error (as in cty)
         Head::Ext(t, data) => {
             if t == EXT_REFINED && !data.is_empty() && *ty != Type::Dynamic {
-                return Ok(Value::Unknown(decode_refinements(data).map_err(err)?));
+                return Ok(Value::refined_unknown(
+                    decode_refinements(data).map_err(err)?,
+                ));
             }
             return Ok(Value::unknown());
         }
