@@ -8,7 +8,8 @@
 #    smoke tests on the CLI on PATH (see tests/acceptance/README.md)
 # 4. cargo test for the whole workspace with TF_ACC=1: unit, protocol, API and acceptance tests
 #    (no Terraform at all then fails the acceptance tests instead of skipping them)
-# 5. schemathesis checks docs/openapi.yaml against a running clouddb-server
+# 5. the fuzz targets: corpus replay as a test, and a short cargo-fuzz run when available
+# 6. schemathesis checks docs/openapi.yaml against a running clouddb-server
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +46,25 @@ done
 
 step "cargo test --workspace"
 cargo test --workspace --locked --no-fail-fast
+
+# The fuzz targets (fuzz/, its own workspace): the committed corpus is always replayed as a
+# plain test (stable toolchain, seconds). Installing cargo-fuzz takes > 3 min on CI-sized
+# machines, so CI does not install it; when it and a nightly toolchain are present a few
+# seconds of real fuzzing per target follow (FUZZ_SECONDS, default 5). See docs/fuzzing.md.
+step "fuzz targets: corpus replay"
+cargo test --manifest-path fuzz/Cargo.toml --locked --no-default-features
+if command -v cargo-fuzz >/dev/null 2>&1 && cargo +nightly --version >/dev/null 2>&1; then
+    step "fuzz targets: ${FUZZ_SECONDS:-5}s each (cargo +nightly fuzz)"
+    scratch=$(mktemp -d)
+    for t in msgpack_decode json_decode raw_state type_json round_trip; do
+        mkdir -p "$scratch/$t"
+        cargo +nightly fuzz run --fuzz-dir fuzz -s none "$t" "$scratch/$t" "fuzz/corpus/$t" -- \
+            -max_total_time="${FUZZ_SECONDS:-5}" -max_len=8192 -timeout=10 -rss_limit_mb=2048
+    done
+    rm -rf "$scratch"
+else
+    printf 'skipped the short fuzz run: it needs cargo-fuzz and a nightly toolchain (cargo install cargo-fuzz; rustup toolchain install nightly)\n'
+fi
 
 if [ -x scripts/schemathesis-clouddb-server.sh ]; then
     step "schemathesis: docs/openapi.yaml against clouddb-server"

@@ -701,6 +701,41 @@ fn conforms(v: &Value, ty: &Type, path: &AttributePath) -> Result<(), (Attribute
     }
 }
 
+/// Absent object attributes a decoder fills with null, at most, after decoding `items`
+/// values: generous for lenient input (a few absent attributes per object), linear in the
+/// input for hostile input (a one-byte `{}` of a wide object type declared in a `dynamic`
+/// wrapper, repeated, would otherwise be quadratic).
+pub(crate) fn fill_budget(items: usize) -> usize {
+    4096 + 16 * items
+}
+
+/// The decoders' message when [`fill_budget`] is exceeded.
+pub(crate) const FILL_BUDGET_EXCEEDED: &str =
+    "too many absent object attributes for the size of the input";
+
+/// Inside a `dynamic` wrapper, the elements of a list, set or map whose element type is
+/// `dynamic` must share one type, as in cty (every element of a cty collection has the
+/// collection's element type): the one the encoder infers for a value in a `dynamic` slot
+/// ([`Value::infer_type`] of the collection), so that the value re-encodes to itself. (A
+/// schema's own `list(dynamic)` wraps each element with its own type, so it needs no check.)
+pub(crate) fn dynamic_elements_agree<'a>(
+    elem: &Type,
+    items: impl Iterator<Item = &'a Value> + Clone,
+) -> Result<(), String> {
+    if *elem != Type::Dynamic {
+        return Ok(());
+    }
+    let Some(first) = items.clone().find(|x| !x.is_null() && !x.is_unknown()) else {
+        return Ok(());
+    };
+    let t = first.infer_type();
+    if items.into_iter().all(|x| x.conforms(&t).is_ok()) {
+        Ok(())
+    } else {
+        Err("the elements of a collection of dynamic type have different types".into())
+    }
+}
+
 impl From<bool> for Value {
     fn from(b: bool) -> Self {
         Value::Bool(b)
