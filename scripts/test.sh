@@ -8,8 +8,10 @@
 #    smoke tests on the CLI on PATH (see tests/acceptance/README.md)
 # 4. cargo test for the whole workspace with TF_ACC=1: unit, protocol, API and acceptance tests
 #    (no Terraform at all then fails the acceptance tests instead of skipping them)
-# 5. schemathesis checks docs/openapi.yaml against a running clouddb-server
-# 6. cargo deny: licences, bans and sources of every dependency (deny.toml; installs the pinned
+# 5. the fuzz targets: the committed corpus replayed as a test, then a few seconds of cargo-fuzz
+#    per target (installs the pinned cargo-fuzz when missing; needs the nightly toolchain)
+# 6. schemathesis checks docs/openapi.yaml against a running clouddb-server
+# 7. cargo deny: licences, bans and sources of every dependency (deny.toml; installs the pinned
 #    cargo-deny from crates.io when missing). Advisories need GitHub, which CI cannot reach.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +49,29 @@ done
 
 step "cargo test --workspace"
 cargo test --workspace --locked --no-fail-fast
+
+# The fuzz targets (fuzz/, its own workspace): the committed corpus is always replayed as a
+# plain test (stable toolchain, seconds), then each target is fuzzed for FUZZ_SECONDS (default 5)
+# with cargo-fuzz on the nightly toolchain. The pinned cargo-fuzz is installed when missing
+# (about 4 minutes once per machine). See docs/fuzzing.md.
+step "fuzz targets: corpus replay"
+cargo test --manifest-path fuzz/Cargo.toml --locked --no-default-features
+if cargo +nightly --version >/dev/null 2>&1; then
+    fuzz_version=0.13.2
+    if ! cargo fuzz --version 2>/dev/null | grep -q "$fuzz_version"; then
+        cargo install --locked --quiet "cargo-fuzz@$fuzz_version"
+    fi
+    step "fuzz targets: ${FUZZ_SECONDS:-5}s each (cargo +nightly fuzz)"
+    scratch=$(mktemp -d)
+    for t in msgpack_decode json_decode raw_state type_json round_trip; do
+        mkdir -p "$scratch/$t"
+        cargo +nightly fuzz run --fuzz-dir fuzz -s none "$t" "$scratch/$t" "fuzz/corpus/$t" -- \
+            -max_total_time="${FUZZ_SECONDS:-5}" -max_len=8192 -timeout=10 -rss_limit_mb=2048
+    done
+    rm -rf "$scratch" fuzz/target
+else
+    printf 'skipped the short fuzz run: no nightly toolchain (rustup toolchain install nightly)\n'
+fi
 
 if [ -x scripts/schemathesis-clouddb-server.sh ]; then
     step "schemathesis: docs/openapi.yaml against clouddb-server"

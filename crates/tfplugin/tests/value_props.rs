@@ -98,7 +98,7 @@ fn arb_value(ty: &Type, unknowns: bool, in_dynamic: bool) -> BoxedStrategy<Value
         } else {
             refinements(ty)
         };
-        opts.push((1, r.prop_map(Value::Unknown).boxed()));
+        opts.push((1, r.prop_map(Value::refined_unknown).boxed()));
     }
     prop::strategy::Union::new_weighted(opts).boxed()
 }

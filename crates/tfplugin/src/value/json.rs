@@ -54,21 +54,41 @@ pub fn decode(ty: &Type, bytes: &[u8]) -> Result<Value, JsonError> {
 /// a bad `dynamic` wrapper or type JSON, or (with [`UnknownAttrs::Reject`]) an attribute
 /// not in the object type.
 pub fn from_json(ty: &Type, j: &J, unknown: UnknownAttrs) -> Result<Value, JsonError> {
-    dec(ty, j, &AttributePath::root(), unknown)
+    let mut st = Dec {
+        ua: unknown,
+        items: 0,
+        fills: 0,
+        in_dynamic: 0,
+    };
+    dec(ty, j, &AttributePath::root(), &mut st)
 }
 
-fn dec(ty: &Type, j: &J, path: &AttributePath, ua: UnknownAttrs) -> Result<Value, JsonError> {
+/// Decoder state: the attribute policy, and the values decoded and absent attributes filled
+/// so far (fills are bounded by [`super::fill_budget`]).
+struct Dec {
+    ua: UnknownAttrs,
+    items: usize,
+    fills: usize,
+    /// Nesting below a `dynamic` wrapper (collections there must have one element type).
+    in_dynamic: usize,
+}
+
+fn dec(ty: &Type, j: &J, path: &AttributePath, st: &mut Dec) -> Result<Value, JsonError> {
     let err = |m: String| JsonError {
         path: path.clone(),
         message: m,
     };
+    st.items += 1;
     if j.is_null() {
         return Ok(Value::Null);
     }
     Ok(match (ty, j) {
         (Type::Dynamic, J::Object(m)) if m.contains_key("type") && m.contains_key("value") => {
             let t = type_json::from_json(&m["type"]).map_err(|e| err(e.to_string()))?;
-            dec(&t, &m["value"], path, ua)?
+            st.in_dynamic += 1;
+            let v = dec(&t, &m["value"], path, st);
+            st.in_dynamic -= 1;
+            v?
         }
         (Type::Dynamic, _) => {
             return Err(err("dynamic value must be {\"value\":…,\"type\":…}".into()));
@@ -84,17 +104,27 @@ fn dec(ty: &Type, j: &J, path: &AttributePath, ua: UnknownAttrs) -> Result<Value
         (Type::String, J::String(s)) => Value::String(s.clone()),
         (Type::String, J::Number(n)) => Value::String(n.to_string()),
         (Type::String, J::Bool(b)) => Value::String(b.to_string()),
-        (Type::List(e), J::Array(a)) => Value::List(
-            a.iter()
+        (Type::List(e), J::Array(a)) => {
+            let items: Vec<Value> = a
+                .iter()
                 .enumerate()
-                .map(|(i, x)| dec(e, x, &path.with_index(i as i64), ua))
-                .collect::<Result<_, _>>()?,
-        ),
-        (Type::Set(e), J::Array(a)) => Value::Set(
-            a.iter()
-                .map(|x| dec(e, x, path, ua))
-                .collect::<Result<_, _>>()?,
-        ),
+                .map(|(i, x)| dec(e, x, &path.with_index(i as i64), st))
+                .collect::<Result<_, _>>()?;
+            if st.in_dynamic > 0 {
+                super::dynamic_elements_agree(e, items.iter()).map_err(err)?;
+            }
+            Value::List(items)
+        }
+        (Type::Set(e), J::Array(a)) => {
+            let items: Vec<Value> = a
+                .iter()
+                .map(|x| dec(e, x, path, st))
+                .collect::<Result<_, _>>()?;
+            if st.in_dynamic > 0 {
+                super::dynamic_elements_agree(e, items.iter()).map_err(err)?;
+            }
+            Value::Set(items)
+        }
         (Type::Tuple(ts), J::Array(a)) => {
             if ts.len() != a.len() {
                 return Err(err(format!(
@@ -107,23 +137,28 @@ fn dec(ty: &Type, j: &J, path: &AttributePath, ua: UnknownAttrs) -> Result<Value
                 ts.iter()
                     .zip(a)
                     .enumerate()
-                    .map(|(i, (t, x))| dec(t, x, &path.with_index(i as i64), ua))
+                    .map(|(i, (t, x))| dec(t, x, &path.with_index(i as i64), st))
                     .collect::<Result<_, _>>()?,
             )
         }
-        (Type::Map(e), J::Object(m)) => Value::Map(
-            m.iter()
-                .map(|(k, x)| Ok((k.clone(), dec(e, x, &path.with_key(k), ua)?)))
-                .collect::<Result<_, JsonError>>()?,
-        ),
+        (Type::Map(e), J::Object(m)) => {
+            let out: BTreeMap<String, Value> = m
+                .iter()
+                .map(|(k, x)| Ok((k.clone(), dec(e, x, &path.with_key(k), st)?)))
+                .collect::<Result<_, JsonError>>()?;
+            if st.in_dynamic > 0 {
+                super::dynamic_elements_agree(e, out.values()).map_err(err)?;
+            }
+            Value::Map(out)
+        }
         (Type::Object(o), J::Object(m)) => {
             let mut out = BTreeMap::new();
             for (k, x) in m {
                 match o.attrs.get(k) {
                     Some(t) => {
-                        out.insert(k.clone(), dec(t, x, &path.with_attr(k), ua)?);
+                        out.insert(k.clone(), dec(t, x, &path.with_attr(k), st)?);
                     }
-                    None if ua == UnknownAttrs::Drop => {}
+                    None if st.ua == UnknownAttrs::Drop => {}
                     None => {
                         return Err(JsonError {
                             path: path.with_attr(k),
@@ -131,6 +166,10 @@ fn dec(ty: &Type, j: &J, path: &AttributePath, ua: UnknownAttrs) -> Result<Value
                         });
                     }
                 }
+            }
+            st.fills += o.attrs.len() - out.len();
+            if st.fills > super::fill_budget(st.items) {
+                return Err(err(super::FILL_BUDGET_EXCEEDED.into()));
             }
             for k in o.attrs.keys() {
                 out.entry(k.clone()).or_insert(Value::Null);
@@ -256,6 +295,27 @@ mod tests {
         assert!(decode(&t, br#"{"zzz":1}"#).is_err());
         let back = decode(&t, &encode(&t, &v).expect("enc")).expect("dec");
         assert_eq!(back, v);
+    }
+
+    /// The JSON twins of msgpack's fuzz findings: `list(dynamic)` elements must share a
+    /// type, and null filling of absent attributes is budgeted.
+    #[test]
+    fn dynamic_elements_agree_and_filling_is_bounded() {
+        let t = Type::Dynamic;
+        let mixed = br#"{"type":["list","dynamic"],"value":[{"value":"a","type":"string"},{"value":1,"type":"number"}]}"#;
+        assert!(decode(&t, mixed).is_err());
+        let same = br#"{"type":["list","dynamic"],"value":[{"value":"a","type":"string"},null,{"value":"b","type":"string"}]}"#;
+        let v = decode(&t, same).expect("same types");
+        assert_eq!(decode(&t, &encode(&t, &v).expect("enc")), Ok(v));
+
+        let attrs: Vec<String> = (0..200).map(|i| format!("\"a{i}\":\"bool\"")).collect();
+        let wide = format!(
+            r#"{{"type":["list",["object",{{{}}}]],"value":[{}]}}"#,
+            attrs.join(","),
+            vec!["{}"; 2000].join(",")
+        );
+        let e = decode(&Type::Dynamic, wide.as_bytes()).expect_err("over budget");
+        assert!(e.message.contains("absent object attributes"), "{e}");
     }
 
     #[test]

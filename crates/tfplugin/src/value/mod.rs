@@ -20,12 +20,13 @@ pub use path::{AttributePath, PathStep};
 pub use types::{ObjectType, Type};
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// What is known about an unknown value (cty refinements, Terraform ≥ 1.6, msgpack ext 12).
 ///
 /// The default (nothing known) is an unrefined unknown. A plan that refines an unknown
 /// promises the final value; [`Refinements::admits`] checks that promise.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Refinements {
     /// The value will not be null once known (cty `NotNull`).
     pub not_null: bool,
@@ -90,6 +91,90 @@ impl Refinements {
     }
 }
 
+/// No refinements; what an unrefined [`Unknown`] dereferences to.
+static NO_REFINEMENTS: Refinements = Refinements {
+    not_null: false,
+    string_prefix: None,
+    number_lower: None,
+    number_upper: None,
+    length_lower: None,
+    length_upper: None,
+};
+
+/// The payload of [`Value::Unknown`]: the unknown's [`Refinements`], boxed only when there
+/// are some, so a plain unknown is one pointer wide and allocates nothing.
+///
+/// It dereferences to its refinements (`u.not_null`, `u.admits(v)`), and compares by them:
+/// an `Unknown` holding empty refinements equals [`Unknown::default`].
+#[derive(Clone, Default)]
+pub struct Unknown(Option<Box<Refinements>>);
+
+impl Unknown {
+    /// An unknown with these refinements (none allocated when they are empty).
+    pub fn new(r: Refinements) -> Self {
+        if r.is_empty() {
+            Unknown(None)
+        } else {
+            Unknown(Some(Box::new(r)))
+        }
+    }
+
+    /// The refinements (the shared empty set for a plain unknown).
+    pub fn refinements(&self) -> &Refinements {
+        self.0.as_deref().unwrap_or(&NO_REFINEMENTS)
+    }
+
+    /// The refinements, mutably; allocates them for a plain unknown.
+    pub fn refinements_mut(&mut self) -> &mut Refinements {
+        self.0.get_or_insert_with(Box::default)
+    }
+
+    /// The refinements by value.
+    pub fn into_refinements(self) -> Refinements {
+        self.0.map(|b| *b).unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for Unknown {
+    type Target = Refinements;
+    fn deref(&self) -> &Refinements {
+        self.refinements()
+    }
+}
+
+impl std::ops::DerefMut for Unknown {
+    fn deref_mut(&mut self) -> &mut Refinements {
+        self.refinements_mut()
+    }
+}
+
+impl PartialEq for Unknown {
+    fn eq(&self, other: &Self) -> bool {
+        self.refinements() == other.refinements()
+    }
+}
+
+impl Eq for Unknown {}
+
+impl std::hash::Hash for Unknown {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.refinements().hash(state);
+    }
+}
+
+impl fmt::Debug for Unknown {
+    /// As its refinements (`Refinements { .. }`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.refinements().fmt(f)
+    }
+}
+
+impl From<Refinements> for Unknown {
+    fn from(r: Refinements) -> Self {
+        Unknown::new(r)
+    }
+}
+
 /// A Terraform value. Nulls and unknowns are typeless here; the type comes from the schema.
 ///
 /// Unlike cty, a value does not carry its type: codecs and checks take a [`Type`] beside it,
@@ -100,8 +185,10 @@ pub enum Value {
     #[default]
     Null,
     /// Not known until apply ("known after apply"), with what is known about it. Only the
-    /// top level is unknown; a known container may hold unknown elements.
-    Unknown(Refinements),
+    /// top level is unknown; a known container may hold unknown elements. The payload
+    /// dereferences to [`Refinements`]; build one with [`Value::unknown`] or
+    /// [`Value::refined_unknown`].
+    Unknown(Unknown),
     /// A known bool.
     Bool(bool),
     /// A known number of any precision (never NaN; may be ±infinity).
@@ -125,13 +212,14 @@ pub enum Value {
 static NULL: Value = Value::Null;
 
 impl PartialEq for Value {
-    /// Structural equality: numbers compare numerically, sets as multisets (quadratic),
+    /// Structural equality: numbers compare numerically, sets as multisets (O(n log n), see
+    /// `set_eq`),
     /// unknowns by their refinements, and list ≠ tuple, map ≠ object even with equal contents.
     fn eq(&self, other: &Self) -> bool {
         use Value::*;
         match (self, other) {
             (Null, Null) => true,
-            (Unknown(a), Unknown(b)) => a == b,
+            (Value::Unknown(a), Value::Unknown(b)) => a == b,
             (Bool(a), Bool(b)) => a == b,
             (Number(a), Number(b)) => a == b,
             (String(a), String(b)) => a == b,
@@ -143,27 +231,142 @@ impl PartialEq for Value {
     }
 }
 
+/// Multiset equality of set elements in O(n log n) element work: every element gets a
+/// fingerprint (a keyed hash that equal values share, see [`fingerprint`]), both sides are
+/// sorted by it, and only elements with the same fingerprint are compared with `==`. Without
+/// hash collisions that is at most one `==` per element, duplicates included; colliding
+/// unequal elements fall back to pairwise matching within their (tiny) group.
 fn set_eq(a: &[Value], b: &[Value]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let mut used = vec![false; b.len()];
-    'outer: for x in a {
-        for (i, y) in b.iter().enumerate() {
-            if !used[i] && x == y {
-                used[i] = true;
-                continue 'outer;
-            }
-        }
+    if a.is_empty() {
+        return true;
+    }
+    if a.len() == 1 {
+        count_set_cmp();
+        return a[0] == b[0];
+    }
+    let keys = fingerprint_keys();
+    let tag = |v: &[Value]| -> Vec<(u64, usize)> {
+        let mut t: Vec<(u64, usize)> = v
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (fingerprint(x, keys), i))
+            .collect();
+        t.sort_unstable();
+        t
+    };
+    let (ta, tb) = (tag(a), tag(b));
+    // equal multisets have equal fingerprint multisets
+    if ta.iter().zip(&tb).any(|(x, y)| x.0 != y.0) {
         return false;
     }
+    let mut start = 0;
+    while start < ta.len() {
+        let fp = ta[start].0;
+        let end = start + ta[start..].iter().take_while(|x| x.0 == fp).count();
+        // greedy matching is exact for an equivalence relation; the first candidate
+        // matches unless fingerprints collided
+        let mut rest: Vec<&Value> = tb[start..end].iter().map(|&(_, i)| &b[i]).collect();
+        for &(_, i) in &ta[start..end] {
+            let x = &a[i];
+            let Some(pos) = rest.iter().position(|y| {
+                count_set_cmp();
+                x == *y
+            }) else {
+                return false;
+            };
+            rest.swap_remove(pos);
+        }
+        start = end;
+    }
     true
+}
+
+/// The per-process hash keys of set fingerprints (random, so colliding elements cannot be
+/// crafted in advance).
+fn fingerprint_keys() -> &'static std::collections::hash_map::RandomState {
+    static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+        std::sync::OnceLock::new();
+    KEYS.get_or_init(Default::default)
+}
+
+/// A hash of `v` that agrees with `==`: equal values have equal fingerprints. Numbers hash
+/// their canonical form, unknowns their refinements, sets the wrapping sum of their
+/// elements' fingerprints (order-independent, duplicates counted).
+fn fingerprint(v: &Value, keys: &std::collections::hash_map::RandomState) -> u64 {
+    use std::hash::BuildHasher;
+    let mut h = keys.build_hasher();
+    fingerprint_into(v, keys, &mut h);
+    std::hash::Hasher::finish(&h)
+}
+
+fn fingerprint_into<H: std::hash::Hasher>(
+    v: &Value,
+    keys: &std::collections::hash_map::RandomState,
+    h: &mut H,
+) {
+    use std::hash::Hash;
+    std::mem::discriminant(v).hash(h);
+    match v {
+        Value::Null => {}
+        Value::Unknown(u) => u.hash(h),
+        Value::Bool(b) => b.hash(h),
+        Value::Number(n) => n.hash(h),
+        Value::String(s) => s.hash(h),
+        Value::List(items) | Value::Tuple(items) => {
+            items.len().hash(h);
+            for it in items {
+                fingerprint_into(it, keys, h);
+            }
+        }
+        Value::Set(items) => {
+            items.len().hash(h);
+            items
+                .iter()
+                .fold(0u64, |acc, it| acc.wrapping_add(fingerprint(it, keys)))
+                .hash(h);
+        }
+        Value::Map(m) | Value::Object(m) => {
+            m.len().hash(h);
+            for (k, it) in m {
+                k.hash(h);
+                fingerprint_into(it, keys, h);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Element comparisons made by `set_eq` on this thread (tests count work with it).
+    static SET_CMPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+#[inline]
+fn count_set_cmp() {
+    #[cfg(test)]
+    SET_CMPS.with(|c| c.set(c.get() + 1));
 }
 
 impl Value {
     /// An unknown with no refinements (cty `UnknownVal`; "known after apply").
     pub fn unknown() -> Self {
-        Value::Unknown(Refinements::default())
+        Value::Unknown(Unknown::default())
+    }
+
+    /// An unknown with refinements (a plain unknown when `r` is empty).
+    pub fn refined_unknown(r: Refinements) -> Self {
+        Value::Unknown(Unknown::new(r))
+    }
+
+    /// The refinements of a top-level unknown; `None` for every known value and null.
+    pub fn refinements(&self) -> Option<&Refinements> {
+        match self {
+            Value::Unknown(u) => Some(u.refinements()),
+            _ => None,
+        }
     }
 
     /// A known string.
@@ -392,6 +595,39 @@ impl Value {
         }
     }
 
+    /// A cheap estimate of the heap bytes this value owns (its own `size_of::<Value>()`
+    /// excluded): string and vector capacities, B-tree nodes of maps and objects, boxed
+    /// numbers and refinements. Meant for bounds ("decoding N bytes never builds more than
+    /// k·N bytes", as the fuzz targets check), not for accounting.
+    pub fn estimated_heap_size(&self) -> usize {
+        /// A B-tree node holds up to 11 entries (key, value) plus links; non-root nodes are
+        /// at least half full, so `ceil(n / 5)` nodes of this size bound a map of `n`.
+        const NODE: usize = 16
+            + 11 * (std::mem::size_of::<String>() + std::mem::size_of::<Value>())
+            + 12 * std::mem::size_of::<usize>();
+        match self {
+            Value::Null | Value::Bool(_) => 0,
+            Value::Unknown(u) => u.0.as_deref().map_or(0, |r| {
+                std::mem::size_of::<Refinements>()
+                    + r.string_prefix.as_ref().map_or(0, String::capacity)
+                    + r.number_lower.as_ref().map_or(0, |(n, _)| n.heap_size())
+                    + r.number_upper.as_ref().map_or(0, |(n, _)| n.heap_size())
+            }),
+            Value::Number(n) => n.heap_size(),
+            Value::String(s) => s.capacity(),
+            Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
+                v.capacity() * std::mem::size_of::<Value>()
+                    + v.iter().map(Value::estimated_heap_size).sum::<usize>()
+            }
+            Value::Map(m) | Value::Object(m) => {
+                m.len().div_ceil(5) * NODE
+                    + m.iter()
+                        .map(|(k, v)| k.capacity() + v.estimated_heap_size())
+                        .sum::<usize>()
+            }
+        }
+    }
+
     /// Checks that this value conforms to `ty`, naming the first offending path.
     ///
     /// Null and unknown conform to every type at any depth, and anything conforms to
@@ -465,6 +701,41 @@ fn conforms(v: &Value, ty: &Type, path: &AttributePath) -> Result<(), (Attribute
     }
 }
 
+/// Absent object attributes a decoder fills with null, at most, after decoding `items`
+/// values: generous for lenient input (a few absent attributes per object), linear in the
+/// input for hostile input (a one-byte `{}` of a wide object type declared in a `dynamic`
+/// wrapper, repeated, would otherwise be quadratic).
+pub(crate) fn fill_budget(items: usize) -> usize {
+    4096 + 16 * items
+}
+
+/// The decoders' message when [`fill_budget`] is exceeded.
+pub(crate) const FILL_BUDGET_EXCEEDED: &str =
+    "too many absent object attributes for the size of the input";
+
+/// Inside a `dynamic` wrapper, the elements of a list, set or map whose element type is
+/// `dynamic` must share one type, as in cty (every element of a cty collection has the
+/// collection's element type): the one the encoder infers for a value in a `dynamic` slot
+/// ([`Value::infer_type`] of the collection), so that the value re-encodes to itself. (A
+/// schema's own `list(dynamic)` wraps each element with its own type, so it needs no check.)
+pub(crate) fn dynamic_elements_agree<'a>(
+    elem: &Type,
+    items: impl Iterator<Item = &'a Value> + Clone,
+) -> Result<(), String> {
+    if *elem != Type::Dynamic {
+        return Ok(());
+    }
+    let Some(first) = items.clone().find(|x| !x.is_null() && !x.is_unknown()) else {
+        return Ok(());
+    };
+    let t = first.infer_type();
+    if items.into_iter().all(|x| x.conforms(&t).is_ok()) {
+        Ok(())
+    } else {
+        Err("the elements of a collection of dynamic type have different types".into())
+    }
+}
+
 impl From<bool> for Value {
     fn from(b: bool) -> Self {
         Value::Bool(b)
@@ -524,6 +795,125 @@ mod tests {
         let a = Value::Set(vec![Value::from("a"), Value::from("b")]);
         let b = Value::Set(vec![Value::from("b"), Value::from("a")]);
         assert_eq!(a, b);
+    }
+
+    /// Defect 13: a one-byte msgpack nil must not become a large `Value`.
+    #[test]
+    fn value_is_small_and_plain_unknowns_allocate_nothing() {
+        assert!(
+            std::mem::size_of::<Value>() <= 32,
+            "size_of::<Value>() = {}",
+            std::mem::size_of::<Value>()
+        );
+        assert!(std::mem::size_of::<Number>() <= 16);
+        assert_eq!(std::mem::size_of::<Unknown>(), std::mem::size_of::<usize>());
+        let Value::Unknown(u) = Value::unknown() else {
+            panic!("not unknown")
+        };
+        assert!(u.0.is_none(), "a plain unknown must not allocate");
+        let Value::Unknown(u) = Value::refined_unknown(Refinements::default()) else {
+            panic!("not unknown")
+        };
+        assert!(u.0.is_none(), "empty refinements must not allocate");
+    }
+
+    #[test]
+    fn unknown_refinements_api() {
+        let r = Refinements {
+            not_null: true,
+            string_prefix: Some("p-".into()),
+            ..Refinements::default()
+        };
+        let v = Value::refined_unknown(r.clone());
+        assert_eq!(v.refinements(), Some(&r));
+        assert_ne!(v, Value::unknown());
+        let Value::Unknown(mut u) = v else {
+            panic!("not unknown")
+        };
+        assert!(u.not_null && u.admits(&Value::from("p-1")) && !u.admits(&Value::Null));
+        // mutated back to nothing known, it equals a plain unknown again
+        u.not_null = false;
+        u.string_prefix = None;
+        assert_eq!(Value::Unknown(u), Value::unknown());
+        assert_eq!(Value::from("x").refinements(), None);
+        assert_eq!(
+            Value::unknown().refinements(),
+            Some(&Refinements::default())
+        );
+    }
+
+    fn set_cmps() -> u64 {
+        SET_CMPS.with(std::cell::Cell::get)
+    }
+
+    #[test]
+    fn set_equality_is_a_multiset_comparison() {
+        let s = |v: Vec<Value>| Value::Set(v);
+        let n = |t: &str| Value::Number(Number::parse(t).expect("num"));
+        // multiplicities count
+        assert_ne!(
+            s(vec![Value::from("a"), Value::from("a"), Value::from("b")]),
+            s(vec![Value::from("a"), Value::from("b"), Value::from("b")])
+        );
+        assert_eq!(
+            s(vec![Value::from("a"), Value::from("b"), Value::from("a")]),
+            s(vec![Value::from("a"), Value::from("a"), Value::from("b")])
+        );
+        // numbers numerically, nested sets as sets, unknowns by refinements
+        assert_eq!(s(vec![n("1.50"), n("2")]), s(vec![n("2.0"), n("15e-1")]));
+        assert_eq!(
+            s(vec![s(vec![n("1"), n("2")]), s(vec![])]),
+            s(vec![s(vec![]), s(vec![n("2"), n("1")])])
+        );
+        let refined = Value::refined_unknown(Refinements {
+            not_null: true,
+            ..Refinements::default()
+        });
+        assert_eq!(
+            s(vec![refined.clone(), Value::unknown()]),
+            s(vec![Value::unknown(), refined.clone()])
+        );
+        assert_ne!(
+            s(vec![refined.clone(), refined.clone()]),
+            s(vec![Value::unknown(), refined])
+        );
+        // list ≠ tuple and map ≠ object inside sets too
+        assert_ne!(
+            s(vec![Value::List(vec![]), Value::Null]),
+            s(vec![Value::Tuple(vec![]), Value::Null])
+        );
+        assert_ne!(
+            s(vec![Value::map([("a", Value::Null)]), Value::Null]),
+            s(vec![Value::object([("a", Value::Null)]), Value::Null])
+        );
+    }
+
+    /// Set equality used to match elements pairwise (O(n²)): 200,000 elements would have
+    /// taken ~2·10¹⁰ comparisons. Counted, never timed.
+    #[test]
+    fn large_set_equality_is_linear_in_comparisons() {
+        const N: usize = 200_000;
+        let a: Vec<Value> = (0..N)
+            .map(|i| Value::from(format!("element-{i}")))
+            .collect();
+        let mut b = a.clone();
+        b.reverse();
+        let before = set_cmps();
+        assert_eq!(Value::Set(a.clone()), Value::Set(b.clone()));
+        let used = set_cmps() - before;
+        assert!(used <= N as u64 + 16, "{used} comparisons for {N} elements");
+
+        // all duplicates: still one comparison per element
+        let dup = vec![Value::int(7); N];
+        let before = set_cmps();
+        assert_eq!(Value::Set(dup.clone()), Value::Set(dup));
+        assert!(set_cmps() - before <= N as u64 + 16);
+
+        // one element differs: found without pairwise matching
+        b[N / 2] = Value::from("other");
+        let before = set_cmps();
+        assert_ne!(Value::Set(a), Value::Set(b));
+        assert!(set_cmps() - before <= N as u64 + 16);
     }
 
     #[test]

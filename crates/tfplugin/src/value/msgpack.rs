@@ -301,6 +301,26 @@ enum Head<'a> {
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Values decoded so far and absent object attributes filled with null: fills are
+    /// bounded by [`super::fill_budget`] of the values, so a wide object type declared in a
+    /// `dynamic` wrapper cannot turn each one-byte `{}` into hundreds of nulls.
+    items: usize,
+    fills: usize,
+    /// Nesting below a `dynamic` wrapper: refinements there are dropped, because the
+    /// encoder cannot reproduce them (a `dynamic` unknown is written as a plain ext 0).
+    in_dynamic: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Reader {
+            buf,
+            pos: 0,
+            items: 0,
+            fills: 0,
+            in_dynamic: 0,
+        }
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -417,7 +437,7 @@ impl<'a> Reader<'a> {
 /// tuple of the wrong length, a bad `dynamic` wrapper, nesting deeper than 128, or trailing
 /// bytes after the value.
 pub fn decode(ty: &Type, bytes: &[u8]) -> Result<Value, DecodeError> {
-    let mut r = Reader { buf: bytes, pos: 0 };
+    let mut r = Reader::new(bytes);
     let root = AttributePath::root();
     let v = dec(&mut r, ty, &root, 0)?;
     if r.pos != bytes.len() {
@@ -443,6 +463,7 @@ fn dec(
         return Err(err("value nested too deeply".into()));
     }
     let head = r.head().map_err(err)?;
+    r.items += 1;
     let want = |h: &Head<'_>| {
         err(format!(
             "expected {}, found msgpack {}",
@@ -455,8 +476,10 @@ fn dec(
         // any ext type is an unknown (forward compatibility); only 12 carries refinements,
         // and malformed refinements are an error (as in cty)
         Head::Ext(t, data) => {
-            if t == EXT_REFINED && !data.is_empty() && *ty != Type::Dynamic {
-                return Ok(Value::Unknown(decode_refinements(data).map_err(err)?));
+            if t == EXT_REFINED && !data.is_empty() && *ty != Type::Dynamic && r.in_dynamic == 0 {
+                return Ok(Value::refined_unknown(
+                    decode_refinements(data).map_err(err)?,
+                ));
             }
             return Ok(Value::unknown());
         }
@@ -474,7 +497,10 @@ fn dec(
                 }
             };
             let t = type_json::from_bytes(tb).map_err(|e| err(e.to_string()))?;
-            dec(r, &t, path, depth + 1)?
+            r.in_dynamic += 1;
+            let v = dec(r, &t, path, depth + 1);
+            r.in_dynamic -= 1;
+            v?
         }
         (Type::Bool, Head::Bool(b)) => Value::Bool(b),
         (Type::Number, Head::Int(i)) => Value::int(i),
@@ -489,16 +515,24 @@ fn dec(
         (Type::String, Head::Str(s)) => Value::String(
             String::from_utf8(s.to_vec()).map_err(|_| err("string is not valid UTF-8".into()))?,
         ),
-        (Type::List(e), Head::Array(n)) => Value::List(
-            (0..n)
+        (Type::List(e), Head::Array(n)) => {
+            let items: Vec<Value> = (0..n)
                 .map(|i| dec(r, e, &path.with_index(i as i64), depth + 1))
-                .collect::<Result<_, _>>()?,
-        ),
-        (Type::Set(e), Head::Array(n)) => Value::Set(
-            (0..n)
+                .collect::<Result<_, _>>()?;
+            if r.in_dynamic > 0 {
+                super::dynamic_elements_agree(e, items.iter()).map_err(err)?;
+            }
+            Value::List(items)
+        }
+        (Type::Set(e), Head::Array(n)) => {
+            let items: Vec<Value> = (0..n)
                 .map(|_| dec(r, e, path, depth + 1))
-                .collect::<Result<_, _>>()?,
-        ),
+                .collect::<Result<_, _>>()?;
+            if r.in_dynamic > 0 {
+                super::dynamic_elements_agree(e, items.iter()).map_err(err)?;
+            }
+            Value::Set(items)
+        }
         (Type::Tuple(ts), Head::Array(n)) => {
             if n != ts.len() {
                 return Err(err(format!("tuple needs {} elements, found {n}", ts.len())));
@@ -517,6 +551,9 @@ fn dec(
                 let v = dec(r, e, &path.with_key(&k), depth + 1)?;
                 m.insert(k, v);
             }
+            if r.in_dynamic > 0 {
+                super::dynamic_elements_agree(e, m.values()).map_err(err)?;
+            }
             Value::Map(m)
         }
         (Type::Object(o), Head::Map(n)) => {
@@ -532,7 +569,12 @@ fn dec(
                 let v = dec(r, t, &path.with_attr(&k), depth + 1)?;
                 m.insert(k, v);
             }
-            // Terraform always sends every attribute; be lenient and fill gaps with null.
+            // Terraform always sends every attribute; be lenient and fill gaps with null,
+            // within a budget proportional to the values decoded.
+            r.fills += o.attrs.len() - m.len();
+            if r.fills > super::fill_budget(r.items) {
+                return Err(err(super::FILL_BUDGET_EXCEEDED.into()));
+            }
             for k in o.attrs.keys() {
                 m.entry(k.clone()).or_insert(Value::Null);
             }
@@ -566,7 +608,7 @@ fn read_key(r: &mut Reader<'_>) -> Result<String, String> {
 }
 
 fn decode_refinements(data: &[u8]) -> Result<Refinements, String> {
-    let mut r = Reader { buf: data, pos: 0 };
+    let mut r = Reader::new(data);
     let mut out = Refinements::default();
     let Head::Map(n) = r.head()? else {
         return Err("refinements must be a msgpack map".into());
@@ -715,6 +757,87 @@ mod tests {
                 .map(ToString::to_string),
             Some(u64::MAX.to_string())
         );
+    }
+
+    /// `[type JSON, value]` as a `dynamic` slot carries it.
+    fn dynamic(ty: &str, value: &[u8]) -> Vec<u8> {
+        let mut v = vec![0x92, 0xc4, ty.len() as u8];
+        v.extend_from_slice(ty.as_bytes());
+        v.extend_from_slice(value);
+        v
+    }
+
+    /// Fuzz finding (round_trip): a refined unknown inside a `dynamic` wrapper decoded with
+    /// its refinements, but re-encoded as a plain unknown (values carry no type, so a
+    /// `dynamic` unknown is ext 0), so decode → encode → decode changed the value.
+    #[test]
+    fn refinements_under_dynamic_are_dropped() {
+        let refined = [0xc7, 0x03, 0x0c, 0x81, 0x01, 0xc2]; // ext 12 {1: false}: not null
+        assert!(
+            decode(&Type::String, &refined)
+                .expect("dec")
+                .refinements()
+                .is_some_and(|r| r.not_null)
+        );
+        for bytes in [
+            dynamic("\"string\"", &refined),
+            dynamic(
+                "[\"list\",\"string\"]",
+                &[[0x91].as_slice(), &refined].concat(),
+            ),
+        ] {
+            let v = decode(&Type::Dynamic, &bytes).expect("dec");
+            let again = decode(&Type::Dynamic, &encode(&Type::Dynamic, &v).expect("enc"));
+            assert_eq!(again, Ok(v));
+        }
+    }
+
+    /// Fuzz finding (round_trip): inside a `dynamic` wrapper, `list(dynamic)` elements of
+    /// different types decoded (cty would reject them) but could not be encoded again: the
+    /// encoder infers one element type for a collection in a `dynamic` slot.
+    #[test]
+    fn dynamic_collection_elements_must_agree() {
+        let mut two = vec![0x92];
+        two.extend(dynamic("\"string\"", &[0xa1, b'a']));
+        two.extend(dynamic("\"number\"", &[0x01]));
+        let wrapped = dynamic("[\"list\",\"dynamic\"]", &two);
+        let e = decode(&Type::Dynamic, &wrapped).expect_err("mixed types");
+        assert!(e.message.contains("different types"), "{e}");
+        let wrapped = dynamic("[\"set\",\"dynamic\"]", &two);
+        assert!(decode(&Type::Dynamic, &wrapped).is_err());
+        // a schema's own list(dynamic) wraps each element, so mixed types round-trip there
+        let t = Type::list(Type::Dynamic);
+        let v = decode(&t, &two).expect("schema list(dynamic)");
+        assert_eq!(decode(&t, &encode(&t, &v).expect("enc")), Ok(v));
+        // the same types (and nulls, unknowns) are fine and round-trip
+        let mut same = vec![0x93, 0xc0];
+        same.extend(dynamic("\"string\"", &[0xa1, b'a']));
+        same.extend(dynamic("\"string\"", &[0xa1, b'b']));
+        let t = Type::Dynamic;
+        let v = decode(&t, &dynamic("[\"list\",\"dynamic\"]", &same)).expect("same types");
+        assert_eq!(decode(&t, &encode(&t, &v).expect("enc")), Ok(v));
+    }
+
+    /// Fuzz finding (msgpack_decode, heap bound): a wide object type declared in a `dynamic`
+    /// wrapper and a list of one-byte `{}` filled every absent attribute with null, so
+    /// 4.7 KB of input built ~60 MB (quadratic). Filling is now budgeted.
+    #[test]
+    fn null_filling_is_linear_in_the_input() {
+        let attrs: Vec<String> = (0..200).map(|i| format!("\"a{i}\":\"bool\"")).collect();
+        let ty = format!("[\"list\",[\"object\",{{{}}}]]", attrs.join(","));
+        let mut v = vec![0x92, 0xc5];
+        v.extend_from_slice(&(ty.len() as u16).to_be_bytes());
+        v.extend_from_slice(ty.as_bytes());
+        v.extend_from_slice(&[0xdc, 0x07, 0xd0]); // 2000 elements
+        v.extend(std::iter::repeat_n(0x80, 2000));
+        let e = decode(&Type::Dynamic, &v).expect_err("over budget");
+        assert!(e.message.contains("absent object attributes"), "{e}");
+        // lenient input stays accepted: a few empty objects of a wide schema type
+        let t = Type::list(Type::object(
+            (0..200).map(|i| (format!("a{i}"), Type::Bool)),
+        ));
+        let ok = decode(&t, &[0x93, 0x80, 0x80, 0x80]).expect("within budget");
+        assert_eq!(ok.as_list().map(<[Value]>::len), Some(3));
     }
 
     #[test]

@@ -4,7 +4,12 @@
 //! that fit neither), so an `i64`/`f64` model would silently lose data. We keep a
 //! canonical decimal form (`digits × 10^exp`) which makes equality exact and lets
 //! encoders pick the same compact wire form go-cty picks.
+//!
+//! Representation: an integer that fits `i64` (almost every number Terraform sends) is
+//! stored inline and allocates nothing; any other finite number is a boxed canonical
+//! decimal. `size_of::<Number>()` is 16 bytes, which keeps `Value` at 32 bytes.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Largest decimal exponent we accept; bounds memory for hostile input like `1e999999999`.
@@ -12,9 +17,10 @@ const MAX_EXP: i64 = 4096;
 
 /// A number of any precision (or ±infinity), like cty's `big.Float` numbers; never NaN.
 ///
-/// Always canonical: no leading/trailing zeros in `digits`, zero is `digits == ""` and
-/// never negative, so the derived `PartialEq` is numeric equality (`1.50 == 15e-1`,
-/// `-0 == 0`) and `Hash` agrees with it. Finite decimal exponents are bounded by ±4096.
+/// Always canonical: an integer in `i64` range is always the inline form, anything else
+/// finite has no leading/trailing zeros in its digits, and zero is never negative, so the
+/// derived `PartialEq` is numeric equality (`1.50 == 15e-1`, `-0 == 0`) and `Hash` agrees
+/// with it. Finite decimal exponents are bounded by ±4096.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Number {
     repr: Repr,
@@ -22,9 +28,27 @@ pub struct Number {
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Repr {
-    Finite { neg: bool, digits: String, exp: i64 },
-    Inf { neg: bool },
+    /// A finite integer in `i64` range (zero included): the common case, no allocation.
+    Int(i64),
+    /// Every other finite number, canonical (see [`Big`]).
+    Big(Box<Big>),
+    Inf {
+        neg: bool,
+    },
 }
+
+/// `±digits × 10^exp`: `digits` is non-empty ASCII decimal with no leading or trailing
+/// zeros, and the value is not an integer in `i64` range (that is [`Repr::Int`]).
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Big {
+    neg: bool,
+    digits: Box<str>,
+    exp: i64,
+}
+
+/// The canonical decimal parts of a finite number: `(negative, digits, exponent)`, digits
+/// empty for zero.
+type Parts<'a> = (bool, Cow<'a, str>, i64);
 
 /// The text was not a decimal number (or its exponent was out of range); holds the
 /// first 64 characters of the input.
@@ -32,10 +56,28 @@ enum Repr {
 #[error("invalid number {0:?}")]
 pub struct ParseNumberError(pub String);
 
+/// `±digits × 10^exp` as an `i64` if it is an integer in range (`digits` canonical).
+fn parts_to_i64(neg: bool, digits: &str, exp: i64) -> Option<i64> {
+    if digits.is_empty() {
+        return Some(0);
+    }
+    if exp < 0 || digits.len() as i64 + exp > 19 {
+        return None;
+    }
+    let mut v: i128 = digits.parse().ok()?;
+    for _ in 0..exp {
+        v *= 10;
+    }
+    if neg {
+        v = -v;
+    }
+    i64::try_from(v).ok()
+}
+
 impl Number {
     /// Zero (never negative zero).
     pub fn zero() -> Self {
-        Self::finite(false, String::new(), 0)
+        Number { repr: Repr::Int(0) }
     }
 
     /// Positive (`negative == false`) or negative infinity.
@@ -45,26 +87,36 @@ impl Number {
         }
     }
 
-    fn finite(neg: bool, digits: String, exp: i64) -> Self {
+    fn finite(neg: bool, digits: &str, exp: i64) -> Self {
         // canonicalise: strip leading zeros, move trailing zeros into exp
         let d = digits.trim_start_matches('0');
         let trimmed = d.trim_end_matches('0');
         let exp = exp + (d.len() - trimmed.len()) as i64;
-        if trimmed.is_empty() {
-            return Number {
-                repr: Repr::Finite {
-                    neg: false,
-                    digits: String::new(),
-                    exp: 0,
-                },
-            };
+        if let Some(i) = parts_to_i64(neg, trimmed, exp) {
+            return Number { repr: Repr::Int(i) };
         }
         Number {
-            repr: Repr::Finite {
+            repr: Repr::Big(Box::new(Big {
                 neg,
-                digits: trimmed.to_string(),
+                digits: trimmed.into(),
                 exp,
-            },
+            })),
+        }
+    }
+
+    /// `(negative, digits, exponent)` of a finite number (digits empty for zero); `None`
+    /// for ±infinity.
+    fn parts(&self) -> Option<Parts<'_>> {
+        match &self.repr {
+            Repr::Int(0) => Some((false, Cow::Borrowed(""), 0)),
+            Repr::Int(i) => {
+                let s = i.unsigned_abs().to_string();
+                let t = s.trim_end_matches('0');
+                let exp = (s.len() - t.len()) as i64;
+                Some((*i < 0, Cow::Owned(t.to_string()), exp))
+            }
+            Repr::Big(b) => Some((b.neg, Cow::Borrowed(&b.digits), b.exp)),
+            Repr::Inf { .. } => None,
         }
     }
 
@@ -114,10 +166,9 @@ impl Number {
         };
         exp -= frac_part.len() as i64;
         let digits = format!("{int_part}{frac_part}");
-        let n = Self::finite(neg, digits, exp);
-        if let Repr::Finite { digits, exp, .. } = &n.repr
-            && !digits.is_empty()
-            && (*exp > MAX_EXP || *exp < -MAX_EXP)
+        let n = Self::finite(neg, &digits, exp);
+        if let Repr::Big(b) = &n.repr
+            && (b.exp > MAX_EXP || b.exp < -MAX_EXP)
         {
             return Err(err());
         }
@@ -137,6 +188,14 @@ impl Number {
         Self::parse(&format!("{f:e}")).ok()
     }
 
+    /// Heap bytes owned: none for an `i64` integer or infinity, the boxed digits otherwise.
+    pub(super) fn heap_size(&self) -> usize {
+        match &self.repr {
+            Repr::Big(b) => std::mem::size_of::<Big>() + b.digits.len(),
+            Repr::Int(_) | Repr::Inf { .. } => 0,
+        }
+    }
+
     /// True for ±infinity; false for every finite number.
     pub fn is_infinite(&self) -> bool {
         matches!(self.repr, Repr::Inf { .. })
@@ -146,7 +205,8 @@ impl Number {
     /// whatever its size.
     pub fn is_integer(&self) -> bool {
         match &self.repr {
-            Repr::Finite { exp, .. } => *exp >= 0,
+            Repr::Int(_) => true,
+            Repr::Big(b) => b.exp >= 0,
             Repr::Inf { .. } => false,
         }
     }
@@ -155,22 +215,8 @@ impl Number {
     /// (never truncates or saturates).
     pub fn as_i64(&self) -> Option<i64> {
         match &self.repr {
-            Repr::Finite { neg, digits, exp } if *exp >= 0 => {
-                if digits.is_empty() {
-                    return Some(0);
-                }
-                if digits.len() as i64 + exp > 19 {
-                    return None;
-                }
-                let mut v: i128 = digits.parse().ok()?;
-                for _ in 0..*exp {
-                    v *= 10;
-                }
-                if *neg {
-                    v = -v;
-                }
-                i64::try_from(v).ok()
-            }
+            Repr::Int(i) => Some(*i),
+            // canonical: a Big is never an integer in i64 range
             _ => None,
         }
     }
@@ -186,11 +232,10 @@ impl Number {
                     f64::INFINITY
                 }
             }
-            Repr::Finite { neg, digits, exp } => {
-                if digits.is_empty() {
-                    return 0.0;
-                }
-                let s = format!("{}{}e{}", if *neg { "-" } else { "" }, digits, exp);
+            // `as` rounds to nearest, ties to even: the same as parsing the decimal
+            Repr::Int(i) => *i as f64,
+            Repr::Big(b) => {
+                let s = format!("{}{}e{}", if b.neg { "-" } else { "" }, b.digits, b.exp);
                 s.parse().unwrap_or(0.0)
             }
         }
@@ -211,33 +256,32 @@ impl Number {
     /// exactly when `==` holds (so `1.5` and `15e-1` are `Equal`).
     pub fn cmp_num(&self, other: &Number) -> std::cmp::Ordering {
         use std::cmp::Ordering::*;
+        if let (Repr::Int(a), Repr::Int(b)) = (&self.repr, &other.repr) {
+            return a.cmp(b);
+        }
         let sign = |n: &Number| -> i8 {
             match &n.repr {
-                Repr::Inf { neg } | Repr::Finite { neg, .. } if *neg => -1,
-                Repr::Finite { digits, .. } if digits.is_empty() => 0,
-                _ => 1,
+                Repr::Inf { neg: true } => -1,
+                Repr::Inf { neg: false } => 1,
+                Repr::Big(b) => {
+                    if b.neg {
+                        -1
+                    } else {
+                        1
+                    }
+                }
+                Repr::Int(i) => i.signum() as i8,
             }
         };
         let (sa, sb) = (sign(self), sign(other));
         if sa != sb {
             return sa.cmp(&sb);
         }
-        let mag = match (&self.repr, &other.repr) {
-            (Repr::Inf { .. }, Repr::Inf { .. }) => Equal,
-            (Repr::Inf { .. }, _) => Greater,
-            (_, Repr::Inf { .. }) => Less,
-            (
-                Repr::Finite {
-                    digits: da,
-                    exp: ea,
-                    ..
-                },
-                Repr::Finite {
-                    digits: db,
-                    exp: eb,
-                    ..
-                },
-            ) => {
+        let mag = match (self.parts(), other.parts()) {
+            (None, None) => Equal,
+            (None, Some(_)) => Greater,
+            (Some(_), None) => Less,
+            (Some((_, da, ea)), Some((_, db, eb))) => {
                 // compare magnitude: order of magnitude first, then digit strings
                 let ma = da.len() as i64 + ea;
                 let mb = db.len() as i64 + eb;
@@ -262,10 +306,9 @@ impl fmt::Display for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Inf { neg } => write!(f, "{}Infinity", if *neg { "-" } else { "" }),
-            Repr::Finite { neg, digits, exp } => {
-                if digits.is_empty() {
-                    return write!(f, "0");
-                }
+            Repr::Int(i) => write!(f, "{i}"),
+            Repr::Big(b) => {
+                let Big { neg, digits, exp } = &**b;
                 if *neg {
                     write!(f, "-")?;
                 }
@@ -302,13 +345,16 @@ impl fmt::Debug for Number {
 
 impl From<i64> for Number {
     fn from(v: i64) -> Self {
-        Self::finite(v < 0, v.unsigned_abs().to_string(), 0)
+        Number { repr: Repr::Int(v) }
     }
 }
 
 impl From<u64> for Number {
     fn from(v: u64) -> Self {
-        Self::finite(false, v.to_string(), 0)
+        match i64::try_from(v) {
+            Ok(i) => Self::from(i),
+            Err(_) => Self::finite(false, &v.to_string(), 0),
+        }
     }
 }
 

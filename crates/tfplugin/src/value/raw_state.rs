@@ -80,22 +80,34 @@ fn flat_value(
         key: k.to_string(),
         message: m.to_string(),
     };
-    // sub-keys directly below `prefix` (e.g. the "0", "1" of list elements)
+    // sub-keys directly below `prefix` (e.g. the "0", "1" of list elements), each once, in
+    // string order: a range scan over the keys below `prefix` only
     let children = |pfx: &str| -> Vec<String> {
         let start = format!("{pfx}.");
         let mut out: Vec<String> = flat
             .range(start.as_str()..)
             .take_while(|(k, _)| k.starts_with(&start))
+            .inspect(|_| count_flat_key())
             .filter_map(|(k, _)| k[start.len()..].split('.').next().map(str::to_string))
             .filter(|c| c != "#" && c != "%")
             .collect();
+        // "l.1", "l.1!" and "l.1.x" sort in that order: duplicates need not be adjacent
+        out.sort_unstable();
         out.dedup();
         out
     };
     match ty {
         Type::Object(o) => {
-            if !prefix.is_empty() && !flat.keys().any(|k| k.starts_with(&format!("{prefix}."))) {
-                return Ok(Value::Null);
+            // present when any key lies below it: the first key of the range decides
+            if !prefix.is_empty() {
+                let start = format!("{prefix}.");
+                if !flat
+                    .range(start.as_str()..)
+                    .next()
+                    .is_some_and(|(k, _)| k.starts_with(&start))
+                {
+                    return Ok(Value::Null);
+                }
             }
             let mut m = BTreeMap::new();
             for (name, t) in &o.attrs {
@@ -116,6 +128,7 @@ fn flat_value(
                 .map_err(|_| bad(prefix, "count is not a number"))?;
             let mut idx = children(prefix);
             if matches!(ty, Type::List(_)) {
+                // stable: equal numeric indices ("1", "01") stay in string order
                 idx.sort_by_key(|s| s.parse::<u64>().unwrap_or(u64::MAX));
             }
             let items = idx
@@ -165,6 +178,18 @@ fn flat_value(
 }
 
 #[cfg(test)]
+thread_local! {
+    /// Keys visited by range scans in `from_flatmap` on this thread (tests count work).
+    static FLAT_KEYS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+#[inline]
+fn count_flat_key() {
+    #[cfg(test)]
+    FLAT_KEYS.with(|c| c.set(c.get() + 1));
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -175,6 +200,72 @@ mod tests {
         assert_eq!(
             from_json_state(&t, &j).expect("dec"),
             Value::object([("a", Value::from("x"))])
+        );
+    }
+
+    fn flat_keys() -> u64 {
+        FLAT_KEYS.with(std::cell::Cell::get)
+    }
+
+    fn flat(pairs: impl IntoIterator<Item = (String, String)>) -> HashMap<String, String> {
+        pairs.into_iter().collect()
+    }
+
+    /// Each nested object used to scan every key of the state (O(n²) for a list of
+    /// objects). Counted, never timed: 50,000 elements visit each key a bounded number of
+    /// times.
+    #[test]
+    fn large_flatmap_is_linear_in_key_visits() {
+        const N: usize = 50_000;
+        let t = Type::object([(
+            "rule",
+            Type::list(Type::object([
+                ("cidr", Type::String),
+                ("port", Type::Number),
+                ("tags", Type::set(Type::String)),
+            ])),
+        )]);
+        let mut pairs = vec![("rule.#".to_string(), N.to_string())];
+        for i in 0..N {
+            pairs.push((format!("rule.{i}.cidr"), format!("10.0.{}.0/24", i % 256)));
+            pairs.push((format!("rule.{i}.port"), (i % 65536).to_string()));
+            pairs.push((format!("rule.{i}.tags.#"), "1".into()));
+            pairs.push((format!("rule.{i}.tags.0"), "t".into()));
+        }
+        let keys = pairs.len() as u64;
+        let before = flat_keys();
+        let v = from_flatmap(&t, &flat(pairs)).expect("flatmap");
+        let visits = flat_keys() - before;
+        // every key is visited once per enclosing collection (here at most 2)
+        assert!(visits <= 3 * keys, "{visits} key visits for {keys} keys");
+        let rules = v.get("rule").as_list().expect("list");
+        assert_eq!(rules.len(), N);
+        assert_eq!(
+            rules[N - 1].get("port").as_i64(),
+            Some(((N - 1) % 65536) as i64)
+        );
+        assert_eq!(rules[7].get("tags"), &Value::Set(vec![Value::from("t")]));
+    }
+
+    /// Children of a collection are deduplicated even when other keys sort between their
+    /// entries ("l.1" < "l.1!" < "l.1.x"): each element is decoded once.
+    #[test]
+    fn flatmap_children_are_unique() {
+        let t = Type::object([("l", Type::list(Type::String))]);
+        let f = flat(
+            [
+                ("l.#", "2"),
+                ("l.1", "b"),
+                ("l.1!", "c"),
+                ("l.1.x", "d"),
+                ("l.0", "a"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let v = from_flatmap(&t, &f).expect("flatmap");
+        assert_eq!(
+            v.get("l"),
+            &Value::List(vec![Value::from("a"), Value::from("b"), Value::from("c")])
         );
     }
 
