@@ -525,69 +525,121 @@ impl Client {
             resp_body.extend_from_slice(&chunk);
         }
         let secrets = self.secrets(body);
-        let body = resp_body;
         let request_id = header_str(&headers, "x-request-id");
         tracing::debug!(method = %method, path, status = status.as_u16(), request_id = ?request_id, "CloudDB API call");
-        if status.is_redirection() {
-            let location = header_str(&headers, LOCATION.as_str())
-                .and_then(|l| url.join(&l).ok())
-                .map(|mut u| {
-                    let _ = u.set_username("");
-                    let _ = u.set_password(None);
-                    u.set_query(None);
-                    u.set_fragment(None);
-                    u.to_string()
-                })
-                .unwrap_or_else(|| "an unknown location".into());
-            return Err(ApiError::Redirect {
-                method: method.to_string(),
-                path: full_path,
-                status: status.as_u16(),
-                location: redact::redact(&location, &[]),
-            });
-        }
-        if status.is_success() {
-            return Ok(Reply {
-                status,
-                headers,
-                body: body.to_vec(),
-                method: method.clone(),
-                path: full_path,
-            });
-        }
-        let mut problem: Problem = serde_json::from_slice(&body).unwrap_or_default();
-        let message = if !problem.detail.is_empty() {
-            problem.detail.clone()
-        } else if !problem.title.is_empty() {
-            problem.title.clone()
-        } else {
-            let text = String::from_utf8_lossy(&body);
-            let t = text.trim();
-            if t.is_empty() {
-                status.canonical_reason().unwrap_or("error").to_string()
-            } else {
-                t.chars().take(2 * redact::MAX_TEXT).collect()
-            }
-        };
-        let message = redact::redact(
-            &message,
-            &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
-        scrub_problem(&mut problem, &secrets);
-        Err(ApiError::Status(Box::new(error::StatusError {
+        interpret(method, url, full_path, status, headers, resp_body, &secrets)
+    }
+}
+
+/// Everything the client does with an answer once its bytes are in: a redirect is an error, a
+/// success is returned for decoding, anything else becomes an [`ApiError::Status`] from the
+/// problem body (redacted, bounded) and the `Retry-After` header (clamped).
+fn interpret(
+    method: &Method,
+    url: &Url,
+    full_path: String,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    secrets: &[String],
+) -> Result<Reply, ApiError> {
+    let request_id = header_str(&headers, "x-request-id");
+    if status.is_redirection() {
+        let location = header_str(&headers, LOCATION.as_str())
+            .and_then(|l| url.join(&l).ok())
+            .map(|mut u| {
+                let _ = u.set_username("");
+                let _ = u.set_password(None);
+                u.set_query(None);
+                u.set_fragment(None);
+                u.to_string()
+            })
+            .unwrap_or_else(|| "an unknown location".into());
+        return Err(ApiError::Redirect {
             method: method.to_string(),
             path: full_path,
             status: status.as_u16(),
-            reason: problem.reason.clone(),
-            message,
-            request_id: request_id
-                .or_else(|| Some(problem.request_id.clone()).filter(|s| !s.is_empty())),
-            field_violations: problem.field_violations,
-            retryable: problem.retryable,
-            retry_after: header_str(&headers, RETRY_AFTER.as_str())
-                .and_then(|v| retry::parse_retry_after(&v)),
-        })))
+            location: redact::redact(&location, &[]),
+        });
     }
+    if status.is_success() {
+        return Ok(Reply {
+            status,
+            headers,
+            body: body.to_vec(),
+            method: method.clone(),
+            path: full_path,
+        });
+    }
+    let mut problem: Problem = serde_json::from_slice(&body).unwrap_or_default();
+    let message = if !problem.detail.is_empty() {
+        problem.detail.clone()
+    } else if !problem.title.is_empty() {
+        problem.title.clone()
+    } else {
+        let text = String::from_utf8_lossy(&body);
+        let t = text.trim();
+        if t.is_empty() {
+            status.canonical_reason().unwrap_or("error").to_string()
+        } else {
+            t.chars().take(2 * redact::MAX_TEXT).collect()
+        }
+    };
+    let message = redact::redact(
+        &message,
+        &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    scrub_problem(&mut problem, secrets);
+    Err(ApiError::Status(Box::new(error::StatusError {
+        method: method.to_string(),
+        path: full_path,
+        status: status.as_u16(),
+        reason: problem.reason.clone(),
+        message,
+        request_id: request_id
+            .or_else(|| Some(problem.request_id.clone()).filter(|s| !s.is_empty())),
+        field_violations: problem.field_violations,
+        retryable: problem.retryable,
+        retry_after: header_str(&headers, RETRY_AFTER.as_str())
+            .and_then(|v| retry::parse_retry_after(&v)),
+    })))
+}
+
+/// The response handling of an API call without the transport: `interpret` plus decoding a
+/// success body as an instance, an operation and an instance page. For fuzzing and tests: every
+/// input must end in `Ok` or an `ApiError`, never a panic.
+pub fn check_response(
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    token: &str,
+) -> Result<(), ApiError> {
+    let status = StatusCode::from_u16(status).map_err(|e| ApiError::Config(e.to_string()))?;
+    let mut map = HeaderMap::new();
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (
+            reqwest::header::HeaderName::from_bytes(k.as_bytes()),
+            reqwest::header::HeaderValue::from_str(v),
+        ) {
+            map.append(k, v);
+        }
+    }
+    let url = Url::parse("http://127.0.0.1/v1/projects/p/instances/x")
+        .map_err(|e| ApiError::Config(e.to_string()))?;
+    let secrets = vec![token.to_string()];
+    let reply = interpret(
+        &Method::GET,
+        &url,
+        url.path().to_string(),
+        status,
+        map,
+        body.to_vec(),
+        &secrets,
+    )?;
+    let instance = decode::<types::Instance>(&reply, &secrets).map(drop);
+    let operation = decode::<Operation>(&reply, &secrets).map(drop);
+    let page = decode::<types::InstancePage>(&reply, &secrets).map(drop);
+    instance.or(operation).or(page)
 }
 
 /// The largest response body the client reads (the API's largest page is far smaller).
