@@ -56,6 +56,7 @@ cargo test --workspace --locked --no-fail-fast
 # (about 4 minutes once per machine). See docs/fuzzing.md.
 step "fuzz targets: corpus replay"
 cargo test --manifest-path fuzz/Cargo.toml --locked --no-default-features
+cargo test --manifest-path fuzz-api/Cargo.toml --locked --no-default-features
 if cargo +nightly --version >/dev/null 2>&1; then
     fuzz_version=0.13.2
     if ! cargo fuzz --version 2>/dev/null | grep -q "$fuzz_version"; then
@@ -68,7 +69,12 @@ if cargo +nightly --version >/dev/null 2>&1; then
         cargo +nightly fuzz run --fuzz-dir fuzz -s none "$t" "$scratch/$t" "fuzz/corpus/$t" -- \
             -max_total_time="${FUZZ_SECONDS:-5}" -max_len=8192 -timeout=10 -rss_limit_mb=2048
     done
-    rm -rf "$scratch" fuzz/target
+    for t in handshake_env client_response server_request; do
+        mkdir -p "$scratch/$t"
+        cargo +nightly fuzz run --fuzz-dir fuzz-api -s none "$t" "$scratch/$t" "fuzz-api/corpus/$t" -- \
+            -max_total_time="${FUZZ_SECONDS:-5}" -max_len=4096 -timeout=10 -rss_limit_mb=2048
+    done
+    rm -rf "$scratch" fuzz/target fuzz-api/target
 else
     printf 'skipped the short fuzz run: no nightly toolchain (rustup toolchain install nightly)\n'
 fi

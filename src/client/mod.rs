@@ -501,11 +501,13 @@ impl Client {
         let mut resp = rb.send().await.map_err(transport)?;
         let status = resp.status();
         let headers = resp.headers().clone();
+        let secrets = self.secrets(body);
         // A hostile or broken API must not make the provider read an unbounded body.
         let too_large = |what: String| ApiError::Decode {
             method: method.to_string(),
             path: full_path.clone(),
-            request_id: header_str(&headers, "x-request-id"),
+            request_id: header_str(&headers, "x-request-id")
+                .map(|id| safe_request_id(&id, &secrets)),
             message: format!(
                 "HTTP {}: the response body is larger than {} MiB ({what}); refusing to read it",
                 status.as_u16(),
@@ -524,8 +526,8 @@ impl Client {
             }
             resp_body.extend_from_slice(&chunk);
         }
-        let secrets = self.secrets(body);
-        let request_id = header_str(&headers, "x-request-id");
+        let request_id =
+            header_str(&headers, "x-request-id").map(|id| safe_request_id(&id, &secrets));
         tracing::debug!(method = %method, path, status = status.as_u16(), request_id = ?request_id, "CloudDB API call");
         interpret(method, url, full_path, status, headers, resp_body, &secrets)
     }
@@ -559,7 +561,10 @@ fn interpret(
             method: method.to_string(),
             path: full_path,
             status: status.as_u16(),
-            location: redact::redact(&location, &[]),
+            location: redact::redact(
+                &location,
+                &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
+            ),
         });
     }
     if status.is_success() {
@@ -597,7 +602,8 @@ fn interpret(
         reason: problem.reason.clone(),
         message,
         request_id: request_id
-            .or_else(|| Some(problem.request_id.clone()).filter(|s| !s.is_empty())),
+            .or_else(|| Some(problem.request_id.clone()).filter(|s| !s.is_empty()))
+            .map(|id| safe_request_id(&id, secrets)),
         field_violations: problem.field_violations,
         retryable: problem.retryable,
         retry_after: header_str(&headers, RETRY_AFTER.as_str())
@@ -645,6 +651,16 @@ pub fn check_response(
 /// The largest response body the client reads (the API's largest page is far smaller).
 pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
+/// A request id as shown in diagnostics: it comes from the API, so it is redacted like any API
+/// text and cut to 128 characters (real ids are far shorter).
+fn safe_request_id(id: &str, secrets: &[String]) -> String {
+    let cut: String = id.chars().take(128).collect();
+    redact::redact(
+        &cut,
+        &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+}
+
 /// Decodes a success body; the error names the JSON path of the offending field
 /// (`storage_gb: invalid type: string "lots", expected i64`).
 fn decode<T: DeserializeOwned>(reply: &Reply, secrets: &[String]) -> Result<T, ApiError> {
@@ -652,7 +668,8 @@ fn decode<T: DeserializeOwned>(reply: &Reply, secrets: &[String]) -> Result<T, A
     serde_path_to_error::deserialize(de).map_err(|e| ApiError::Decode {
         method: reply.method.to_string(),
         path: reply.path.clone(),
-        request_id: header_str(&reply.headers, "x-request-id"),
+        request_id: header_str(&reply.headers, "x-request-id")
+            .map(|id| safe_request_id(&id, secrets)),
         // serde's message can quote the offending value.
         message: redact::redact(
             &format!("HTTP {}: {e}", reply.status.as_u16()),
@@ -726,5 +743,50 @@ mod tests {
     fn segments_are_encoded() {
         assert_eq!(encode_segment("db-1"), "db-1");
         assert_eq!(encode_segment("a/b c"), "a%2Fb%20c");
+    }
+}
+
+#[cfg(test)]
+mod response_tests {
+    use super::*;
+
+    /// Fuzzing finding (fuzz-api `client_response`): a redirect's Location carried the token in
+    /// its path and reached the error message unredacted.
+    #[test]
+    fn redirect_location_never_carries_the_token() {
+        let e = check_response(
+            307,
+            &[(
+                "Location",
+                "http://127.0.0.1/v1/x/token%20sekrit-token-42/y",
+            )],
+            b"",
+            "sekrit-token-42",
+        )
+        .expect_err("a redirect is an error");
+        let text = format!("{e} {}", e.detail());
+        assert!(matches!(e, ApiError::Redirect { .. }), "{e:?}");
+        assert!(!text.contains("sekrit-token-42"), "{text}");
+    }
+
+    /// Fuzzing finding: a hostile `X-Request-Id` echoing the token.
+    #[test]
+    fn request_ids_are_redacted() {
+        let e = check_response(
+            584,
+            &[("X-Request-Id", "r1n=sekrit-token-42")],
+            b"",
+            "sekrit-token-42",
+        )
+        .expect_err("an error status");
+        let text = format!("{e} {}", e.detail());
+        assert!(!text.contains("sekrit-token-42"), "{text}");
+    }
+
+    #[test]
+    fn a_success_body_of_any_api_shape_is_accepted_and_garbage_is_a_decode_error() {
+        assert!(check_response(200, &[], br#"{"id":"op-1","done":true}"#, "t-123").is_ok());
+        let e = check_response(200, &[], b"\xff\x00", "t-123").expect_err("garbage");
+        assert!(matches!(e, ApiError::Decode { .. }), "{e:?}");
     }
 }
