@@ -407,14 +407,14 @@ fn phase_faults(rng: &mut Rng, p: &Params, phase: Phase) -> Vec<Value> {
     })];
     rules.push(json!({
         "kind": "drop_response", "method": phase.method(), "path_prefix": inst,
-        "count": rng.range(1, scaled(0.5)),
+        "count": rng.range(scaled(0.5), scaled(1.0)),
     }));
     rules.push(json!({
         "kind": "fail_operation", "method": phase.method(), "path_prefix": inst,
-        "count": rng.range(1, scaled(0.3)),
+        "count": rng.range(1, scaled(0.5)),
     }));
     rules.push(json!({
-        "kind": "latency", "millis": rng.range(300, 2500),
+        "kind": "latency", "millis": rng.range(300, 3000),
         "path_prefix": format!("/v1/projects/{PROJECT}"),
         "count": rng.range(1, scaled(1.0)),
     }));
@@ -576,6 +576,12 @@ fn config_hcl(p: &Params, round: usize, phase: Phase) -> String {
         Phase::Update => ("db-small", 2),
         _ => ("db-micro", 1),
     };
+    // Even rounds also grow the storage in the update.
+    let storage = if phase == Phase::Update && round % 2 == 0 {
+        20
+    } else {
+        10
+    };
     format!(
         r#"terraform {{
   required_providers {{
@@ -593,7 +599,7 @@ resource "clouddb_instance" "db" {{
   count             = {n}
   name              = format("chaos-r%02d-%03d", {round}, count.index)
   tier              = "{tier}"
-  storage_gb        = 10
+  storage_gb        = {storage}
   skip_final_backup = true
   labels = {{
     chaos_round = "r{round}"
@@ -1288,11 +1294,12 @@ const LEGEND: &str = "## How to read this
 
 Each round is three phases on one configuration of N `clouddb_instance`s (`count`, names
 `chaos-rRR-III`, address `clouddb_instance.db[III]`): **c**reate (`apply`, tier `db-micro`),
-**u**pdate (`apply`: tier `db-small`, which takes an operation, and a label change) and
+**u**pdate (`apply`: tier `db-small`, which takes an operation, a label change and, in even
+rounds, storage 10 → 20 GB) and
 **d**estroy (`destroy`). Every phase runs its Terraform command once under chaos: a `random`
 rule failing requests at the fault rate with 500/502/503/429, `drop_response` on the phase's
 write method (committed, then an empty 502), `fail_operation` on the same method (accepted, then
-the operation fails), `latency` spikes (0.3–2.5 s, a few requests) and, in create phases, a
+the operation fails), `latency` spikes (0.3–3 s, a few requests) and, in create phases, a
 `not_found_after_create` window (2–6 s; its column counts the 404s it produced). Kills (`K`) SIGKILL `clouddb-server` once a random number
 of instance writes reached it and restart it on the same SQLite file and port after 0.2–2 s (its
 in-memory fault rules are re-installed with their remaining counts); interrupts (`I`) send SIGINT to
