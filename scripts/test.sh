@@ -47,6 +47,8 @@ done
 
 step "cargo test --workspace"
 cargo test --workspace --locked --no-fail-fast
+# Chaos, short (bench/chaos.sh, docs/chaos.md): faults, server kills, interrupts; fails on orphan/ghost/duplicate/non-convergence.
+step "chaos (short)"; CHAOS_TERRAFORM=$(command -v terraform || echo "$tf1155") bench/chaos.sh --short
 
 if [ -x scripts/schemathesis-clouddb-server.sh ]; then
     step "schemathesis: docs/openapi.yaml against clouddb-server"
