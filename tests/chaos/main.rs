@@ -153,10 +153,7 @@ impl Rng {
 fn dechunk(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut rest = body;
-    loop {
-        let Some(pos) = rest.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
+    while let Some(pos) = rest.windows(2).position(|w| w == b"\r\n") {
         let size_line = String::from_utf8_lossy(&rest[..pos]).to_string();
         let size = usize::from_str_radix(size_line.trim(), 16).unwrap_or(0);
         let after = &rest[pos + 2..];
@@ -577,7 +574,7 @@ fn config_hcl(p: &Params, round: usize, phase: Phase) -> String {
         _ => ("db-micro", 1),
     };
     // Even rounds also grow the storage in the update.
-    let storage = if phase == Phase::Update && round % 2 == 0 {
+    let storage = if phase == Phase::Update && round.is_multiple_of(2) {
         20
     } else {
         10
@@ -1232,6 +1229,8 @@ fn notes(rounds: &[RoundResult]) -> String {
     let mut errs: BTreeMap<String, usize> = BTreeMap::new();
     let mut skipped = Vec::new();
     let mut stops = Vec::new();
+    let re =
+        regex::Regex::new(r#"chaos-r\d+-\d+|\[\d+\]|req-[0-9a-f-]+|op-[0-9a-f-]+"#).expect("regex");
     for r in rounds {
         for p in &r.phases {
             for o in &p.step.outputs {
@@ -1240,20 +1239,17 @@ fn notes(rounds: &[RoundResult]) -> String {
                     let head = b
                         .split(" ⏎ ")
                         .filter(|l| {
-                            !l.starts_with("with ")
-                                && !l
-                                    .split(':')
-                                    .next()
-                                    .is_some_and(|n| n.trim().parse::<u32>().is_ok())
+                            let source_line = l
+                                .split(':')
+                                .next()
+                                .is_some_and(|n| n.trim().parse::<u32>().is_ok());
+                            !l.starts_with("with ") && !source_line
                         })
-                        .take(2)
+                        .take(3)
                         .collect::<Vec<_>>()
                         .join(" / ");
-                    let re =
-                        regex::Regex::new(r#"chaos-r\d+-\d+|\[\d+\]|req-[0-9a-f-]+|op-[0-9a-f-]+"#)
-                            .expect("regex");
                     let key = re.replace_all(&head, "…").to_string();
-                    let key: String = key.chars().take(220).collect();
+                    let key: String = key.chars().take(300).collect();
                     *errs.entry(key).or_default() += 1;
                 }
             }
@@ -1282,7 +1278,7 @@ fn notes(rounds: &[RoundResult]) -> String {
     if !errs.is_empty() {
         n.push_str("- Errors reported by the chaos steps themselves (expected under faults; each was then handled by the follow-up):\n");
         let mut v: Vec<_> = errs.into_iter().collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1));
+        v.sort_by_key(|e| std::cmp::Reverse(e.1));
         for (k, c) in v.into_iter().take(15) {
             let _ = writeln!(n, "  - {c}× `{k}`");
         }
@@ -1295,14 +1291,13 @@ const LEGEND: &str = "## How to read this
 Each round is three phases on one configuration of N `clouddb_instance`s (`count`, names
 `chaos-rRR-III`, address `clouddb_instance.db[III]`): **c**reate (`apply`, tier `db-micro`),
 **u**pdate (`apply`: tier `db-small`, which takes an operation, a label change and, in even
-rounds, storage 10 → 20 GB) and
-**d**estroy (`destroy`). Every phase runs its Terraform command once under chaos: a `random`
+rounds, storage 10 → 20 GB) and **d**estroy (`destroy`). Every phase runs its Terraform command once under chaos: a `random`
 rule failing requests at the fault rate with 500/502/503/429, `drop_response` on the phase's
 write method (committed, then an empty 502), `fail_operation` on the same method (accepted, then
 the operation fails), `latency` spikes (0.3–3 s, a few requests) and, in create phases, a
-`not_found_after_create` window (2–6 s; its column counts the 404s it produced). Kills (`K`) SIGKILL `clouddb-server` once a random number
-of instance writes reached it and restart it on the same SQLite file and port after 0.2–2 s (its
-in-memory fault rules are re-installed with their remaining counts); interrupts (`I`) send SIGINT to
+`not_found_after_create` window (2–6 s; its column counts the 404s it produced). Kills (`K`)
+SIGKILL `clouddb-server` once a random number of instance writes reached it and restart it on
+the same SQLite file and port after 0.2–2 s (its in-memory fault rules are re-installed with their remaining counts); interrupts (`I`) send SIGINT to
 Terraform's process group at such a point and, once it has exited, re-run the same command (faults
 still on). Then, with faults off, one follow-up `apply` (`destroy`) and a
 `plan -detailed-exitcode` (`plan -destroy -detailed-exitcode`), which must exit 0.
