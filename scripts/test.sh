@@ -49,6 +49,8 @@ done
 
 step "cargo test --workspace"
 cargo test --workspace --locked --no-fail-fast
+# Chaos, short (bench/chaos.sh, docs/chaos.md): faults, server kills, interrupts; fails on orphan/ghost/duplicate/non-convergence.
+step "chaos (short)"; CHAOS_TERRAFORM=$(command -v terraform || echo "$tf1155") bench/chaos.sh --short
 
 # The fuzz targets (fuzz/, its own workspace): the committed corpus is always replayed as a
 # plain test (stable toolchain, seconds), then each target is fuzzed for FUZZ_SECONDS (default 5)
