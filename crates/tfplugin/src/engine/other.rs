@@ -19,7 +19,7 @@ pub struct EphemeralOpened {
     pub private: Vec<u8>,
     /// When to renew.
     pub renew_at: Option<SystemTime>,
-    /// Problems.
+    /// Every diagnostic of the call (decode, validation, the handler, the checks), in order.
     pub diagnostics: Diagnostics,
 }
 

@@ -24,7 +24,7 @@ pub struct ReadOutput {
     pub private: Vec<u8>,
     /// Identity to store.
     pub identity: Option<Value>,
-    /// Problems.
+    /// Every diagnostic of the call (decode, validation, the handler, the checks), in order.
     pub diagnostics: Diagnostics,
 }
 
@@ -37,7 +37,7 @@ pub struct PlanOutput {
     pub requires_replace: Vec<AttributePath>,
     /// Private bytes carried to apply.
     pub planned_private: Vec<u8>,
-    /// Problems.
+    /// Every diagnostic of the call (decode, validation, the handler, the checks), in order.
     pub diagnostics: Diagnostics,
 }
 
@@ -51,7 +51,7 @@ pub struct ApplyOutput {
     pub private: Vec<u8>,
     /// Identity to store.
     pub identity: Option<Value>,
-    /// Problems.
+    /// Every diagnostic of the call (decode, validation, the handler, the checks), in order.
     pub diagnostics: Diagnostics,
 }
 
@@ -60,7 +60,7 @@ pub struct ApplyOutput {
 pub struct ImportOutput {
     /// The imported object: state, private bytes and identity.
     pub imported: Option<(Value, Vec<u8>, Option<Value>)>,
-    /// Problems.
+    /// Every diagnostic of the call (decode, validation, the handler, the checks), in order.
     pub diagnostics: Diagnostics,
 }
 
@@ -71,7 +71,7 @@ pub struct MoveOutput {
     pub target_state: Option<Value>,
     /// Target private bytes.
     pub target_private: Vec<u8>,
-    /// Problems.
+    /// Every diagnostic of the call (decode, validation, the handler, the checks), in order.
     pub diagnostics: Diagnostics,
 }
 

@@ -14,7 +14,7 @@ pub trait DataSource<D: Send + Sync + 'static = ()>: Send + Sync + 'static {
     /// Type name, e.g. `"clouddb_instance"`.
     fn type_name(&self) -> &'static str;
 
-    /// Schema.
+    /// The data source's schema (arguments and computed results). Called once, at start-up.
     fn schema(&self) -> Schema;
 
     /// Checks beyond the schema's validators; values may be unknown.

@@ -16,7 +16,7 @@ pub struct OpenResult {
     pub private: PrivateState,
     /// When Terraform should call renew (`None`: never).
     pub renew_at: Option<SystemTime>,
-    /// Warnings.
+    /// Warnings; an error fails the open and Terraform discards the value.
     pub diagnostics: Diagnostics,
 }
 
@@ -27,16 +27,16 @@ pub struct RenewResult {
     pub private: PrivateState,
     /// Next renew time (`None`: no more renewals).
     pub renew_at: Option<SystemTime>,
-    /// Warnings.
+    /// Warnings; an error fails the renew (Terraform then closes the value).
     pub diagnostics: Diagnostics,
 }
 
 /// An ephemeral resource type (never stored in state or plan).
 #[async_trait]
 pub trait EphemeralResource<D: Send + Sync + 'static = ()>: Send + Sync + 'static {
-    /// Type name.
+    /// Type name, e.g. `"clouddb_credentials"`; starts with the provider's type name and `_`.
     fn type_name(&self) -> &'static str;
-    /// Schema.
+    /// The schema of the `ephemeral` block and its result. Called once, at start-up.
     fn schema(&self) -> Schema;
     /// Checks beyond the schema's validators; values may be unknown.
     async fn validate(&self, _ctx: &Context, _config: &Value) -> Diagnostics {

@@ -63,9 +63,9 @@ pub struct FunctionError {
 /// the provider, any number of times, during validate, plan and apply.
 #[async_trait]
 pub trait Function: Send + Sync + 'static {
-    /// Function name.
+    /// Function name as called in HCL (`provider::NAME::FUNC`): lowercase, digits and `_`.
     fn name(&self) -> &'static str;
-    /// Signature.
+    /// The signature; arguments are decoded with its parameter types before [`Function::call`]. Called once.
     fn signature(&self) -> Signature;
     /// Calls it with arguments decoded with the signature's types.
     async fn call(&self, ctx: &Context, args: Vec<Value>) -> Result<Value, FunctionError>;

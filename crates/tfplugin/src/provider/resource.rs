@@ -199,7 +199,7 @@ pub struct ImportResult {
     pub private: PrivateState,
     /// Identity.
     pub identity: Option<Value>,
-    /// Warnings.
+    /// Warnings; an error fails the import and nothing is imported.
     pub diagnostics: Diagnostics,
 }
 
@@ -247,7 +247,7 @@ pub struct MoveStateResult {
     pub target_state: Value,
     /// Private state for the target.
     pub target_private: PrivateState,
-    /// Warnings.
+    /// Warnings; an error fails the move and the source state is kept.
     pub diagnostics: Diagnostics,
 }
 
