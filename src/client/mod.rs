@@ -204,6 +204,16 @@ impl Client {
         }
     }
 
+    /// This client without a stop signal: for the few calls that must finish even after Terraform
+    /// asked the provider to stop, such as finding out whether an interrupted create happened
+    /// (bound them with [`Client::with_deadline`]).
+    pub fn without_stop(&self) -> Client {
+        Client {
+            stop: None,
+            ..self.clone()
+        }
+    }
+
     /// This client, with retries (and each attempt) ending at `deadline`: the timeout of the
     /// create/update/delete it serves.
     pub fn with_deadline(&self, deadline: Instant) -> Client {

@@ -211,10 +211,14 @@ async fn recover_create(
     summary: &str,
     err: &ApiError,
 ) -> Result<ApplyResult, Diagnostics> {
-    let lookup = client.with_deadline(Instant::now() + LOOKUP_BUDGET);
+    // Finding out must survive what made the create ambiguous: a stop (Ctrl-C), transient errors
+    // (retried within the budget) and the API's not-found window right after a create.
+    let lookup = client
+        .without_stop()
+        .with_deadline(Instant::now() + LOOKUP_BUDGET);
     let mut d = api_diags(summary, err);
     let project = client.project();
-    match lookup.get_instance(name).await {
+    match get_fresh(&lookup, name, NOT_FOUND_RETRY_FOR.min(LOOKUP_BUDGET)).await {
         Ok(Some(inst))
             if !inst.creation_token.is_empty() && inst.creation_token == key.as_str() =>
         {
@@ -431,7 +435,9 @@ impl Resource<Client> for InstanceResource {
             if let WaitError::Api(ApiError::OperationFailed { .. }) = e {
                 private.remove(PRIVATE_PENDING);
             }
-            let lookup = client.with_deadline(Instant::now() + LOOKUP_BUDGET);
+            let lookup = client
+                .without_stop()
+                .with_deadline(Instant::now() + LOOKUP_BUDGET);
             let fetched = lookup.get_instance(&name).await.ok().flatten();
             return partial(fetched.as_ref(), private, wait_diags(&summary, &e, &name));
         }
@@ -903,6 +909,49 @@ mod tests {
         .await;
         let c = test_client(&url);
         InstanceResource.create(&ctx(), &c, create_req("db1")).await
+    }
+
+    /// Chaos-suite finding: after an interrupted (StopProvider) ambiguous create, the lookup ran
+    /// into the API's not-found window right after the create, concluded "not created" and
+    /// orphaned the instance. The lookup now ignores the stop and rides out the window.
+    #[tokio::test]
+    async fn ambiguous_create_finds_its_instance_through_the_not_found_window_even_when_stopped() {
+        let (url, _) = fake::serve(move |r, earlier| {
+            let key = earlier
+                .iter()
+                .find(|e| e.method == "POST")
+                .map(fake::key_of)
+                .unwrap_or_else(|| fake::key_of(r));
+            let gets = earlier
+                .iter()
+                .filter(|e| {
+                    e.method == "GET" && e.path.starts_with("/v1/projects/proj1/instances/db1")
+                })
+                .count();
+            match (r.method.as_str(), r.path.as_str()) {
+                ("POST", _) => unavailable(),
+                ("GET", p) if p.starts_with("/v1/projects/proj1/instances/db1") && gets < 2 => (
+                    404,
+                    vec![],
+                    fake::problem(404, "NOT_FOUND", false, "not yet"),
+                ),
+                ("GET", p) if p.starts_with("/v1/projects/proj1/instances/db1") => {
+                    (200, vec![], instance_json("db1", "CREATING", "\"1\"", &key))
+                }
+                _ => (404, vec![], fake::problem(404, "NOT_FOUND", false, "no")),
+            }
+        })
+        .await;
+        let stop = tfplugin::provider::StopSignal::new();
+        let stopped = stop.context("1.15.5");
+        stop.stop();
+        let res = InstanceResource
+            .create(&stopped, &test_client(&url), create_req("db1"))
+            .await
+            .expect("partial state, not Err: the instance is ours");
+        assert!(res.diagnostics.has_errors());
+        let got: InstanceModel = res.new_state.to().expect("an instance");
+        assert_eq!(got.name.as_str(), Some("db1"));
     }
 
     fn unavailable() -> fake::Answer {
