@@ -495,6 +495,30 @@ impl Env {
         cmd
     }
 
+    /// Starts `terraform apply` in its own process group (like a shell job, so a Ctrl-C reaches
+    /// the whole group: Terraform 1.0's panicwrap parent relies on that) and returns once the
+    /// create of instance `name` has reached the server, plus half a second.
+    pub fn spawn_apply_until_created(&self, name: &str) -> GroupGuard {
+        let child = self
+            .command(&["apply", "-input=false", "-no-color", "-auto-approve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("spawn terraform apply");
+        let child = GroupGuard(child);
+        let started = Instant::now();
+        while self.server.instance(name).is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "create never reached the server"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        child
+    }
+
     /// Run terraform with args; never panics on a non-zero exit.
     pub fn tf(&self, args: &[&str]) -> Run {
         let out: Output = self

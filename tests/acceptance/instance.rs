@@ -1,13 +1,12 @@
 //! `clouddb_instance`: lifecycle, plan-time validation, deletion protection, API faults, timeouts,
 //! interrupts and state upgrades, through the real Terraform CLI.
 
-use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::harness::{
-    self, ClockPump, Env, PROJECT, PlanExpect, ServerOpts, Step, for_each_terraform,
+    ClockPump, Env, PROJECT, PlanExpect, ServerOpts, Step, for_each_terraform,
     for_each_terraform_smoke, resource_change, unknown_attrs,
 };
 
@@ -450,25 +449,7 @@ fn instance_stop_provider_keeps_instance_in_state() {
             },
         );
         env.write_config(&instance_hcl("acc-stop", ""));
-        // Own process group, like a shell job: Ctrl-C goes to the whole group (Terraform 1.0's panicwrap
-        // parent ignores SIGINT itself and relies on the child getting it too).
-        let child = env
-            .command(&["apply", "-input=false", "-no-color", "-auto-approve"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("spawn terraform apply");
-        let mut child = harness::GroupGuard(child);
-        let started = Instant::now();
-        while env.server.instance("acc-stop").is_none() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "create never reached the server"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        std::thread::sleep(Duration::from_millis(500));
+        let mut child = env.spawn_apply_until_created("acc-stop");
         child.signal("-INT");
         let stopped_at = Instant::now();
         let exit = loop {

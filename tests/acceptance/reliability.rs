@@ -1,7 +1,6 @@
 //! Reliability under termination: what happens to an accepted create when the provider process itself
 //! is told to go away.
 
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -65,26 +64,8 @@ fn sigterm_during_create_keeps_instance_in_state() {
                 ..Default::default()
             },
         );
-        env.write_config(
-            "resource \"clouddb_instance\" \"db\" {\n  name       = \"acc-term\"\n  tier       = \"db-small\"\n  storage_gb = 20\n}\n",
-        );
-        let child = env
-            .command(&["apply", "-input=false", "-no-color", "-auto-approve"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("spawn terraform apply");
-        let mut child = harness::GroupGuard(child);
-        let started = Instant::now();
-        while env.server.instance("acc-term").is_none() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "create never reached the server"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        std::thread::sleep(Duration::from_millis(500));
+        env.write_config(&crate::instance::instance_hcl("acc-term", ""));
+        let mut child = env.spawn_apply_until_created("acc-term");
         let pids = provider_pids(child.0.id());
         assert!(!pids.is_empty(), "no provider process under terraform");
         for pid in &pids {

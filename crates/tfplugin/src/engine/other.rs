@@ -36,22 +36,30 @@ pub struct ListedItem {
     pub diagnostics: Diagnostics,
 }
 
+/// Schema validators, then the type's own checks (`own`, run in the panic guard): every
+/// Validate* RPC of a config-only type.
+async fn validated(
+    block: &crate::schema::Block,
+    config: &Value,
+    own: impl std::future::Future<Output = Diagnostics>,
+) -> Diagnostics {
+    let mut d = validate_config(block, config);
+    guard("validate", own)
+        .await
+        .map(|x| d.extend(x))
+        .collect_into(&mut d);
+    d
+}
+
 /// A function call's outcome.
 pub type FunctionCall = Result<Value, FunctionError>;
 
 impl<P: Provider> Engine<P> {
     /// `ValidateProviderConfig`: schema validators, then the provider's own checks.
     pub async fn validate_provider(&self, config: &Value) -> Diagnostics {
-        let mut d = validate_config(&self.provider_schema.schema.block, config);
         let ctx = self.context(false);
-        guard(
-            "validate provider config",
-            self.provider.validate_config(&ctx, config),
-        )
-        .await
-        .map(|x| d.extend(x))
-        .collect_into(&mut d);
-        d
+        let own = self.provider.validate_config(&ctx, config);
+        validated(&self.provider_schema.schema.block, config, own).await
     }
 
     /// `ConfigureProvider`. With unknown values in the configuration the provider's
@@ -102,12 +110,8 @@ impl<P: Provider> Engine<P> {
         let Some(e) = self.data_source(name).collect_into(&mut d) else {
             return d;
         };
-        d.extend(validate_config(&e.s.schema.block, config));
         let ctx = self.context(false);
-        guard("validate", e.imp.validate(&ctx, config))
-            .await
-            .map(|x| d.extend(x))
-            .collect_into(&mut d);
+        d.extend(validated(&e.s.schema.block, config, e.imp.validate(&ctx, config)).await);
         d
     }
 
@@ -163,12 +167,8 @@ impl<P: Provider> Engine<P> {
         let Some(e) = self.ephemeral_resource(name).collect_into(&mut d) else {
             return d;
         };
-        d.extend(validate_config(&e.s.schema.block, config));
         let ctx = self.context(false);
-        guard("validate", e.imp.validate(&ctx, config))
-            .await
-            .map(|x| d.extend(x))
-            .collect_into(&mut d);
+        d.extend(validated(&e.s.schema.block, config, e.imp.validate(&ctx, config)).await);
         d
     }
 
