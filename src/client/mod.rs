@@ -13,6 +13,7 @@
 //! without echoing them; redirects are never followed (they would re-send bodies carrying passwords);
 //! text from the API is scrubbed by [`redact`] before it goes into an error.
 
+pub mod children;
 pub mod error;
 pub mod redact;
 pub mod retry;
