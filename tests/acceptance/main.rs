@@ -7,8 +7,11 @@
 mod harness;
 
 mod bad_input;
+mod database;
 mod examples;
+mod firewall_rule;
 mod instance;
 mod provider;
 mod reliability;
 mod security;
+mod user;
