@@ -3,7 +3,9 @@
 
 use serde_json::json;
 
-use crate::harness::{Env, PROJECT, PlanExpect, Step, for_each_terraform_smoke};
+use crate::harness::{
+    Env, PROJECT, PlanExpect, Step, for_each_terraform, for_each_terraform_smoke,
+};
 
 /// An instance `name` (no final backup, so destroy leaves nothing) plus `children` HCL.
 pub(crate) fn with_instance(name: &str, children: &str) -> String {
@@ -160,7 +162,7 @@ fn database_lifecycle() {
 /// clear error, and nothing is left behind.
 #[test]
 fn database_validation_errors() {
-    crate::harness::for_each_terraform("database_validation_errors", |tf| {
+    for_each_terraform("database_validation_errors", |tf| {
         let env = Env::new(tf);
         env.step(&Step {
             config: with_instance("acc-dbv", &database_hcl("1bad", "")),
@@ -178,6 +180,74 @@ fn database_validation_errors() {
             ..Default::default()
         });
         env.write_config("");
+        env.finish();
+    });
+}
+
+/// While the instance is busy (409 OPERATION_IN_PROGRESS: here, in maintenance), a child create
+/// waits and retries within its timeout: it succeeds once the instance is free, and fails with
+/// the API's reason, creating nothing, when the timeout runs out first.
+#[test]
+fn database_waits_for_a_busy_instance() {
+    for_each_terraform("database_waits_for_a_busy_instance", |tf| {
+        let env = Env::new(tf);
+        let inst = "acc-busy";
+        env.step(&Step {
+            config: with_instance(inst, &database_hcl("first", "")),
+            ..Default::default()
+        });
+        let drift = format!("/admin/drift/projects/{PROJECT}/instances/{inst}");
+        let set_state = |state: &str| {
+            env.server
+                .admin("PATCH", &drift, Some(json!({ "state": state })));
+        };
+        let second = "resource \"clouddb_database\" \"second\" {\n  instance = clouddb_instance.db.name\n  name     = \"second\"\n  timeouts {\n    create = \"2m\"\n  }\n}\n";
+
+        // Busy for a few seconds: the create waits, then succeeds.
+        set_state("MAINTENANCE");
+        let freed = std::thread::scope(|s| {
+            let t = s.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_secs(4));
+                set_state("READY");
+            });
+            env.step(&Step {
+                config: with_instance(inst, &format!("{}{second}", database_hcl("first", ""))),
+                ..Default::default()
+            });
+            t.join().is_ok()
+        });
+        assert!(freed);
+        let busy_answers = env
+            .server
+            .requests()
+            .iter()
+            .filter(|r| r["method"] == "POST" && r["status"] == 409)
+            .count();
+        assert!(
+            busy_answers >= 2,
+            "the create met the busy instance ({busy_answers} 409s)"
+        );
+        let path = format!("/instances/{inst}/databases/second");
+        assert_eq!(env.server.api("GET", &path, None).0, 200);
+
+        // Busy for longer than the timeout: a clear error, and nothing created.
+        set_state("MAINTENANCE");
+        let third = second.replace("second", "third").replace("2m", "3s");
+        env.step(&Step {
+            config: with_instance(
+                inst,
+                &format!("{}{second}{third}", database_hcl("first", "")),
+            ),
+            expect_error: Some("OPERATION_IN_PROGRESS|another operation is in progress".into()),
+            ..Default::default()
+        });
+        let path = format!("/instances/{inst}/databases/third");
+        set_state("READY");
+        assert_eq!(env.server.api("GET", &path, None).0, 404);
+        env.write_config(&with_instance(
+            inst,
+            &format!("{}{second}", database_hcl("first", "")),
+        ));
         env.finish();
     });
 }

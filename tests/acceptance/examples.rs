@@ -88,6 +88,24 @@ fn examples_validate() {
     });
 }
 
+/// Every `.tf` file under examples/ is in canonical `terraform fmt` style.
+#[test]
+fn examples_formatted() {
+    for_each_terraform("examples_formatted", |tf| {
+        let env = Env::new(tf);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let root = root.to_string_lossy().into_owned();
+        let run = env.tf(&["fmt", "-check", "-recursive", "-diff", "-no-color", &root]);
+        assert_eq!(
+            run.code,
+            0,
+            "examples are not formatted:\n{}",
+            run.combined()
+        );
+        env.finish();
+    });
+}
+
 /// examples/quickstart creates two instances and outputs their endpoints.
 #[test]
 fn examples_quickstart() {
