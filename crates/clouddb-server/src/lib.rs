@@ -21,6 +21,7 @@ pub mod http_client;
 pub mod middleware;
 pub mod model;
 pub mod routes;
+pub mod snapshot;
 pub mod store;
 pub mod util;
 

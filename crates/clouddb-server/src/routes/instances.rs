@@ -601,8 +601,8 @@ async fn delete(
         st.config.delete_ms,
         OpPlan {
             fail,
-            rollback: None,
             final_backup,
+            ..OpPlan::default()
         },
     );
     let op = b.start_op(op);
