@@ -9,6 +9,7 @@ pub mod databases;
 pub mod firewall_rules;
 pub mod instances;
 pub mod operations;
+pub mod restore;
 pub mod users;
 
 use axum::Router;
