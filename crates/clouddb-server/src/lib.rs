@@ -104,6 +104,8 @@ pub struct LogEntry {
     pub query: Option<String>,
     pub project: Option<String>,
     pub idempotency_key: Option<String>,
+    /// Top-level keys of the JSON object body, sorted; never a value (see `middleware::body_fields`).
+    pub body_fields: Vec<String>,
     pub status: u16,
     pub time: String,
     pub request_id: String,
@@ -113,6 +115,10 @@ pub struct LogEntry {
 pub const LOG_MAX_FIELD: usize = 512;
 /// Longest `idempotency_key` kept in a log entry.
 pub const LOG_MAX_KEY: usize = 255;
+/// Most `body_fields` kept in a log entry (a final `…` marks that more were left out), and the
+/// longest field name kept.
+pub const LOG_MAX_BODY_FIELDS: usize = 64;
+pub const LOG_MAX_KEY_NAME: usize = 64;
 
 /// Cuts `s` to at most `max` bytes (at a character boundary), marking a cut with `…`.
 pub fn truncate_field(mut s: String, max: usize) -> String {
@@ -135,6 +141,7 @@ impl LogEntry {
             + self.query.as_ref().map_or(0, String::len)
             + self.project.as_ref().map_or(0, String::len)
             + self.idempotency_key.as_ref().map_or(0, String::len)
+            + self.body_fields.iter().map(|f| 24 + f.len()).sum::<usize>()
             + self.time.len()
             + self.request_id.len()
     }
