@@ -4,15 +4,17 @@
 //! Layout:
 //! - [`app`] builds the axum `Router`; [`serve`] runs it on a listener with a shutdown signal and the
 //!   background ticker that finishes operations. `main.rs` only parses flags.
-//! - `middleware`: request ids, the request log, problem+json for framework rejections, auth, rate limit,
-//!   fault injection and idempotency keys (outer to inner in that order).
+//! - `middleware`: request ids, the request log, problem+json for framework rejections, auth, the
+//!   body's field names for the log, rate limit, fault injection and idempotency keys (outer to inner
+//!   in that order).
 //! - `routes/*`: one module per API resource (instances, operations, databases, users, firewall_rules,
 //!   backups, catalogue, admin).
 //! - `store`: in-memory records written through to SQLite (WAL) by a dedicated writer thread (handlers
 //!   await it behind an async lock; a failed commit rolls memory back), and the operation state machine.
 //! - `error`: the `ApiError` enum rendered as RFC 9457 problem+json. `extract`: the JSON body
 //!   extractors (`ApiJson`, `MergePatch`) whose rejections are `ApiError`s. `model`: wire types,
-//!   the typed instance state, catalogue, rules.
+//!   the typed instance state, catalogue, rules. `snapshot`: what a backup keeps of its instance's
+//!   databases and users (and the stored shape of those records), replayed by a restore.
 
 pub mod error;
 pub mod extract;
