@@ -145,16 +145,19 @@ fn user_write_only_password() {
         env.extra_env.insert("TF_LOG".into(), "trace".into());
         env.extra_env
             .insert("TF_LOG_PATH".into(), log.to_string_lossy().into_owned());
+        // The password comes in through an ephemeral variable, as it would in real use: a literal
+        // in the HCL would be in the saved plan's copy of the configuration, whatever the provider did.
+        env.extra_env
+            .insert("TF_VAR_app_password".into(), secret.into());
         let cfg = |version: u32| {
-            with_instance(
-                "acc-userwo",
-                &user_hcl(
-                    "app",
-                    &format!(
-                        "  password_wo         = \"{secret}\"\n  password_wo_version = {version}\n"
-                    ),
+            let var = "variable \"app_password\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n\n";
+            let user = user_hcl(
+                "app",
+                &format!(
+                    "  password_wo         = var.app_password\n  password_wo_version = {version}\n"
                 ),
-            )
+            );
+            format!("{var}{}", with_instance("acc-userwo", &user))
         };
         env.step(&Step {
             config: cfg(1),
@@ -207,7 +210,8 @@ fn user_write_only_password() {
             !saved.windows(secret.len()).any(|w| w == secret.as_bytes()),
             "the write-only password is in the saved plan file"
         );
-        env.extra_env.clear();
+        env.extra_env.remove("TF_LOG");
+        env.extra_env.remove("TF_LOG_PATH");
         env.finish();
     });
 }
