@@ -100,6 +100,11 @@ pub struct SourceBackup {
     pub engine_version: String,
     /// e.g. `READY`.
     pub state: String,
+    /// The source instance's storage when the backup was taken: a restore needs at least as much
+    /// (0 when the API does not say).
+    pub source_storage_gb: i64,
+    /// The database users the backup restores (the admin cannot take one of their names).
+    pub user_names: Vec<String>,
 }
 
 /// Body of `PATCH /instances/{name}`: only the fields that change are sent.
@@ -225,13 +230,21 @@ mod tests {
     fn source_backup_decodes_the_api_record() {
         let b: SourceBackup = serde_json::from_str(
             r#"{"name":"b1","instance":"db1","instance_uid":"u","type":"ON_DEMAND","state":"READY",
-                "engine":"postgres","engine_version":"16","size_bytes":1,"created_at":"t","description":""}"#,
+                "engine":"postgres","engine_version":"16","size_bytes":1,"created_at":"t","description":"",
+                "source_storage_gb":50,"databases":[{"name":"app"}],"users":[{"name":"reader","roles":["ro"]}],
+                "database_names":["app"],"user_names":["reader"],"creation_token":""}"#,
         )
         .expect("decodes");
         assert_eq!(
             (b.engine.as_str(), b.engine_version.as_str()),
             ("postgres", "16")
         );
+        assert_eq!(b.source_storage_gb, 50);
+        assert_eq!(b.user_names, vec!["reader".to_string()]);
+        // A server that predates the snapshot fields: no storage floor, no users.
+        let old: SourceBackup =
+            serde_json::from_str(r#"{"name":"b1","engine":"mysql"}"#).expect("decodes");
+        assert_eq!((old.source_storage_gb, old.user_names.len()), (0, 0));
     }
 
     #[test]

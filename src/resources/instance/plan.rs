@@ -123,20 +123,89 @@ fn plan_engine(
             .filter(|b| !b.engine_version.is_empty())
             .map_or(Field::Unknown, |b| b.engine_version.clone().into());
     }
-    if let (Some(b), Some(engine)) = (backup, config.engine.as_str())
+    if let Some(b) = backup {
+        check_restore(b, config, planned, diags);
+    }
+}
+
+/// What the API would reject about restoring `b` as planned, as plan errors naming the attribute
+/// (and the backup): another engine, another major version, less storage than the source had, an
+/// admin user named like one of the backup's users.
+fn check_restore(
+    b: &SourceBackup,
+    config: &InstanceModel,
+    planned: &InstanceModel,
+    diags: &mut Diagnostics,
+) {
+    let name = &b.name;
+    if let Some(engine) = config.engine.as_str()
         && engine != b.engine
     {
         diags.push(
             Diagnostic::error(
                 "engine does not match the backup",
                 format!(
-                    "restore_from_backup = {:?} is a backup of a {} instance, but engine = {engine:?}. An \
+                    "restore_from_backup = {name:?} is a backup of a {} instance, but engine = {engine:?}. An \
                      instance is restored with the backup's engine: remove engine (it then defaults to \
                      the backup's) or set it to {:?}.",
-                    b.name, b.engine, b.engine
+                    b.engine, b.engine
                 ),
             )
             .at(AttributePath::attr("engine")),
+        );
+        // The version is only comparable within the backup's engine.
+        return;
+    }
+    if let Some(version) = config.engine_version.as_str()
+        && !b.engine_version.is_empty()
+        && major_of(version) != major_of(&b.engine_version)
+    {
+        diags.push(
+            Diagnostic::error(
+                "engine_version does not match the backup",
+                format!(
+                    "restore_from_backup = {name:?} holds {} {}, but engine_version = {version:?}. A restore \
+                     keeps the major version: remove engine_version (it then defaults to {:?}) or choose \
+                     another {}.x version.",
+                    b.engine, b.engine_version, b.engine_version, major_of(&b.engine_version)
+                ),
+            )
+            .at(AttributePath::attr("engine_version")),
+        );
+    }
+    if let Some(&gb) = planned.storage_gb.known()
+        && gb < b.source_storage_gb
+    {
+        let unset = if config.storage_gb.is_null() {
+            " (the default when storage_gb is unset)"
+        } else {
+            ""
+        };
+        diags.push(
+            Diagnostic::error(
+                "storage_gb is smaller than the backup's source",
+                format!(
+                    "restore_from_backup = {name:?} was taken of an instance with {} GB; the restored \
+                     instance needs at least that much, but storage_gb is {gb}{unset}. Set storage_gb = {} \
+                     or more.",
+                    b.source_storage_gb, b.source_storage_gb
+                ),
+            )
+            .at(AttributePath::attr("storage_gb")),
+        );
+    }
+    if let Some(admin) = planned.admin_username.as_str()
+        && b.user_names.iter().any(|u| u == admin)
+    {
+        diags.push(
+            Diagnostic::error(
+                "admin_username is a user of the backup",
+                format!(
+                    "restore_from_backup = {name:?} restores a database user named {admin:?}, so the \
+                     administrator cannot have that name. Choose another admin_username."
+                ),
+            )
+            .at(AttributePath::attr("admin_username")),
         );
     }
 }
@@ -422,6 +491,8 @@ mod tests {
             engine: "postgres".into(),
             engine_version: "16".into(),
             state: "READY".into(),
+            source_storage_gb: 50,
+            user_names: vec!["reader".into()],
         }
     }
 
@@ -438,6 +509,14 @@ mod tests {
             engine_version: or_unknown(&config.engine_version),
             engine_version_actual: Field::Unknown,
             restore_from_backup: config.restore_from_backup.clone(),
+            storage_gb: match config.storage_gb {
+                Field::Null => super::super::DEFAULT_STORAGE_GB.into(),
+                ref v => v.clone(),
+            },
+            admin_username: match &config.admin_username {
+                Field::Null => "dbadmin".into(),
+                v => v.clone(),
+            },
             id: Field::Unknown,
             state: Field::Unknown,
             ..Default::default()
@@ -454,11 +533,13 @@ mod tests {
         (planned, d)
     }
 
+    /// A restore of `pg-snap` (50 GB source) with enough storage.
     fn restore_config(engine: Field<String>) -> InstanceModel {
         InstanceModel {
             name: "db2".into(),
             restore_from_backup: "pg-snap".into(),
             engine,
+            storage_gb: 50.into(),
             ..Default::default()
         }
     }
@@ -548,6 +629,72 @@ mod tests {
         let (planned, d) = plan_create(&config, Some(&backup_pg()));
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(planned.engine_version.as_str(), Some("16"));
+    }
+
+    fn errors_at(d: &Diagnostics) -> Vec<String> {
+        d.0.iter()
+            .filter(|x| x.is_error())
+            .map(|x| {
+                let at = x
+                    .attribute
+                    .as_ref()
+                    .map(|p| format!("{p:?}"))
+                    .unwrap_or_default();
+                format!("{at}: {} {}", x.summary, x.detail)
+            })
+            .collect()
+    }
+
+    /// The API's other restore rules, at plan time: the major version, the source's storage
+    /// (also when the default is what is too small) and the backup's user names.
+    #[test]
+    fn restore_rules_name_the_attribute_and_the_backup() {
+        let run = |config: InstanceModel| errors_at(&plan_create(&config, Some(&backup_pg())).1);
+        let other_major = InstanceModel {
+            engine_version: "15".into(),
+            ..restore_config(Field::Null)
+        };
+        let e = run(other_major);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("engine_version") && e[0].contains("pg-snap"),
+            "{e:?}"
+        );
+        let same_major = InstanceModel {
+            engine_version: "16.2".into(),
+            ..restore_config(Field::Null)
+        };
+        assert!(run(same_major).is_empty());
+
+        let default_storage = InstanceModel {
+            storage_gb: Field::Null,
+            ..restore_config(Field::Null)
+        };
+        let e = run(default_storage);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("storage_gb") && e[0].contains("50 GB"),
+            "{e:?}"
+        );
+        assert!(e[0].contains("default"), "{e:?}");
+
+        let taken = InstanceModel {
+            admin_username: "reader".into(),
+            ..restore_config(Field::Null)
+        };
+        let e = run(taken);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("admin_username") && e[0].contains("reader"),
+            "{e:?}"
+        );
+
+        // Another engine: that one error only (the version is not comparable across engines).
+        let e = run(InstanceModel {
+            engine_version: "8.0".into(),
+            ..restore_config("mysql".into())
+        });
+        assert_eq!(e.len(), 1, "{e:?}");
     }
 
     /// After the restore, the next plan keeps what the instance has (no lookup, no default), so the

@@ -148,8 +148,9 @@ pub fn schema() -> Schema {
                 .computed()
                 .description(
                     "Engine version such as `8.0` or `16`; the server default when unset (with \
-                     `restore_from_backup`, the backup's version). Minor upgrades happen in place; a major \
-                     upgrade needs `allow_major_version_upgrade = true`; downgrades are rejected at plan time.",
+                     `restore_from_backup`, the backup's version; another major version is an error). Minor \
+                     upgrades happen in place; a major upgrade needs `allow_major_version_upgrade = true`; \
+                     downgrades are rejected at plan time.",
                 ),
         )
         .attribute(
@@ -246,9 +247,11 @@ pub fn schema() -> Schema {
                     }
                 })
                 .description(
-                    "Create the instance from this backup (its databases and users as of the backup). \
-                     `engine` and `engine_version` default to the backup's; `storage_gb` must be at least \
-                     the source's. Changing it replaces the instance.",
+                    "Create the instance from this backup (of any instance of the project, also a deleted \
+                     one): it starts with the databases and users the source had when the backup was taken. \
+                     `engine` and `engine_version` default to the backup's; `storage_gb` must be at least the \
+                     source's, and `admin_username` must not be one of the backup's users (checked at plan \
+                     time when the backup exists). Changing it replaces the instance.",
                 ),
         )
         .attribute(
