@@ -215,8 +215,9 @@ pub fn schema() -> Schema {
                 .write_only()
                 .description(
                     "Administrator password, write-only (Terraform 1.11 or later): sent on create and \
-                     whenever `admin_password_wo_version` changes, never stored in state or plans. \
-                     Conflicts with `admin_password`.",
+                     whenever `admin_password_wo_version` changes, never stored in state or plans. Set it \
+                     from an ephemeral variable or resource: a literal is part of the configuration, which \
+                     saved plans carry. Conflicts with `admin_password`.",
                 ),
         )
         .attribute(
