@@ -12,6 +12,10 @@
 //! - **Update** first resumes a pending operation (then re-reads the ETag it changed), sends only changed
 //!   fields with `If-Match`, then waits.
 //! - **Delete** waits until the instance is gone; deletion protection is reported clearly.
+//! - **Plan** of a restore (`restore_from_backup` on a new instance) reads the backup, when it can,
+//!   to show its engine and version and to report what the API would reject (plan.rs).
+//! - **Write-only** `admin_password_wo` is read from the configuration only: create sends it, and
+//!   an update sends it again when `admin_password_wo_version` changes.
 //!
 //! Layout: `model` (the Rust mirror of the schema), `schema`, `plan` (plan-time rules), `convert`
 //! (model ↔ API DTOs), `upgrade` (state from schema version 0).
