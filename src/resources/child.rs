@@ -31,7 +31,7 @@ use tfplugin::schema::Schema;
 use tfplugin::value::Value;
 use tokio::time::Instant;
 
-use super::common::{api_diags, create_outcome_unknown, split_pair_id, while_busy};
+use super::common::{api_diags, api_diags_as, create_outcome_unknown, split_pair_id, while_busy};
 use crate::client::children::{ChildKind, ChildRecord};
 use crate::client::{ApiError, Client, IdempotencyKey};
 
@@ -135,6 +135,12 @@ pub trait ChildType: Send + Sync + 'static {
     fn validate(_config: &Self::Model) -> Diagnostics {
         Diagnostics::new()
     }
+
+    /// API fields that this configuration filled from differently named attributes, as
+    /// `(api field, attribute)`, so the API's field violations name what the user set.
+    fn renamed_fields(_config: &Self::Model) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
 }
 
 /// A [`Resource`] for any [`ChildType`].
@@ -152,6 +158,11 @@ fn noun<T: ChildType>() -> &'static str {
 
 fn diags<T: ChildType>(summary: &str, e: &ApiError) -> Diagnostics {
     api_diags(&T::schema(), summary, e)
+}
+
+/// [`diags`] for a write built from `config`.
+fn write_diags<T: ChildType>(config: &T::Model, summary: &str, e: &ApiError) -> Diagnostics {
+    api_diags_as(&T::schema(), summary, e, T::renamed_fields(config))
 }
 
 fn state_value<T: ChildType>(m: &T::Model) -> Result<Value, Diagnostics> {
@@ -314,7 +325,7 @@ impl<T: ChildType> Resource<Client> for ChildResource<T> {
                 recover_create::<T>(&client, &planned, (&instance, &name), &key, &summary, &e).await
             }
             Err(e) if e.reason() == "ALREADY_EXISTS" => {
-                let mut d = diags::<T>(&summary, &e);
+                let mut d = write_diags::<T>(&config, &summary, &e);
                 d.error(
                     format!("The {} already exists", noun::<T>()),
                     format!(
@@ -323,7 +334,7 @@ impl<T: ChildType> Resource<Client> for ChildResource<T> {
                 );
                 Err(d)
             }
-            Err(e) => Err(diags::<T>(&summary, &e)),
+            Err(e) => Err(write_diags::<T>(&config, &summary, &e)),
         }
     }
 
@@ -408,7 +419,7 @@ impl<T: ChildType> Resource<Client> for ChildResource<T> {
                 match updated {
                     Ok(rec) => rec,
                     Err(e) if e.is_not_found() => return Err(gone()),
-                    Err(e) => return Err(diags::<T>(&summary, &e)),
+                    Err(e) => return Err(write_diags::<T>(&config, &summary, &e)),
                 }
             }
             // Only Terraform-side settings changed (timeouts): the record is re-read for state.
@@ -481,168 +492,5 @@ impl<T: ChildType> Resource<Client> for ChildResource<T> {
                 &e,
             )),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use tfplugin::provider::StopSignal;
-
-    use super::*;
-    use crate::client::ClientConfig;
-    use crate::client::fake::{self, key_of, problem};
-    use crate::resources::database::{DatabaseModel, DatabaseResource};
-
-    fn test_client(url: &str) -> Client {
-        let mut cfg = ClientConfig::new(url, "secret-token", "proj1");
-        cfg.retry = crate::client::RetryPolicy {
-            max_retries: 2,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-            max_retry_after: Duration::from_millis(50),
-        };
-        cfg.poll_interval = Duration::from_millis(20);
-        Client::new(cfg).expect("client")
-    }
-
-    fn ctx() -> Context {
-        StopSignal::new().context("1.15.5")
-    }
-
-    fn planned() -> Value {
-        let m = DatabaseModel {
-            id: Field::Known("db1/app".into()),
-            instance: Field::Known("db1".into()),
-            name: Field::Known("app".into()),
-            charset: Field::Unknown,
-            collation: Field::Unknown,
-            timeouts: Field::Null,
-        };
-        Value::from_model(&m).expect("model")
-    }
-
-    fn create_req() -> CreateRequest {
-        let mut config = planned().to::<DatabaseModel>().expect("model");
-        config.id = Field::Null;
-        config.charset = Field::Null;
-        config.collation = Field::Null;
-        CreateRequest {
-            config: Value::from_model(&config).expect("model"),
-            planned_state: planned(),
-            planned_private: PrivateState::new(),
-        }
-    }
-
-    fn record(token: &str) -> String {
-        serde_json::json!({"name": "app", "instance": "db1", "charset": "utf8mb4",
-            "collation": "utf8mb4_0900_ai_ci", "creation_token": token})
-        .to_string()
-    }
-
-    #[tokio::test]
-    async fn create_waits_out_a_busy_instance_beyond_the_client_retries() {
-        let (url, log) = fake::serve(|r, seen| {
-            let posts = seen.iter().filter(|s| s.method == "POST").count();
-            if r.method == "POST" && posts < 5 {
-                (
-                    409,
-                    vec![],
-                    problem(409, "OPERATION_IN_PROGRESS", true, "busy"),
-                )
-            } else {
-                (201, vec![], record(&key_of(r)))
-            }
-        })
-        .await;
-        let res = DatabaseResource::default()
-            .create(&ctx(), &test_client(&url), create_req())
-            .await
-            .expect("created once the instance is free");
-        let m: DatabaseModel = res.new_state.to().expect("model");
-        assert_eq!(m.charset.as_str(), Some("utf8mb4"));
-        let log = log.lock().expect("log");
-        let keys: std::collections::BTreeSet<String> = log.iter().map(key_of).collect();
-        assert_eq!(log.len(), 6, "five busy answers, then the create");
-        assert_eq!(
-            keys.len(),
-            1,
-            "every attempt carries the same Idempotency-Key"
-        );
-    }
-
-    #[tokio::test]
-    async fn an_ambiguous_create_that_happened_is_kept_in_state() {
-        let (url, _log) = fake::serve(|r, seen| match r.method.as_str() {
-            // Every POST answer is lost; the GET finds the record created with the POST's key.
-            "POST" => (503, vec![], problem(503, "UNAVAILABLE", true, "down")),
-            _ => {
-                let key = seen
-                    .iter()
-                    .find(|s| s.method == "POST")
-                    .map(key_of)
-                    .unwrap_or_default();
-                (200, vec![], record(&key))
-            }
-        })
-        .await;
-        let res = DatabaseResource::default()
-            .create(&ctx(), &test_client(&url), create_req())
-            .await
-            .expect("recovered");
-        let m: DatabaseModel = res.new_state.to().expect("model");
-        assert_eq!(m.id.as_str(), Some("db1/app"));
-        assert!(!res.diagnostics.has_errors(), "{:?}", res.diagnostics);
-    }
-
-    #[tokio::test]
-    async fn an_ambiguous_create_of_someone_elses_record_says_already_exists() {
-        let (url, _log) = fake::serve(|r, _| match r.method.as_str() {
-            "POST" => (503, vec![], problem(503, "UNAVAILABLE", true, "down")),
-            _ => (200, vec![], record("another-key")),
-        })
-        .await;
-        let d = DatabaseResource::default()
-            .create(&ctx(), &test_client(&url), create_req())
-            .await
-            .expect_err("not ours");
-        assert!(format!("{d:?}").contains("terraform import"), "{d:?}");
-    }
-
-    #[tokio::test]
-    async fn a_gone_instance_reads_as_gone_and_deletes_as_done() {
-        let (url, _log) = fake::serve(|_, _| {
-            (
-                404,
-                vec![],
-                problem(404, "NOT_FOUND", false, "instance db1 not found"),
-            )
-        })
-        .await;
-        let client = test_client(&url);
-        let read = DatabaseResource::default()
-            .read(
-                &ctx(),
-                &client,
-                ReadRequest {
-                    state: planned(),
-                    private: PrivateState::new(),
-                },
-            )
-            .await
-            .expect("no error");
-        assert!(read.new_state.is_null());
-        DatabaseResource::default()
-            .delete(
-                &ctx(),
-                &client,
-                DeleteRequest {
-                    prior_state: planned(),
-                    private: PrivateState::new(),
-                },
-            )
-            .await
-            .expect("already gone is done");
     }
 }

@@ -19,13 +19,29 @@ const BUSY_PAUSE: Duration = Duration::from_secs(2);
 /// An API error as diagnostics: one general error with status, reason and request id, plus one
 /// attribute-level error per field violation that names an attribute of `schema`.
 pub fn api_diags(schema: &Schema, summary: &str, err: &ApiError) -> Diagnostics {
+    api_diags_as(schema, summary, err, &[])
+}
+
+/// [`api_diags`] for a request where some API fields came from differently named attributes
+/// (`("password", "password_wo")`: the API's `password` was the user's write-only one), so a
+/// violation names the attribute the user actually set.
+pub fn api_diags_as(
+    schema: &Schema,
+    summary: &str,
+    err: &ApiError,
+    renames: &[(&str, &str)],
+) -> Diagnostics {
     let mut d: Diagnostics = Diagnostic::error(summary, err.detail()).into();
     for v in err.field_violations() {
-        let root = v.field.split(['.', '[']).next().unwrap_or_default();
+        let mut root = v.field.split(['.', '[']).next().unwrap_or_default();
+        let mut field = v.field.as_str();
+        if let Some((_, attr)) = renames.iter().find(|(api, _)| *api == root) {
+            (root, field) = (attr, attr);
+        }
         if schema.block.attr(root).is_some() {
             d.attribute_error(
                 AttributePath::attr(root),
-                format!("Invalid {}", v.field),
+                format!("Invalid {field}"),
                 v.description.clone(),
             );
         }
@@ -94,6 +110,16 @@ pub fn split_pair_id<'a>(id: &'a str, shape: &str) -> Result<(&'a str, &'a str),
     }
 }
 
+/// The API's rule for instance names (and firewall rule and backup names): `^[a-z][a-z0-9-]{1,61}[a-z0-9]$`.
+pub fn valid_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    (3..=63).contains(&b.len())
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && !s.ends_with('-')
+}
+
 /// The API's rule for SQL identifiers (database and user names, roles):
 /// `^[A-Za-z_][A-Za-z0-9_]{0,max-1}$`.
 pub fn valid_sql_name(s: &str, max: usize) -> bool {
@@ -111,7 +137,7 @@ pub fn instance_attribute(child: &str) -> Attribute {
         .requires_replace()
         .validate_with("an instance name", |p, v, d| {
             if let Some(s) = v.as_str()
-                && !crate::resources::instance::valid_name(s)
+                && !valid_name(s)
             {
                 d.attribute_error(
                     p.clone(),

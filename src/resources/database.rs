@@ -193,3 +193,171 @@ mod tests {
         assert_eq!(m.charset.as_str(), Some("utf8mb4"));
     }
 }
+
+/// The shared lifecycle (`child::ChildResource`), exercised through `clouddb_database` against a
+/// fake API.
+#[cfg(test)]
+mod lifecycle_tests {
+    use std::time::Duration;
+
+    use tfplugin::provider::StopSignal;
+
+    use tfplugin::provider::{
+        Context, CreateRequest, DeleteRequest, PrivateState, ReadRequest, Resource,
+    };
+
+    use super::*;
+    use crate::client::fake::{self, key_of, problem};
+    use crate::client::{Client, ClientConfig};
+
+    fn test_client(url: &str) -> Client {
+        let mut cfg = ClientConfig::new(url, "secret-token", "proj1");
+        cfg.retry = crate::client::RetryPolicy {
+            max_retries: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            max_retry_after: Duration::from_millis(50),
+        };
+        cfg.poll_interval = Duration::from_millis(20);
+        Client::new(cfg).expect("client")
+    }
+
+    fn ctx() -> Context {
+        StopSignal::new().context("1.15.5")
+    }
+
+    fn planned() -> Value {
+        let m = DatabaseModel {
+            id: Field::Known("db1/app".into()),
+            instance: Field::Known("db1".into()),
+            name: Field::Known("app".into()),
+            charset: Field::Unknown,
+            collation: Field::Unknown,
+            timeouts: Field::Null,
+        };
+        Value::from_model(&m).expect("model")
+    }
+
+    fn create_req() -> CreateRequest {
+        let mut config = planned().to::<DatabaseModel>().expect("model");
+        config.id = Field::Null;
+        config.charset = Field::Null;
+        config.collation = Field::Null;
+        CreateRequest {
+            config: Value::from_model(&config).expect("model"),
+            planned_state: planned(),
+            planned_private: PrivateState::new(),
+        }
+    }
+
+    fn record(token: &str) -> String {
+        serde_json::json!({"name": "app", "instance": "db1", "charset": "utf8mb4",
+            "collation": "utf8mb4_0900_ai_ci", "creation_token": token})
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn create_waits_out_a_busy_instance_beyond_the_client_retries() {
+        let (url, log) = fake::serve(|r, seen| {
+            let posts = seen.iter().filter(|s| s.method == "POST").count();
+            if r.method == "POST" && posts < 5 {
+                (
+                    409,
+                    vec![],
+                    problem(409, "OPERATION_IN_PROGRESS", true, "busy"),
+                )
+            } else {
+                (201, vec![], record(&key_of(r)))
+            }
+        })
+        .await;
+        let res = DatabaseResource::default()
+            .create(&ctx(), &test_client(&url), create_req())
+            .await
+            .expect("created once the instance is free");
+        let m: DatabaseModel = res.new_state.to().expect("model");
+        assert_eq!(m.charset.as_str(), Some("utf8mb4"));
+        let log = log.lock().expect("log");
+        let keys: std::collections::BTreeSet<String> = log.iter().map(key_of).collect();
+        assert_eq!(log.len(), 6, "five busy answers, then the create");
+        assert_eq!(
+            keys.len(),
+            1,
+            "every attempt carries the same Idempotency-Key"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_ambiguous_create_that_happened_is_kept_in_state() {
+        let (url, _log) = fake::serve(|r, seen| match r.method.as_str() {
+            // Every POST answer is lost; the GET finds the record created with the POST's key.
+            "POST" => (503, vec![], problem(503, "UNAVAILABLE", true, "down")),
+            _ => {
+                let key = seen
+                    .iter()
+                    .find(|s| s.method == "POST")
+                    .map(key_of)
+                    .unwrap_or_default();
+                (200, vec![], record(&key))
+            }
+        })
+        .await;
+        let res = DatabaseResource::default()
+            .create(&ctx(), &test_client(&url), create_req())
+            .await
+            .expect("recovered");
+        let m: DatabaseModel = res.new_state.to().expect("model");
+        assert_eq!(m.id.as_str(), Some("db1/app"));
+        assert!(!res.diagnostics.has_errors(), "{:?}", res.diagnostics);
+    }
+
+    #[tokio::test]
+    async fn an_ambiguous_create_of_someone_elses_record_says_already_exists() {
+        let (url, _log) = fake::serve(|r, _| match r.method.as_str() {
+            "POST" => (503, vec![], problem(503, "UNAVAILABLE", true, "down")),
+            _ => (200, vec![], record("another-key")),
+        })
+        .await;
+        let d = DatabaseResource::default()
+            .create(&ctx(), &test_client(&url), create_req())
+            .await
+            .expect_err("not ours");
+        assert!(format!("{d:?}").contains("terraform import"), "{d:?}");
+    }
+
+    #[tokio::test]
+    async fn a_gone_instance_reads_as_gone_and_deletes_as_done() {
+        let (url, _log) = fake::serve(|_, _| {
+            (
+                404,
+                vec![],
+                problem(404, "NOT_FOUND", false, "instance db1 not found"),
+            )
+        })
+        .await;
+        let client = test_client(&url);
+        let read = DatabaseResource::default()
+            .read(
+                &ctx(),
+                &client,
+                ReadRequest {
+                    state: planned(),
+                    private: PrivateState::new(),
+                },
+            )
+            .await
+            .expect("no error");
+        assert!(read.new_state.is_null());
+        DatabaseResource::default()
+            .delete(
+                &ctx(),
+                &client,
+                DeleteRequest {
+                    prior_state: planned(),
+                    private: PrivateState::new(),
+                },
+            )
+            .await
+            .expect("already gone is done");
+    }
+}

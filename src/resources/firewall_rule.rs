@@ -10,9 +10,8 @@ use tfplugin::schema::{Attribute, Schema, timeouts};
 use tfplugin::value::{AttributePath, Value};
 
 use super::child::{ChildResource, ChildType, child_model, parent_instance};
-use super::common::{child_id_attribute, instance_attribute};
+use super::common::{child_id_attribute, instance_attribute, valid_name};
 use crate::client::children::{ChildKind, CreateFirewallRule, FirewallRule, PatchFirewallRule};
-use crate::resources::instance::valid_name;
 
 /// The resource type.
 pub type FirewallRuleResource = ChildResource<FirewallRuleType>;

@@ -95,29 +95,18 @@ pub struct InstanceResource;
 /// Turn an API error into diagnostics: one general error with status/reason/request id, plus one
 /// attribute-level error per field violation that names a resource attribute.
 fn api_diags(summary: &str, err: &ApiError) -> Diagnostics {
-    api_diags_sent(summary, err, false)
+    super::common::api_diags(&schema(), summary, err)
 }
 
 /// [`api_diags`] for a request whose `admin_password` came from `admin_password_wo` (`wo_password`):
 /// a violation of the API's `admin_password` then names the attribute the user actually set.
 fn api_diags_sent(summary: &str, err: &ApiError, wo_password: bool) -> Diagnostics {
-    let mut d: Diagnostics = Diagnostic::error(summary, err.detail()).into();
-    let schema = schema();
-    for v in err.field_violations() {
-        let mut root = v.field.split(['.', '[']).next().unwrap_or_default();
-        let mut field = v.field.as_str();
-        if wo_password && root == "admin_password" {
-            (root, field) = ("admin_password_wo", "admin_password_wo");
-        }
-        if schema.block.attr(root).is_some() {
-            d.attribute_error(
-                AttributePath::attr(root),
-                format!("Invalid {field}"),
-                v.description.clone(),
-            );
-        }
-    }
-    d
+    let renames: &[(&str, &str)] = if wo_password {
+        &[("admin_password", "admin_password_wo")]
+    } else {
+        &[]
+    };
+    super::common::api_diags_as(&schema(), summary, err, renames)
 }
 
 /// The `restore_from_backup` backup, looked up while planning a restore so the plan can show its
@@ -228,13 +217,6 @@ async fn finish_pending(
         }
         Err(e) => Err(e),
     }
-}
-
-/// Whether a failed create POST may still have created the instance: the error is one the client
-/// retries (so giving up — budget, deadline or stop — says nothing about the server), no answer
-/// arrived, or a 2xx arrived that could not be decoded.
-fn create_outcome_unknown(e: &ApiError) -> bool {
-    e.is_retryable() || matches!(e, ApiError::Transport { .. } | ApiError::Decode { .. })
 }
 
 fn already_exists(d: &mut Diagnostics, name: &str, project: &str) {
@@ -484,7 +466,7 @@ impl Resource<Client> for InstanceResource {
 
         let op = match client.create_instance(&body, &key).await {
             Ok(op) => op,
-            Err(e) if create_outcome_unknown(&e) => {
+            Err(e) if super::common::create_outcome_unknown(&e) => {
                 return recover_create(&client, &planned, &name, &key, &summary, &e).await;
             }
             Err(e) => {

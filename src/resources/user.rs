@@ -180,6 +180,14 @@ impl ChildType for UserType {
         d
     }
 
+    fn renamed_fields(config: &UserModel) -> &'static [(&'static str, &'static str)] {
+        if config.password_wo.is_null() {
+            &[]
+        } else {
+            &[("password", "password_wo")]
+        }
+    }
+
     fn create_body(planned: &UserModel, config: &UserModel) -> CreateUser {
         CreateUser {
             name: planned.name.known_or(String::new()),

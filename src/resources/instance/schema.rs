@@ -9,15 +9,7 @@ use tfplugin::value::{AttributePath, Type, Value};
 use super::convert::{DEFAULT_ADMIN_USERNAME, DEFAULT_ENGINE};
 use super::{DEFAULT_STORAGE_GB, DEFAULT_TIER, ENGINES, SCHEMA_VERSION, TIERS};
 
-/// The API's rule for instance names: `^[a-z][a-z0-9-]{1,61}[a-z0-9]$`.
-pub fn valid_name(s: &str) -> bool {
-    let b = s.as_bytes();
-    (3..=63).contains(&b.len())
-        && b[0].is_ascii_lowercase()
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && !s.ends_with('-')
-}
+pub use crate::resources::common::valid_name;
 
 /// The API's label rules, checked at plan time so a bad label names itself before anything is sent.
 fn check_labels(p: &AttributePath, v: &Value, d: &mut Diagnostics) {
