@@ -7,6 +7,7 @@
 mod harness;
 
 mod bad_input;
+mod data_sources;
 mod examples;
 mod instance;
 mod provider;
