@@ -21,6 +21,12 @@ export CHECKPOINT_DISABLE=1
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Every cargo test's output is also kept here, so that the run can close on one line counting all
+# of them (CI reads a run's closing lines; schemathesis and cargo deny print none of that shape).
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+counted() { "$@" 2>&1 | tee -a "$results"; }
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
@@ -48,7 +54,7 @@ for tf in ${TF_ACC_TERRAFORM_SMOKE_PATHS:+${TF_ACC_TERRAFORM_SMOKE_PATHS//:/ }};
 done
 
 step "cargo test --workspace"
-cargo test --workspace --locked --no-fail-fast
+counted cargo test --workspace --locked --no-fail-fast
 # Chaos, short (bench/chaos.sh, docs/chaos.md): faults, server kills, interrupts; fails on orphan/ghost/duplicate/non-convergence.
 step "chaos (short)"; CHAOS_TERRAFORM=$(command -v terraform || echo "$tf1155") bench/chaos.sh --short
 
@@ -57,8 +63,8 @@ step "chaos (short)"; CHAOS_TERRAFORM=$(command -v terraform || echo "$tf1155") 
 # with cargo-fuzz on the nightly toolchain. The pinned cargo-fuzz is installed when missing
 # (about 4 minutes once per machine). See docs/fuzzing.md.
 step "fuzz targets: corpus replay"
-cargo test --manifest-path fuzz/Cargo.toml --locked --no-default-features
-cargo test --manifest-path fuzz-api/Cargo.toml --locked --no-default-features
+counted cargo test --manifest-path fuzz/Cargo.toml --locked --no-default-features
+counted cargo test --manifest-path fuzz-api/Cargo.toml --locked --no-default-features
 if cargo +nightly --version >/dev/null 2>&1; then
     fuzz_version=0.13.2
     if ! cargo fuzz --version 2>/dev/null | grep -q "$fuzz_version"; then
@@ -92,3 +98,7 @@ if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $deny_version"; the
     cargo install --locked --quiet "cargo-deny@$deny_version"
 fi
 cargo deny --log-level error check licenses bans sources
+
+# The closing line: every libtest summary above, added up (ignored tests count as skipped).
+awk '/^test result:/ { p += $4; f += $6; i += $8 }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$results"

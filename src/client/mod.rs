@@ -15,6 +15,7 @@
 
 pub mod backups;
 pub mod catalog;
+pub mod children;
 pub mod error;
 pub mod redact;
 pub mod retry;

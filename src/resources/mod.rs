@@ -1,8 +1,15 @@
 //! Resource registry: every managed resource type the provider serves.
 //!
-//! One module per type; each handler receives the configured [`Client`] from the framework.
+//! One module per type; each handler receives the configured [`Client`] from the framework. The
+//! sub-resources of an instance (databases, users, firewall rules) share one lifecycle, `child`;
+//! `common` holds what every type uses.
 
+pub mod child;
+pub mod common;
+pub mod database;
+pub mod firewall_rule;
 pub mod instance;
+pub mod user;
 
 use std::sync::Arc;
 
@@ -12,5 +19,10 @@ use crate::client::Client;
 
 /// All resource types.
 pub fn all() -> Vec<Arc<dyn Resource<Client>>> {
-    vec![Arc::new(instance::InstanceResource)]
+    vec![
+        Arc::new(instance::InstanceResource),
+        Arc::new(database::DatabaseResource::default()),
+        Arc::new(user::UserResource::default()),
+        Arc::new(firewall_rule::FirewallRuleResource::default()),
+    ]
 }

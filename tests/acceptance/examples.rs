@@ -7,21 +7,56 @@ use crate::harness::{
     Env, PROJECT, PlanExpect, for_each_terraform, for_each_terraform_smoke, resource_change,
 };
 
-/// Every example under examples/ (provider, resources, quickstart, seed) passes `terraform validate` (the resource example gets a
-/// required_providers block, as a user's root module would have).
+/// Every example under examples/ passes `terraform validate`: the provider, quickstart and seed
+/// folders, and every folder under `resources/` and `data-sources/` (found, not listed, so a new
+/// type's example is covered the day it lands; those get a required_providers block, as a user's
+/// root module would have). An example whose first line starts `# terraform >= 1.11` (write-only
+/// arguments) is skipped on older CLIs.
 #[test]
 fn examples_validate() {
     for_each_terraform_smoke("examples_validate", |tf| {
         let env = Env::new(tf);
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
         let versions = "terraform {\n  required_providers {\n    clouddb = {\n      source = \"clouddb/clouddb\"\n    }\n  }\n}\n";
-        let cases: [(&str, &[&str], bool); 4] = [
-            ("provider", &["provider.tf"], false),
-            ("resources/clouddb_instance", &["resource.tf"], true),
-            ("quickstart", &["main.tf"], false),
-            ("seed", &["main.tf"], false),
-        ];
-        for (dir, files, add_versions) in cases {
+        let mut cases: Vec<(String, bool)> = ["provider", "quickstart", "seed", "app-stack"]
+            .iter()
+            .filter(|d| root.join(d).is_dir())
+            .map(|d| (d.to_string(), false))
+            .collect();
+        for group in ["resources", "data-sources"] {
+            let mut dirs: Vec<String> = std::fs::read_dir(root.join(group))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.path().is_dir())
+                .map(|e| format!("{group}/{}", e.file_name().to_string_lossy()))
+                .collect();
+            dirs.sort();
+            cases.extend(dirs.into_iter().map(|d| (d, true)));
+        }
+        assert!(
+            cases.len() >= 4,
+            "examples not found under {}",
+            root.display()
+        );
+        for (dir, add_versions) in &cases {
+            let files: Vec<std::path::PathBuf> = std::fs::read_dir(root.join(dir))
+                .expect("read example dir")
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+                .collect();
+            let needs_1_11 = files.iter().any(|f| {
+                std::fs::read_to_string(f).is_ok_and(|t| {
+                    t.lines()
+                        .next()
+                        .is_some_and(|l| l.starts_with("# terraform >= 1.11"))
+                })
+            });
+            if needs_1_11 && env.tf_older_than(1, 11) {
+                eprintln!("skipping {dir}: needs Terraform 1.11");
+                continue;
+            }
             let _ = std::fs::remove_dir_all(env.work.join(".terraform"));
             for entry in std::fs::read_dir(&env.work)
                 .expect("read work dir")
@@ -31,18 +66,42 @@ fn examples_validate() {
                     std::fs::remove_file(entry.path()).expect("clean");
                 }
             }
-            for f in files {
-                std::fs::copy(root.join(dir).join(f), env.work.join(f)).expect("copy example");
+            for f in &files {
+                let name = f.file_name().expect("file name");
+                std::fs::copy(f, env.work.join(name)).expect("copy example");
             }
-            if add_versions {
+            if *add_versions {
                 std::fs::write(env.work.join("versions.tf"), versions).expect("versions.tf");
             }
             env.tf_ok(&["init", "-input=false", "-no-color", "-backend=false"]);
-            env.tf_ok(&["validate", "-no-color"]);
+            let run = env.tf(&["validate", "-no-color"]);
+            assert!(
+                run.code == 0,
+                "examples/{dir} does not validate:\n{}",
+                run.combined()
+            );
         }
         // Nothing was applied: skip the destroy in finish().
         let _ = std::fs::remove_dir_all(env.work.join(".terraform"));
         assert!(env.server.instance_names().is_empty());
+        env.finish();
+    });
+}
+
+/// Every `.tf` file under examples/ is in canonical `terraform fmt` style.
+#[test]
+fn examples_formatted() {
+    for_each_terraform("examples_formatted", |tf| {
+        let env = Env::new(tf);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let root = root.to_string_lossy().into_owned();
+        let run = env.tf(&["fmt", "-check", "-recursive", "-diff", "-no-color", &root]);
+        assert_eq!(
+            run.code,
+            0,
+            "examples are not formatted:\n{}",
+            run.combined()
+        );
         env.finish();
     });
 }

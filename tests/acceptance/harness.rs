@@ -295,6 +295,29 @@ impl Server {
             .unwrap_or_default()
     }
 
+    /// Names of the project's on-demand backups (`GET /backups`, every page).
+    pub fn on_demand_backups(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let (status, v) = self.api(
+                "GET",
+                &format!("/backups?page_size=100&page_token={token}"),
+                None,
+            );
+            assert_eq!(status, 200, "list backups: {v}");
+            for b in v["backups"].as_array().into_iter().flatten() {
+                if b["type"] == "ON_DEMAND" {
+                    out.extend(b["name"].as_str().map(str::to_string));
+                }
+            }
+            match v["next_page_token"].as_str() {
+                Some(t) if !t.is_empty() => token = t.to_string(),
+                _ => return out,
+            }
+        }
+    }
+
     /// Request log entries (`GET /admin/requests`).
     pub fn requests(&self) -> Vec<Value> {
         let v = self.admin("GET", "/admin/requests", None);
@@ -738,6 +761,13 @@ impl Env {
             assert!(
                 left.is_empty(),
                 "server still holds instances after destroy: {left:?}"
+            );
+            // On-demand backups outlive their instance, so they are checked on their own. Final
+            // backups are what `skip_final_backup = false` (the default) keeps on purpose.
+            let backups = self.server.on_demand_backups();
+            assert!(
+                backups.is_empty(),
+                "server still holds on-demand backups after destroy: {backups:?}"
             );
         }
     }

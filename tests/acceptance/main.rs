@@ -8,8 +8,11 @@ mod harness;
 
 mod bad_input;
 mod data_sources;
+mod database;
 mod examples;
+mod firewall_rule;
 mod instance;
 mod provider;
 mod reliability;
 mod security;
+mod user;

@@ -4,15 +4,17 @@
 //! Layout:
 //! - [`app`] builds the axum `Router`; [`serve`] runs it on a listener with a shutdown signal and the
 //!   background ticker that finishes operations. `main.rs` only parses flags.
-//! - `middleware`: request ids, the request log, problem+json for framework rejections, auth, rate limit,
-//!   fault injection and idempotency keys (outer to inner in that order).
+//! - `middleware`: request ids, the request log, problem+json for framework rejections, auth, the
+//!   body's field names for the log, rate limit, fault injection and idempotency keys (outer to inner
+//!   in that order).
 //! - `routes/*`: one module per API resource (instances, operations, databases, users, firewall_rules,
 //!   backups, catalogue, admin).
 //! - `store`: in-memory records written through to SQLite (WAL) by a dedicated writer thread (handlers
 //!   await it behind an async lock; a failed commit rolls memory back), and the operation state machine.
 //! - `error`: the `ApiError` enum rendered as RFC 9457 problem+json. `extract`: the JSON body
 //!   extractors (`ApiJson`, `MergePatch`) whose rejections are `ApiError`s. `model`: wire types,
-//!   the typed instance state, catalogue, rules.
+//!   the typed instance state, catalogue, rules. `snapshot`: what a backup keeps of its instance's
+//!   databases and users (and the stored shape of those records), replayed by a restore.
 
 pub mod error;
 pub mod extract;
@@ -21,6 +23,7 @@ pub mod http_client;
 pub mod middleware;
 pub mod model;
 pub mod routes;
+pub mod snapshot;
 pub mod store;
 pub mod util;
 
@@ -103,6 +106,8 @@ pub struct LogEntry {
     pub query: Option<String>,
     pub project: Option<String>,
     pub idempotency_key: Option<String>,
+    /// Top-level keys of the JSON object body, sorted; never a value (see `middleware::body_fields`).
+    pub body_fields: Vec<String>,
     pub status: u16,
     pub time: String,
     pub request_id: String,
@@ -112,6 +117,10 @@ pub struct LogEntry {
 pub const LOG_MAX_FIELD: usize = 512;
 /// Longest `idempotency_key` kept in a log entry.
 pub const LOG_MAX_KEY: usize = 255;
+/// Most `body_fields` kept in a log entry (a final `…` marks that more were left out), and the
+/// longest field name kept.
+pub const LOG_MAX_BODY_FIELDS: usize = 64;
+pub const LOG_MAX_KEY_NAME: usize = 64;
 
 /// Cuts `s` to at most `max` bytes (at a character boundary), marking a cut with `…`.
 pub fn truncate_field(mut s: String, max: usize) -> String {
@@ -134,6 +143,7 @@ impl LogEntry {
             + self.query.as_ref().map_or(0, String::len)
             + self.project.as_ref().map_or(0, String::len)
             + self.idempotency_key.as_ref().map_or(0, String::len)
+            + self.body_fields.iter().map(|f| 24 + f.len()).sum::<usize>()
             + self.time.len()
             + self.request_id.len()
     }

@@ -1,6 +1,9 @@
 //! Layers around the handlers, outer to inner: `context` (request id, request log, problem+json for
 //! framework rejections), `auth` (bearer token → project; another project's paths answer 404),
-//! `rate_limit` (per-token token bucket), `faults` (scripted faults) and `idempotency` (Idempotency-Key).
+//! [`body_fields`] (the body's field names for the log), `rate_limit` (per-token token bucket),
+//! `faults` (scripted faults) and `idempotency` (Idempotency-Key).
+
+pub mod body_fields;
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +21,7 @@ use crate::{
     AppState, Bucket, LOG_MAX_FIELD, LOG_MAX_KEY, LogEntry, MAX_BODY, MAX_TRACKED_ADDRESSES, lock,
     truncate_field,
 };
+use body_fields::BodyFieldsSlot;
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -49,7 +53,7 @@ pub struct Dropped;
 pub const X_REQUEST_ID: &str = "x-request-id";
 
 /// Request id, request log, tracing, and problem+json for every error response.
-pub async fn context(State(st): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn context(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let seq = st
         .req_seq
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -71,6 +75,10 @@ pub async fn context(State(st): State<AppState>, req: Request, next: Next) -> Re
             )
         })
     });
+    let fields = BodyFieldsSlot::default();
+    if public {
+        req.extensions_mut().insert(fields.clone());
+    }
     let started = Instant::now();
     // A request that may write runs in its own task, so a client that disconnects cannot cancel a
     // handler halfway through a commit (reads need no task: `AppState::read` finishes due operations
@@ -113,6 +121,7 @@ pub async fn context(State(st): State<AppState>, req: Request, next: Next) -> Re
             query: query.flatten(),
             project,
             idempotency_key: idem_key.flatten(),
+            body_fields: fields.take(),
             status,
             time: rfc3339_ms(real_now_ms()),
             request_id,

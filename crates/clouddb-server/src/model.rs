@@ -271,6 +271,10 @@ pub struct Instance {
     /// a client that lost the answer to its create tell whether its own request created it.
     #[serde(default)]
     pub creation_token: String,
+    /// The backup the instance was restored from (empty when it was not); read-only, so a client
+    /// can read back what it asked for at create (import, drift).
+    #[serde(default)]
+    pub restored_from_backup: String,
 }
 
 impl Instance {

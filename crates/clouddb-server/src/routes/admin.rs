@@ -156,6 +156,7 @@ async fn drift(
         "etag",
         "created_at",
         "creation_token",
+        "restored_from_backup",
     ] {
         if patch.get(f).is_some() {
             return Err(ApiError::field(f, "cannot be changed by drift"));

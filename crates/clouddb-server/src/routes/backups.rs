@@ -1,6 +1,8 @@
 //! Backups. On-demand backups are taken synchronously under `/instances/{name}/backups`; final backups
 //! are recorded when an instance is deleted without `skip_final_backup`. Backup names are unique per
 //! project and backups outlive their instance: `/v1/projects/{project}/backups?instance=NAME` lists them all.
+//! Each backup keeps a snapshot of its instance's databases and users (see `snapshot`), which a create
+//! with `restore_from_backup` gives to the new instance.
 
 use axum::Router;
 use axum::extract::{Extension, Path, RawQuery, State};
@@ -91,17 +93,14 @@ async fn create(
             "backup {bname} already exists"
         )));
     }
-    let mut rec = backup_record(&inst, &bname, "ON_DEMAND", now);
+    let snap = store.children_snapshot(&project, &name);
+    let mut rec = backup_record(&inst, &snap, &bname, "ON_DEMAND", now);
     rec["description"] = json!(req.description.unwrap_or_default());
+    let idem = idem.map(|Extension(c)| c);
+    rec["creation_token"] = json!(idem.as_ref().map(|c| c.key.as_str()).unwrap_or(""));
     let mut b = store.batch();
     b.put_backup(&project, &bname, rec.clone());
-    commit_answer(
-        b,
-        idem.as_ref().map(|e| &e.0),
-        StatusCode::CREATED,
-        Some(&rec),
-    )
-    .await
+    commit_answer(b, idem.as_ref(), StatusCode::CREATED, Some(&rec)).await
 }
 
 async fn list(

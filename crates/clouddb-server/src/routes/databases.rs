@@ -7,10 +7,11 @@ use serde_json::{Value, json};
 use super::children::{Kind, MAX_PER_INSTANCE, fail_if, valid_token};
 use crate::error::{ApiResult, FieldViolation};
 use crate::model::{Instance, valid_sql_name};
+use crate::snapshot::{self, DatabaseSpec};
 
 /// The `databases` sub-resource.
 pub static DATABASES: Kind<DbCreate, DbPatch> = Kind {
-    segment: "databases",
+    segment: snapshot::DATABASES,
     noun: "database",
     create: db_create,
     patch: db_patch,
@@ -69,11 +70,12 @@ fn db_create(inst: &Instance, r: DbCreate, now: &str) -> ApiResult<(String, Valu
         ));
     }
     fail_if(v)?;
-    Ok((
-        name.clone(),
-        json!({"name": name, "instance": inst.name, "charset": charset, "collation": collation,
-               "created_at": now, "updated_at": now}),
-    ))
+    let spec = DatabaseSpec {
+        name,
+        charset,
+        collation,
+    };
+    Ok((spec.name.clone(), spec.record(&inst.name, now)))
 }
 
 fn db_patch(_inst: &Instance, rec: &mut Value, r: DbPatch) -> ApiResult<()> {

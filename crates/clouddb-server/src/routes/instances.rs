@@ -11,6 +11,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::restore::Source;
 use super::{
     Page, check_if_match, idem, json_response, list_body, parse_query, query_bool, query_get,
 };
@@ -53,6 +54,9 @@ struct CreateReq {
     labels: Option<BTreeMap<String, String>>,
     deletion_protection: Option<bool>,
     backup: Option<BackupPatch>,
+    /// A backup of the project to restore: the instance gets its databases and users, and its
+    /// engine and version unless the body names them.
+    restore_from_backup: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,6 +75,7 @@ struct PatchReq {
     engine: Option<Value>,
     admin_username: Option<Value>,
     uid: Option<Value>,
+    restored_from_backup: Option<Value>,
 }
 
 fn check_password(p: &Option<String>, out: &mut Vec<FieldViolation>) {
@@ -141,6 +146,9 @@ async fn create(
     idem: Option<Extension<IdemCtx>>,
     ApiJson(req): ApiJson<CreateReq>,
 ) -> ApiResult<Response> {
+    // Locked before validation: the backup of a restore is read and the instance created under one
+    // lock, so a restore never starts from a backup deleted meanwhile.
+    let mut store = st.store().await;
     let mut v = Vec::new();
     let name = req.name.clone().unwrap_or_default();
     if req.name.is_none() {
@@ -151,19 +159,36 @@ async fn create(
             "must match ^[a-z][a-z0-9-]{1,61}[a-z0-9]$ (3 to 63 characters)",
         ));
     }
-    let engine = req.engine.clone().unwrap_or_else(|| "mysql".into());
+    // "" is no restore, the value `restored_from_backup` reads back for an instance not restored.
+    let source = req
+        .restore_from_backup
+        .as_deref()
+        .filter(|b| !b.is_empty())
+        .and_then(|b| Source::find(&store, &project, b, &mut v));
+    let engine_matches = source
+        .as_ref()
+        .is_none_or(|s| s.check_engine(req.engine.as_deref(), &mut v));
+    let engine = req
+        .engine
+        .clone()
+        .or_else(|| source.as_ref().map(|s| s.engine.clone()))
+        .unwrap_or_else(|| "mysql".into());
     if !ENGINES.contains(&engine.as_str()) {
         v.push(FieldViolation::new("engine", "must be mysql or postgres"));
     }
-    let version = match &req.engine_version {
-        Some(ver) => find_version(&engine, ver),
-        None => default_version(&engine),
+    let version = match (&req.engine_version, &source) {
+        (Some(ver), _) => find_version(&engine, ver),
+        (None, Some(s)) if engine_matches => find_version(&engine, &s.engine_version),
+        (None, _) => default_version(&engine),
     };
     if version.is_none() && ENGINES.contains(&engine.as_str()) {
         v.push(FieldViolation::new(
             "engine_version",
             format!("unknown {engine} version; see GET /v1/engineVersions?engine={engine}"),
         ));
+    }
+    if let (Some(s), Some(ver), true) = (&source, version, engine_matches) {
+        s.check_version(ver.version, &mut v);
     }
     let tier = match &req.tier {
         None => {
@@ -190,6 +215,9 @@ async fn create(
             }
         }
     }
+    if let (Some(s), Some(gb)) = (&source, req.storage_gb) {
+        s.check_storage(gb, &mut v);
+    }
     let admin_username = req
         .admin_username
         .clone()
@@ -199,6 +227,9 @@ async fn create(
             "admin_username",
             "must match ^[A-Za-z_][A-Za-z0-9_]{0,31}$",
         ));
+    }
+    if let Some(s) = &source {
+        s.check_admin_username(&admin_username, &mut v);
     }
     check_password(&req.admin_password, &mut v);
     let labels = req.labels.clone().unwrap_or_default();
@@ -210,13 +241,15 @@ async fn create(
     if !v.is_empty() {
         return Err(ApiError::violations(v));
     }
+    if let Some(s) = &source {
+        s.check_ready()?;
+    }
     let (Some(version), Some(tier), Some(storage_gb)) = (version, tier, req.storage_gb) else {
         return Err(ApiError::Internal("validation incomplete".into()));
     };
     let path = format!("/v1/projects/{project}/instances");
     let fail = st.faults.take_fail_operation("POST", &path);
 
-    let mut store = st.store().await;
     if store.instance(&project, &name).is_some() {
         return Err(ApiError::AlreadyExists(format!(
             "instance {name} already exists in project {project}"
@@ -248,6 +281,7 @@ async fn create(
         updated_at: rfc3339(now),
         etag: String::new(),
         creation_token: idem.as_ref().map(|e| e.0.key.clone()).unwrap_or_default(),
+        restored_from_backup: source.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
     };
     inst.refresh_etag();
     let mut b = store.batch();
@@ -263,6 +297,7 @@ async fn create(
         st.config.provision_ms,
         OpPlan {
             fail,
+            restore: source.map(|s| s.snapshot),
             ..OpPlan::default()
         },
     );
@@ -362,6 +397,7 @@ async fn patch(
         ("engine", &req.engine),
         ("admin_username", &req.admin_username),
         ("uid", &req.uid),
+        ("restored_from_backup", &req.restored_from_backup),
     ] {
         if val.is_some() {
             v.push(FieldViolation::new(
@@ -601,8 +637,8 @@ async fn delete(
         st.config.delete_ms,
         OpPlan {
             fail,
-            rollback: None,
             final_backup,
+            ..OpPlan::default()
         },
     );
     let op = b.start_op(op);

@@ -9,12 +9,13 @@ pub mod databases;
 pub mod firewall_rules;
 pub mod instances;
 pub mod operations;
+pub mod restore;
 pub mod users;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use serde::Serialize;
@@ -40,6 +41,7 @@ pub fn router(st: AppState) -> Router {
         .merge(children::router(&st, &firewall_rules::FIREWALL_RULES))
         .layer(from_fn_with_state(st.clone(), middleware::faults))
         .layer(from_fn_with_state(st.clone(), middleware::rate_limit))
+        .layer(from_fn(middleware::body_fields::record))
         .layer(from_fn_with_state(st.clone(), middleware::auth))
         .layer(from_fn_with_state(
             st.clone(),

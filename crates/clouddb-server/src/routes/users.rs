@@ -7,10 +7,11 @@ use serde_json::{Value, json};
 use super::children::{Kind, MAX_PER_INSTANCE, fail_if};
 use crate::error::{ApiResult, FieldViolation};
 use crate::model::{Instance, valid_sql_name};
+use crate::snapshot::{self, UserSpec};
 
 /// The `users` sub-resource.
 pub static USERS: Kind<UserCreate, UserPatch> = Kind {
-    segment: "users",
+    segment: snapshot::USERS,
     noun: "user",
     create: user_create,
     patch: user_patch,
@@ -76,10 +77,8 @@ fn user_create(inst: &Instance, r: UserCreate, now: &str) -> ApiResult<(String, 
     fail_if(v)?;
     let mut roles = r.roles.unwrap_or_default();
     roles.dedup();
-    Ok((
-        name.clone(),
-        json!({"name": name, "instance": inst.name, "roles": roles, "created_at": now, "updated_at": now}),
-    ))
+    let spec = UserSpec { name, roles };
+    Ok((spec.name.clone(), spec.record(&inst.name, now)))
 }
 
 fn user_patch(_inst: &Instance, rec: &mut Value, r: UserPatch) -> ApiResult<()> {

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Batch, InstanceRec, OpRec, Store};
 use crate::model::InstanceState;
+use crate::snapshot::{DATABASES, Snapshot, USERS};
 use crate::util::{rand_u64, rfc3339};
 
 /// What to record with a new operation.
@@ -14,6 +15,8 @@ pub struct OpPlan {
     pub fail: bool,
     pub rollback: Option<crate::model::Instance>,
     pub final_backup: Option<String>,
+    /// For creates restoring a backup: the children to give the instance when the create succeeds.
+    pub restore: Option<Snapshot>,
 }
 
 /// A new operation id.
@@ -40,9 +43,16 @@ pub fn backup_size(storage_gb: u64) -> u64 {
         .saturating_add(1_048_576)
 }
 
-/// A backup record.
-pub fn backup_record(inst: &crate::model::Instance, name: &str, kind: &str, now: i64) -> Value {
-    json!({
+/// A backup record of `inst` with its children `snap`. `source_storage_gb` is kept because a restore
+/// needs at least that much storage; `creation_token` is empty (the on-demand create sets its key).
+pub fn backup_record(
+    inst: &crate::model::Instance,
+    snap: &Snapshot,
+    name: &str,
+    kind: &str,
+    now: i64,
+) -> Value {
+    let mut rec = json!({
         "name": name,
         "instance": inst.name,
         "instance_uid": inst.uid,
@@ -51,8 +61,14 @@ pub fn backup_record(inst: &crate::model::Instance, name: &str, kind: &str, now:
         "engine": inst.engine,
         "engine_version": inst.engine_version,
         "size_bytes": backup_size(inst.storage_gb),
+        "source_storage_gb": inst.storage_gb,
         "created_at": rfc3339(now),
-    })
+        "creation_token": "",
+    });
+    for (k, v) in snap.backup_fields() {
+        rec[k] = v;
+    }
+    rec
 }
 
 impl Store {
@@ -110,6 +126,7 @@ impl Batch<'_> {
             fail: plan.fail,
             rollback: plan.rollback,
             final_backup: plan.final_backup,
+            restore: plan.restore,
             done_ms: None,
             done_real_ms: None,
         }
@@ -138,6 +155,7 @@ impl Batch<'_> {
             fail: false,
             rollback: None,
             final_backup: None,
+            restore: None,
             done_ms: Some(now),
             done_real_ms: Some(crate::util::real_now_ms()),
         })
@@ -155,6 +173,8 @@ impl Batch<'_> {
         op.updated_at = rfc3339(now);
         op.done_ms = Some(now);
         op.done_real_ms = Some(crate::util::real_now_ms());
+        // Taken in every outcome, so a finished operation does not keep the snapshot.
+        let restore = op.restore.take();
         let rec = self
             .store
             .instance(&op.project, &op.instance)
@@ -186,6 +206,9 @@ impl Batch<'_> {
                     ));
                 } else {
                     rec.inst.state = InstanceState::Ready;
+                    if let Some(snap) = &restore {
+                        self.restore_children(&op.project, &op.instance, snap, now);
+                    }
                 }
                 self.settle(rec, now);
             }
@@ -217,7 +240,9 @@ impl Batch<'_> {
                     self.settle(rec, now);
                 } else {
                     if let Some(name) = &op.final_backup {
-                        let b = backup_record(&rec.inst, name, "FINAL", now);
+                        // Before del_instance, which drops the children.
+                        let snap = self.store.children_snapshot(&op.project, &op.instance);
+                        let b = backup_record(&rec.inst, &snap, name, "FINAL", now);
                         self.put_backup(&op.project, name, b);
                     }
                     self.del_instance(&op.project, &op.instance);
@@ -229,6 +254,28 @@ impl Batch<'_> {
             }
         }
         self.put_op(op);
+    }
+
+    /// Gives a restored instance the children of its backup. The children appear when the create
+    /// succeeds, in the same commit as READY: while CREATING the instance has none (as a real
+    /// restore has no data before it finishes), and a failed restore leaves a FAILED instance
+    /// without any. A child that already exists (only drift can make one during CREATING) is kept.
+    fn restore_children(&mut self, project: &str, instance: &str, snap: &Snapshot, now: i64) {
+        let now = rfc3339(now);
+        let dbs = snap
+            .databases
+            .iter()
+            .map(|d| (DATABASES, &d.name, d.record(instance, &now)));
+        let users = snap
+            .users
+            .iter()
+            .map(|u| (USERS, &u.name, u.record(instance, &now)));
+        for (kind, name, rec) in dbs.chain(users) {
+            let key = (project.into(), instance.into(), kind.into(), name.clone());
+            if !self.store.children.contains_key(&key) {
+                self.put_child(key, rec);
+            }
+        }
     }
 
     fn settle(&mut self, mut rec: InstanceRec, now: i64) {

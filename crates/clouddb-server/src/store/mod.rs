@@ -19,13 +19,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::Instance;
+use crate::snapshot::{self, DatabaseSpec, Snapshot, UserSpec};
 use crate::util::real_now_ms;
 
 pub use lifecycle::OpPlan;
 pub(crate) use writer::Write;
 
 /// Embedded migrations, applied in order; `PRAGMA user_version` counts the applied ones.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_backup_snapshots.sql"),
+];
 
 /// Finished operations are kept this long (virtual *or* real time, whichever passes first), as long as
 /// idempotency records, so a replayed 202 still names an operation that can be polled.
@@ -81,6 +85,10 @@ pub struct OpRec {
     pub rollback: Option<Instance>,
     /// For deletes: the name of the final backup to record, if any.
     pub final_backup: Option<String>,
+    /// For creates restoring a backup: the children to give the instance when the create succeeds
+    /// (dropped when the operation finishes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<Snapshot>,
     /// When it finished: virtual and real time in ms (for the retention purge).
     #[serde(default)]
     pub done_ms: Option<i64>,
@@ -255,6 +263,34 @@ impl Store {
 
     pub fn instance(&self, project: &str, name: &str) -> Option<&InstanceRec> {
         self.instances.get(&(project.to_string(), name.to_string()))
+    }
+
+    /// The children of kind `kind` of one instance, in name order.
+    fn children_of<'a>(
+        &'a self,
+        project: &'a str,
+        instance: &'a str,
+        kind: &'a str,
+    ) -> impl Iterator<Item = &'a Value> + 'a {
+        let start = (project.into(), instance.into(), kind.into(), String::new());
+        self.children
+            .range::<ChildKey, _>(start..)
+            .take_while(move |(k, _)| k.0 == project && k.1 == instance && k.2 == kind)
+            .map(|(_, v)| v)
+    }
+
+    /// The databases and users of one instance now, for a backup.
+    pub fn children_snapshot(&self, project: &str, instance: &str) -> Snapshot {
+        Snapshot {
+            databases: self
+                .children_of(project, instance, snapshot::DATABASES)
+                .filter_map(DatabaseSpec::from_record)
+                .collect(),
+            users: self
+                .children_of(project, instance, snapshot::USERS)
+                .filter_map(UserSpec::from_record)
+                .collect(),
+        }
     }
 
     /// Number of idempotency records and the bytes they count.
