@@ -33,7 +33,9 @@ pub fn all() -> Vec<Arc<dyn DataSource<Client>>> {
 
 /// An API error as diagnostics: one error with status, reason and request id, plus one error on
 /// each of `arguments` that a field violation names (the API checks what it was sent, and the
-/// user should see which argument it rejected).
+/// user should see which argument it rejected). Unlike `resources::common::api_diags`, which
+/// matches any attribute of a schema, this takes the caller's list: a data source's results share
+/// names with query parameters (`state`) without being what the API rejected.
 pub(crate) fn api_diags(summary: &str, err: &ApiError, arguments: &[&str]) -> Diagnostics {
     let mut d: Diagnostics = Diagnostic::error(summary, err.detail()).into();
     for v in err.field_violations() {

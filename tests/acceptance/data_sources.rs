@@ -352,34 +352,3 @@ output "pg_even_names" {
         env.finish();
     });
 }
-
-/// Every example under examples/data-sources/ passes `terraform validate` (all in one root module,
-/// with the required_providers block a user's module would have).
-#[test]
-fn data_sources_examples_validate() {
-    for_each_terraform("data_sources_examples_validate", |tf| {
-        let env = Env::new(tf);
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data-sources");
-        let mut n = 0;
-        for entry in std::fs::read_dir(&root)
-            .expect("examples/data-sources")
-            .flatten()
-        {
-            let src = entry.path().join("data-source.tf");
-            let ty = entry.file_name().to_string_lossy().to_string();
-            std::fs::copy(&src, env.work.join(format!("{ty}.tf"))).expect("copy example");
-            n += 1;
-        }
-        assert_eq!(n, 5, "one example per data source");
-        std::fs::write(
-            env.work.join("versions.tf"),
-            "terraform {\n  required_providers {\n    clouddb = {\n      source = \"clouddb/clouddb\"\n    }\n  }\n}\n",
-        )
-        .expect("versions.tf");
-        env.tf_ok(&["init", "-input=false", "-no-color", "-backend=false"]);
-        env.tf_ok(&["validate", "-no-color"]);
-        // Nothing was applied: skip the destroy in finish().
-        let _ = std::fs::remove_dir_all(env.work.join(".terraform"));
-        env.finish();
-    });
-}

@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod backup;
 mod bad_input;
 mod data_sources;
 mod database;
