@@ -86,7 +86,7 @@ async fn crud_against_real_server() {
     let deadline = || tokio::time::Instant::now() + Duration::from_secs(30);
     let req = CreateInstanceRequest {
         name: "cs-db1".into(),
-        engine: "postgres".into(),
+        engine: Some("postgres".into()),
         engine_version: None,
         tier: "db-small".into(),
         storage_gb: 20,
@@ -96,6 +96,7 @@ async fn crud_against_real_server() {
         labels: [("a".to_string(), "b".to_string())].into(),
         deletion_protection: false,
         backup: None,
+        restore_from_backup: None,
     };
     let op = c
         .create_instance(&req, &IdempotencyKey::new())

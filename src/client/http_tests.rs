@@ -84,7 +84,7 @@ fn client(endpoint: &str, max_retries: u32) -> Client {
 fn create_req() -> CreateInstanceRequest {
     CreateInstanceRequest {
         name: "db1".into(),
-        engine: "mysql".into(),
+        engine: Some("mysql".into()),
         engine_version: None,
         tier: "db-small".into(),
         storage_gb: 20,
@@ -94,6 +94,7 @@ fn create_req() -> CreateInstanceRequest {
         labels: Default::default(),
         deletion_protection: false,
         backup: None,
+        restore_from_backup: None,
     }
 }
 

@@ -36,7 +36,7 @@ use tokio::time::Instant;
 pub use error::ApiError;
 pub use retry::{IdempotencyKey, RetryPolicy};
 use types::{
-    CreateInstanceRequest, Instance, InstancePage, Operation, OperationPage, Problem,
+    CreateInstanceRequest, Instance, InstancePage, Operation, OperationPage, Problem, SourceBackup,
     UpdateInstanceRequest,
 };
 
@@ -248,6 +248,17 @@ impl Client {
                 }
                 Ok(Some(inst))
             }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /backups/{name}` (project-wide: backups outlive their instance); `Ok(None)` on 404.
+    /// Used to plan a restore with the backup's engine and version.
+    pub async fn get_source_backup(&self, name: &str) -> Result<Option<SourceBackup>, ApiError> {
+        let path = format!("/backups/{}", encode_segment(name));
+        match self.send(Method::GET, &path, &[], None, None, None).await {
+            Ok(reply) => Ok(Some(decode(&reply, &self.secrets(None))?)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }

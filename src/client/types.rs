@@ -32,6 +32,8 @@ pub struct Instance {
     /// The Idempotency-Key of the POST that created the instance (empty when created without one).
     #[serde(default)]
     pub creation_token: String,
+    /// The backup the instance was restored from (empty when it was created empty).
+    pub restored_from_backup: String,
 }
 
 /// Automated backup settings of an instance.
@@ -66,7 +68,9 @@ pub struct Endpoint {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateInstanceRequest {
     pub name: String,
-    pub engine: String,
+    /// Omitted on a restore the configuration does not pin it for: the API takes the backup's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine_version: Option<String>,
     pub tier: String,
@@ -79,6 +83,28 @@ pub struct CreateInstanceRequest {
     pub deletion_protection: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup: Option<BackupPatch>,
+    /// Create the instance from this backup (its engine, version, databases and users). Only sent
+    /// when set, so a server without restore support still accepts every other create.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_from_backup: Option<String>,
+}
+
+/// A backup as `GET /backups/{name}` returns it, reduced to what a restore plans with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct SourceBackup {
+    pub name: String,
+    /// The instance the backup was taken of (it may no longer exist).
+    pub instance: String,
+    pub engine: String,
+    pub engine_version: String,
+    /// e.g. `READY`.
+    pub state: String,
+    /// The source instance's storage when the backup was taken: a restore needs at least as much
+    /// (0 when the API does not say).
+    pub source_storage_gb: i64,
+    /// The database users the backup restores (the admin cannot take one of their names).
+    pub user_names: Vec<String>,
 }
 
 /// Body of `PATCH /instances/{name}`: only the fields that change are sent.
@@ -194,6 +220,31 @@ mod tests {
         let sparse: Instance =
             serde_json::from_str(r#"{"name":"x"}"#).expect("sparse body decodes");
         assert_eq!(sparse.backup.retention_days, 7);
+        assert_eq!(sparse.restored_from_backup, "");
+        let restored: Instance =
+            serde_json::from_str(r#"{"name":"x","restored_from_backup":"b1"}"#).expect("decodes");
+        assert_eq!(restored.restored_from_backup, "b1");
+    }
+
+    #[test]
+    fn source_backup_decodes_the_api_record() {
+        let b: SourceBackup = serde_json::from_str(
+            r#"{"name":"b1","instance":"db1","instance_uid":"u","type":"ON_DEMAND","state":"READY",
+                "engine":"postgres","engine_version":"16","size_bytes":1,"created_at":"t","description":"",
+                "source_storage_gb":50,"databases":[{"name":"app"}],"users":[{"name":"reader","roles":["ro"]}],
+                "database_names":["app"],"user_names":["reader"],"creation_token":""}"#,
+        )
+        .expect("decodes");
+        assert_eq!(
+            (b.engine.as_str(), b.engine_version.as_str()),
+            ("postgres", "16")
+        );
+        assert_eq!(b.source_storage_gb, 50);
+        assert_eq!(b.user_names, vec!["reader".to_string()]);
+        // A server that predates the snapshot fields: no storage floor, no users.
+        let old: SourceBackup =
+            serde_json::from_str(r#"{"name":"b1","engine":"mysql"}"#).expect("decodes");
+        assert_eq!((old.source_storage_gb, old.user_names.len()), (0, 0));
     }
 
     #[test]

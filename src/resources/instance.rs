@@ -12,6 +12,10 @@
 //! - **Update** first resumes a pending operation (then re-reads the ETag it changed), sends only changed
 //!   fields with `If-Match`, then waits.
 //! - **Delete** waits until the instance is gone; deletion protection is reported clearly.
+//! - **Plan** of a restore (`restore_from_backup` on a new instance) reads the backup, when it can,
+//!   to show its engine and version and to report what the API would reject (plan.rs).
+//! - **Write-only** `admin_password_wo` is read from the configuration only: create sends it, and
+//!   an update sends it again when `admin_password_wo_version` changes.
 //!
 //! Layout: `model` (the Rust mirror of the schema), `schema`, `plan` (plan-time rules), `convert`
 //! (model ↔ API DTOs), `upgrade` (state from schema version 0).
@@ -36,7 +40,7 @@ use tfplugin::schema::Schema;
 use tfplugin::value::{AttributePath, Value};
 use tokio::time::Instant;
 
-use crate::client::types::{Instance, Operation};
+use crate::client::types::{Instance, Operation, SourceBackup};
 use crate::client::wait::{WaitError, wait_operation};
 use crate::client::{ApiError, Client, IdempotencyKey};
 
@@ -54,6 +58,9 @@ const NOT_FOUND_GRACE: Duration = Duration::from_secs(60);
 const NOT_FOUND_RETRY_FOR: Duration = Duration::from_secs(15);
 /// Budget of the look-ups after a failed create (whether it happened; which operation it started).
 const LOOKUP_BUDGET: Duration = Duration::from_secs(15);
+/// Budget of the plan-time look-up of a restore's backup (retries included): a plan should not
+/// hang on a slow API for values that can also be known after apply.
+const BACKUP_LOOKUP_BUDGET: Duration = Duration::from_secs(15);
 
 /// The tier of an instance whose configuration sets none (the seed SDK example declares only `name`).
 pub const DEFAULT_TIER: &str = "db-small";
@@ -88,19 +95,59 @@ pub struct InstanceResource;
 /// Turn an API error into diagnostics: one general error with status/reason/request id, plus one
 /// attribute-level error per field violation that names a resource attribute.
 fn api_diags(summary: &str, err: &ApiError) -> Diagnostics {
+    api_diags_sent(summary, err, false)
+}
+
+/// [`api_diags`] for a request whose `admin_password` came from `admin_password_wo` (`wo_password`):
+/// a violation of the API's `admin_password` then names the attribute the user actually set.
+fn api_diags_sent(summary: &str, err: &ApiError, wo_password: bool) -> Diagnostics {
     let mut d: Diagnostics = Diagnostic::error(summary, err.detail()).into();
     let schema = schema();
     for v in err.field_violations() {
-        let root = v.field.split(['.', '[']).next().unwrap_or_default();
+        let mut root = v.field.split(['.', '[']).next().unwrap_or_default();
+        let mut field = v.field.as_str();
+        if wo_password && root == "admin_password" {
+            (root, field) = ("admin_password_wo", "admin_password_wo");
+        }
         if schema.block.attr(root).is_some() {
             d.attribute_error(
                 AttributePath::attr(root),
-                format!("Invalid {}", v.field),
+                format!("Invalid {field}"),
                 v.description.clone(),
             );
         }
     }
     d
+}
+
+/// The `restore_from_backup` backup, looked up while planning a restore so the plan can show its
+/// engine and version. `None` when it does not exist (yet: it may be created in the same apply;
+/// the create reports it if it is still missing) or the lookup fails (a warning; both values are
+/// then known after apply).
+async fn lookup_backup(
+    ctx: &Context,
+    client: &Client,
+    name: &str,
+    diags: &mut Diagnostics,
+) -> Option<SourceBackup> {
+    let client = client
+        .with_stop(ctx)
+        .with_deadline(Instant::now() + BACKUP_LOOKUP_BUDGET);
+    match client.get_source_backup(name).await {
+        Ok(found) => found,
+        Err(e) => {
+            diags.attribute_warning(
+                AttributePath::attr("restore_from_backup"),
+                format!("Cannot look up backup {name:?}"),
+                format!(
+                    "{}\n\nThe plan shows engine and engine_version as known after apply; the create \
+                     still restores from the backup.",
+                    e.detail()
+                ),
+            );
+            None
+        }
+    }
 }
 
 fn wait_diags(summary: &str, err: &WaitError, name: &str) -> Diagnostics {
@@ -369,17 +416,49 @@ impl Resource<Client> for InstanceResource {
         schema()
     }
 
+    async fn validate(&self, _ctx: &Context, config: &Value) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        match config.to::<InstanceModel>() {
+            Ok(config) => plan::check_config(&config, &mut d),
+            Err(e) => d.extend(Diagnostics::from(e)),
+        }
+        d
+    }
+
     async fn modify_plan(
         &self,
-        _ctx: &Context,
-        _client: Option<&Client>,
+        ctx: &Context,
+        client: Option<&Client>,
         req: &PlanRequest,
         plan: &mut PlanResponse,
     ) -> Result<(), Diagnostics> {
         let prior: Option<InstanceModel> = req.prior_state.to()?;
         let config: InstanceModel = req.config.to()?;
         let mut planned: InstanceModel = plan.planned_state.to()?;
-        plan::adjust_plan(prior.as_ref(), &config, &mut planned, &mut plan.diagnostics);
+        // Only a restore is worth an API call at plan time, and only with a configured provider
+        // (`None` while its configuration is unknown) and a known backup name.
+        let backup = match (client, planned.restore_from_backup.as_str()) {
+            (Some(client), Some(name)) if plan::restores(prior.as_ref(), &planned) => {
+                lookup_backup(ctx, client, name, &mut plan.diagnostics).await
+            }
+            _ => None,
+        };
+        plan::adjust_plan(
+            prior.as_ref(),
+            &config,
+            &mut planned,
+            backup.as_ref(),
+            &mut plan.diagnostics,
+        );
+        // The declarative `RequiresReplace` judged the engine before the plan rules settled it
+        // (unknown, since it has no schema default): judge it again on the final value.
+        let engine = AttributePath::attr("engine");
+        plan.requires_replace.retain(|p| *p != engine);
+        if let Some(prior) = &prior
+            && plan::engine_replaces(prior, &planned)
+        {
+            plan.require_replace(engine);
+        }
         plan.set_planned(&planned)?;
         if plan.planned_private.is_empty() {
             plan.planned_private = req.prior_private.clone();
@@ -399,7 +478,8 @@ impl Resource<Client> for InstanceResource {
         let deadline = Instant::now() + timeout(&config.timeouts, "create", DEFAULT_TIMEOUT);
         let client = client.with_stop(ctx).with_deadline(deadline);
         let key = IdempotencyKey::new();
-        let body = convert::create_request(&planned);
+        let body = convert::create_request(&planned, &config);
+        let wo_password = config.admin_password_wo.is_known();
         let summary = format!("Error creating CloudDB instance {name:?}");
 
         let op = match client.create_instance(&body, &key).await {
@@ -408,7 +488,7 @@ impl Resource<Client> for InstanceResource {
                 return recover_create(&client, &planned, &name, &key, &summary, &e).await;
             }
             Err(e) => {
-                let mut d = api_diags(&summary, &e);
+                let mut d = api_diags_sent(&summary, &e, wo_password);
                 if e.reason() == "ALREADY_EXISTS" {
                     already_exists(&mut d, &name, client.project());
                 }
@@ -542,17 +622,18 @@ impl Resource<Client> for InstanceResource {
             },
             Ok(false) => {}
         }
-        let patch = convert::update_request(&prior, &planned);
+        let patch = convert::update_request(&prior, &planned, &config);
         if !patch.is_empty() {
             let etag = private.get::<String>(PRIVATE_ETAG);
             let key = IdempotencyKey::new();
+            let wo_password = patch.admin_password.is_some() && config.admin_password_wo.is_known();
             let op = match client
                 .update_instance(&name, &patch, etag.as_deref(), &key)
                 .await
             {
                 Ok(op) => op,
                 Err(e) => {
-                    let mut d = api_diags(&summary, &e);
+                    let mut d = api_diags_sent(&summary, &e, wo_password);
                     if e.status() == Some(412) {
                         d.error(
                             "Instance changed outside Terraform",
@@ -1102,5 +1183,341 @@ mod tests {
                 .is_ok()
         );
         assert!(r.upgrade_state(7, serde_json::json!({})).is_err());
+    }
+
+    // ----------------------------------------------------------- plans through the framework
+    //
+    // The engine runs the declarative plan (defaults, the computed-unknown rule, modifiers), then
+    // `modify_plan`, then its consistency checks: exactly what a PlanResourceChange does.
+
+    /// A provider with only `clouddb_instance`, whose data is a client of the fake API.
+    struct PlanProvider(Client);
+
+    #[async_trait]
+    impl tfplugin::provider::Provider for PlanProvider {
+        type Data = Client;
+        fn type_name(&self) -> &'static str {
+            "clouddb"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new()
+        }
+        async fn configure(
+            &self,
+            _ctx: &Context,
+            _req: tfplugin::provider::ConfigureRequest,
+        ) -> Result<Client, Diagnostics> {
+            Ok(self.0.clone())
+        }
+        fn resources(&self) -> Vec<std::sync::Arc<dyn Resource<Client>>> {
+            vec![std::sync::Arc::new(InstanceResource)]
+        }
+    }
+
+    struct Planned {
+        state: InstanceModel,
+        replace: Vec<AttributePath>,
+        diagnostics: Diagnostics,
+    }
+
+    fn value_of(m: &InstanceModel) -> Value {
+        tfplugin::model::conform(
+            Value::from_model(m).expect("writes"),
+            &schema().implied_type(),
+        )
+        .expect("fits the schema")
+    }
+
+    /// Plan `config` over `prior` (a create when `None`) as the engine does, with the provider
+    /// configured against `url` (unconfigured when `None`).
+    async fn engine_plan(
+        url: Option<&str>,
+        prior: Option<&InstanceModel>,
+        config: &InstanceModel,
+    ) -> Planned {
+        let client = test_client(url.unwrap_or("http://127.0.0.1:9"));
+        let engine = tfplugin::engine::Engine::new(PlanProvider(client));
+        if url.is_some() {
+            let d = engine
+                .configure(Value::Object(Default::default()), "1.15.5".into(), false)
+                .await;
+            assert!(!d.has_errors(), "{d:?}");
+        }
+        let prior = prior.map_or(Value::Null, value_of);
+        let config = value_of(config);
+        let proposed = tfplugin::testing::requests::proposed_new_state(&schema(), &prior, &config);
+        let out = engine
+            .plan("clouddb_instance", prior, proposed, config, &[], false)
+            .await;
+        Planned {
+            state: if out.planned_state.is_null() {
+                InstanceModel::default()
+            } else {
+                out.planned_state.to().expect("a planned instance")
+            },
+            replace: out.requires_replace,
+            diagnostics: out.diagnostics,
+        }
+    }
+
+    fn backup_json(engine: &str, version: &str) -> String {
+        serde_json::json!({
+            "name": "pg-snap", "instance": "src", "instance_uid": "u-0", "type": "ON_DEMAND",
+            "state": "READY", "engine": engine, "engine_version": version, "size_bytes": 1,
+            "created_at": "2024-01-01T00:00:00Z", "description": "",
+        })
+        .to_string()
+    }
+
+    /// A fake API whose only backup is `pg-snap` (postgres 16).
+    async fn backup_api() -> (String, fake::Log) {
+        fake::serve(|r, _| {
+            if r.method == "GET" && r.path == "/v1/projects/proj1/backups/pg-snap" {
+                (200, vec![], backup_json("postgres", "16"))
+            } else {
+                (404, vec![], fake::problem(404, "NOT_FOUND", false, "no"))
+            }
+        })
+        .await
+    }
+
+    fn config(name: &str) -> InstanceModel {
+        InstanceModel {
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    fn restore(name: &str, backup: &str) -> InstanceModel {
+        InstanceModel {
+            restore_from_backup: backup.into(),
+            ..config(name)
+        }
+    }
+
+    #[tokio::test]
+    async fn plan_without_restore_is_unchanged_and_makes_no_call() {
+        let (url, log) = backup_api().await;
+        let p = engine_plan(Some(&url), None, &config("db1")).await;
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        assert_eq!(p.state.engine.as_str(), Some("mysql"));
+        assert!(p.state.engine_version.is_unknown());
+        assert_eq!(p.state.tier.as_str(), Some(DEFAULT_TIER));
+        assert!(log.lock().expect("lock").is_empty());
+
+        // The instance it makes: an empty plan, then a tier change in place (not a replace).
+        let inst: Instance =
+            serde_json::from_str(&instance_json("db1", "READY", "\"1\"", "")).expect("inst");
+        let prior = convert::state_from_api(&inst, Some(&config("db1")));
+        let p = engine_plan(Some(&url), Some(&prior), &config("db1")).await;
+        assert!(p.diagnostics.is_empty() && p.replace.is_empty());
+        assert_eq!(p.state, prior);
+        let tier = InstanceModel {
+            tier: "db-micro".into(),
+            ..config("db1")
+        };
+        let p = engine_plan(Some(&url), Some(&prior), &tier).await;
+        assert!(p.replace.is_empty(), "{:?}", p.replace);
+        assert_eq!(p.state.engine.as_str(), Some("mysql"));
+        assert!(
+            Value::from_model(&p.state)
+                .expect("writes")
+                .is_wholly_known()
+        );
+
+        // Dropping `engine = "postgres"` still means the default, mysql: a replace, as before.
+        let pg = InstanceModel {
+            engine: "postgres".into(),
+            ..prior.clone()
+        };
+        let p = engine_plan(Some(&url), Some(&pg), &config("db1")).await;
+        assert_eq!(p.replace, vec![AttributePath::attr("engine")]);
+    }
+
+    #[tokio::test]
+    async fn plan_of_a_restore_takes_engine_and_version_from_the_backup() {
+        let (url, log) = backup_api().await;
+        let p = engine_plan(Some(&url), None, &restore("db2", "pg-snap")).await;
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        assert_eq!(p.state.engine.as_str(), Some("postgres"));
+        assert_eq!(p.state.engine_version.as_str(), Some("16"));
+        let seen: Vec<String> = log
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        assert_eq!(seen, vec!["GET /v1/projects/proj1/backups/pg-snap"]);
+
+        // Not there (yet), or no configured provider: known after apply, no diagnostic.
+        for url in [Some(url.as_str()), None] {
+            let p = engine_plan(url, None, &restore("db2", "not-yet")).await;
+            assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+            assert!(p.state.engine.is_unknown() && p.state.engine_version.is_unknown());
+        }
+    }
+
+    #[tokio::test]
+    async fn plan_of_a_restore_with_another_engine_fails_naming_engine() {
+        let (url, _) = backup_api().await;
+        let mysql = InstanceModel {
+            engine: "mysql".into(),
+            ..restore("db2", "pg-snap")
+        };
+        let p = engine_plan(Some(&url), None, &mysql).await;
+        let errors: Vec<_> = p.diagnostics.iter().filter(|d| d.is_error()).collect();
+        assert_eq!(errors.len(), 1, "{:?}", p.diagnostics);
+        assert_eq!(errors[0].attribute, Some(AttributePath::attr("engine")));
+        assert!(errors[0].detail.contains("pg-snap"), "{}", errors[0].detail);
+    }
+
+    #[tokio::test]
+    async fn plan_of_a_restore_whose_backup_cannot_be_read_warns() {
+        let (url, _) = fake::serve(|_, _| {
+            (
+                403,
+                vec![],
+                fake::problem(403, "PERMISSION_DENIED", false, "no"),
+            )
+        })
+        .await;
+        let p = engine_plan(Some(&url), None, &restore("db2", "pg-snap")).await;
+        assert!(!p.diagnostics.has_errors(), "{:?}", p.diagnostics);
+        assert_eq!(p.diagnostics.len(), 1);
+        assert_eq!(
+            p.diagnostics.0[0].attribute,
+            Some(AttributePath::attr("restore_from_backup"))
+        );
+        assert!(p.state.engine.is_unknown());
+    }
+
+    /// After the restore: the restored (postgres) instance plans empty without looking anything
+    /// up, even though the default engine is mysql; another backup replaces it.
+    #[tokio::test]
+    async fn restored_instance_plans_empty() {
+        let (url, log) = backup_api().await;
+        let mut inst: Instance =
+            serde_json::from_str(&instance_json("db2", "READY", "\"1\"", "")).expect("inst");
+        inst.engine = "postgres".into();
+        inst.engine_version = "16".into();
+        inst.restored_from_backup = "pg-snap".into();
+        let cfg = restore("db2", "pg-snap");
+        let prior = convert::state_from_api(&inst, Some(&cfg));
+        let p = engine_plan(Some(&url), Some(&prior), &cfg).await;
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        assert!(p.replace.is_empty(), "{:?}", p.replace);
+        assert_eq!(p.state, prior);
+        assert!(log.lock().expect("lock").is_empty());
+        // Imported: the API's restored_from_backup fills the attribute, so the same config plans empty.
+        let imported = convert::state_from_api(&inst, None);
+        assert_eq!(imported.restore_from_backup.as_str(), Some("pg-snap"));
+
+        let p = engine_plan(Some(&url), Some(&prior), &restore("db2", "other-snap")).await;
+        assert!(
+            p.replace
+                .contains(&AttributePath::attr("restore_from_backup")),
+            "{:?}",
+            p.replace
+        );
+    }
+
+    #[tokio::test]
+    async fn validate_rejects_both_password_forms_and_write_only_on_old_clis() {
+        let engine = tfplugin::engine::Engine::new(PlanProvider(test_client("http://127.0.0.1:9")));
+        let both = InstanceModel {
+            admin_password: "Password-1".into(),
+            admin_password_wo: "Password-2".into(),
+            ..config("db1")
+        };
+        let d = engine
+            .validate_resource("clouddb_instance", &value_of(&both), true)
+            .await;
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d.0[0]
+                .detail
+                .contains("admin_password and admin_password_wo")
+        );
+        let wo = InstanceModel {
+            admin_password_wo: "Password-2".into(),
+            admin_password_wo_version: 1.into(),
+            ..config("db1")
+        };
+        let d = engine
+            .validate_resource("clouddb_instance", &value_of(&wo), true)
+            .await;
+        assert!(d.is_empty(), "{d:?}");
+        // A CLI without write-only support (no client capability, e.g. 1.0.3): a clear error.
+        let d = engine
+            .validate_resource("clouddb_instance", &value_of(&wo), false)
+            .await;
+        assert!(d.has_errors());
+        assert_eq!(
+            d.0[0].attribute,
+            Some(AttributePath::attr("admin_password_wo"))
+        );
+        assert!(d.0[0].detail.contains("1.11"), "{d:?}");
+    }
+
+    /// A create with the write-only password sends it from the configuration (plans never hold it),
+    /// and a restore sends the backup without engine fields; a violation of the API's
+    /// `admin_password` names `admin_password_wo`.
+    #[tokio::test]
+    async fn create_sends_the_write_only_password_and_the_backup() {
+        let (url, log) = fake::serve(|r, _| match r.method.as_str() {
+            "POST" => (
+                400,
+                vec![],
+                serde_json::json!({
+                    "type": "about:blank", "title": "Bad Request", "status": 400,
+                    "detail": "invalid", "reason": "INVALID_ARGUMENT", "retryable": false,
+                    "field_violations": [{"field": "admin_password", "description": "must be 8 to 128 characters"}],
+                })
+                .to_string(),
+            ),
+            _ => (404, vec![], fake::problem(404, "NOT_FOUND", false, "no")),
+        })
+        .await;
+        let cfg = InstanceModel {
+            admin_password_wo: "short".into(),
+            admin_password_wo_version: 1.into(),
+            ..restore("db2", "pg-snap")
+        };
+        let planned = InstanceModel {
+            id: tfplugin::model::Field::Unknown,
+            engine: "postgres".into(),
+            engine_version: "16".into(),
+            tier: "db-small".into(),
+            storage_gb: 20.into(),
+            admin_username: "dbadmin".into(),
+            ..cfg.clone()
+        };
+        let planned = InstanceModel {
+            admin_password_wo: tfplugin::model::Field::Null,
+            ..planned
+        };
+        let req = CreateRequest {
+            config: value_of(&cfg),
+            planned_state: value_of(&planned),
+            planned_private: PrivateState::new(),
+        };
+        let err = InstanceResource
+            .create(&ctx(), &test_client(&url), req)
+            .await
+            .expect_err("rejected");
+        assert!(
+            err.iter()
+                .any(|d| d.attribute == Some(AttributePath::attr("admin_password_wo"))),
+            "{err:?}"
+        );
+        let log = log.lock().expect("lock");
+        let body: serde_json::Value = serde_json::from_slice(&log[0].body).expect("JSON body");
+        assert_eq!(body["admin_password"], "short");
+        assert_eq!(body["restore_from_backup"], "pg-snap");
+        assert!(
+            !convert::tests::has_key(&body, "engine")
+                && !convert::tests::has_key(&body, "engine_version"),
+            "{body}"
+        );
     }
 }

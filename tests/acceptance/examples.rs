@@ -352,3 +352,132 @@ fn examples_seed_postgres() {
         env.finish();
     });
 }
+
+/// examples/app-stack applies as written with `-parallelism=10`: an instance with two databases, two
+/// users (one with a write-only password), a firewall rule, a backup and an instance restored
+/// from it, which holds the source's databases and users. The second plan is empty; destroy goes
+/// in dependency order and leaves nothing on the server, backups included. Terraform 1.11+.
+#[test]
+fn examples_app_stack() {
+    for_each_terraform_smoke("examples_app_stack", |tf| {
+        let mut env = Env::new(tf);
+        if env.tf_older_than(1, 11) {
+            eprintln!("skipping: examples/app-stack needs Terraform 1.11 (write-only arguments)");
+            return;
+        }
+        env.extra_env
+            .insert("TF_VAR_app_password".into(), "app-stack-Secret-1".into());
+        let hcl = include_str!("../../examples/app-stack/main.tf");
+        std::fs::write(env.work.join("main.tf"), hcl).expect("write app-stack");
+        env.tf_ok(&["init", "-input=false", "-no-color"]);
+        env.tf_ok(&[
+            "apply",
+            "-input=false",
+            "-no-color",
+            "-auto-approve",
+            "-parallelism=10",
+        ]);
+        env.assert_plan(PlanExpect::Empty);
+
+        let names = |path: &str, key: &str| -> Vec<String> {
+            let (status, v) = env.server.api("GET", path, None);
+            assert_eq!(status, 200, "GET {path}: {v}");
+            let mut out: Vec<String> = v[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x["name"].as_str().map(str::to_string))
+                .collect();
+            out.sort();
+            out
+        };
+        for inst in ["app-stack-db", "app-stack-restored"] {
+            assert_eq!(
+                names(&format!("/instances/{inst}/databases"), "databases"),
+                ["analytics", "orders"],
+                "{inst}"
+            );
+            assert_eq!(
+                names(&format!("/instances/{inst}/users"), "users"),
+                ["app", "reporting"],
+                "{inst}"
+            );
+        }
+        let restored = env.server.instance("app-stack-restored").expect("restored");
+        assert_eq!(
+            restored["engine"],
+            json!("postgres"),
+            "engine from the backup"
+        );
+        assert_eq!(
+            restored["restored_from_backup"],
+            json!("app-stack-baseline")
+        );
+        let rule = env
+            .server
+            .api(
+                "GET",
+                "/instances/app-stack-db/firewallRules/internal",
+                None,
+            )
+            .1;
+        assert_eq!(rule["cidr"], json!("10.0.0.0/8"));
+        let out = env.tf_ok(&["output", "-json"]);
+        let out: Value = serde_json::from_str(&out.stdout).expect("outputs JSON");
+        for o in ["endpoint", "restored_endpoint"] {
+            let v = out[o]["value"].as_str().unwrap_or_default().to_string();
+            let (host, port) = v.rsplit_once(':').unwrap_or_default();
+            assert!(
+                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0),
+                "{o} = {v:?}"
+            );
+        }
+        let state = std::fs::read_to_string(env.work.join("terraform.tfstate")).expect("state");
+        assert!(
+            !state.contains("app-stack-Secret-1"),
+            "write-only password in state"
+        );
+
+        // Destroy in dependency order: the restored instance before its backup, the backup and
+        // every child before the source instance.
+        let before = env.server.requests().len();
+        env.tf_ok(&[
+            "destroy",
+            "-input=false",
+            "-no-color",
+            "-auto-approve",
+            "-parallelism=10",
+        ]);
+        let deletes: Vec<String> = env.server.requests()[before..]
+            .iter()
+            .filter(|r| r["method"] == "DELETE" && r["status"].as_u64().is_some_and(|s| s < 300))
+            .filter_map(|r| r["path"].as_str().map(str::to_string))
+            .collect();
+        let at = |suffix: &str| {
+            deletes
+                .iter()
+                .position(|p| p.ends_with(suffix))
+                .unwrap_or_else(|| panic!("no DELETE …{suffix} in {deletes:?}"))
+        };
+        assert!(at("/instances/app-stack-restored") < at("/backups/app-stack-baseline"));
+        for child in [
+            "/backups/app-stack-baseline",
+            "/databases/orders",
+            "/users/app",
+            "/firewallRules/internal",
+        ] {
+            assert!(
+                at(child) < at("/instances/app-stack-db"),
+                "{child} after the instance: {deletes:?}"
+            );
+        }
+        let (status, backups) = env.server.api("GET", "/backups", None);
+        assert_eq!(status, 200);
+        assert_eq!(
+            backups["backups"],
+            json!([]),
+            "no backup of any kind is left"
+        );
+        env.finish();
+    });
+}

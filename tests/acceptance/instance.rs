@@ -569,3 +569,279 @@ fn instance_state_upgrade_from_v0() {
         env.finish();
     });
 }
+
+/// The POST/PATCH/... entries of the server's request log whose path ends with `suffix`.
+fn requests_to(env: &Env, method: &str, suffix: &str) -> Vec<Value> {
+    env.server
+        .requests()
+        .into_iter()
+        .filter(|e| {
+            e["method"] == method && e["path"].as_str().is_some_and(|p| p.ends_with(suffix))
+        })
+        .collect()
+}
+
+/// The names in a list answer (`{"<key>": [{"name": …}, …]}`) of `GET path`.
+fn names_at(env: &Env, path: &str, key: &str) -> Vec<String> {
+    let (status, v) = env.server.api("GET", path, None);
+    assert_eq!(status, 200, "GET {path}: {v}");
+    v[key]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// A source instance (postgres) gets a database through the API and an on-demand backup; a second
+/// instance restored from that backup plans the backup's engine and version (not the mysql
+/// default), is created with the database, plans empty afterwards and imports with
+/// `restore_from_backup` from the API. Pinning another engine is a plan error naming `engine` and
+/// the backup. Destroy, then deleting the backup, leaves the server empty.
+#[test]
+fn instance_restore_from_backup() {
+    for_each_terraform("instance_restore_from_backup", |tf| {
+        let env = Env::new(tf);
+        let source = "resource \"clouddb_instance\" \"src\" {\n  name              = \"acc-rst-src\"\n  engine            = \"postgres\"\n  storage_gb        = 20\n  skip_final_backup = true\n}\n";
+        env.step(&Step {
+            config: source.into(),
+            ..Default::default()
+        });
+        let (status, v) = env.server.api(
+            "POST",
+            "/instances/acc-rst-src/databases",
+            Some(json!({"name": "appdb"})),
+        );
+        assert!(
+            (200..300).contains(&status),
+            "create database: {status} {v}"
+        );
+        let (status, v) = env.server.api(
+            "POST",
+            "/instances/acc-rst-src/backups",
+            Some(json!({"name": "acc-rst-snap", "description": "acceptance restore"})),
+        );
+        assert_eq!(status, 201, "create backup: {v}");
+
+        let restored = |extra: &str| {
+            format!(
+                "{source}\nresource \"clouddb_instance\" \"restored\" {{\n  name                = \"acc-rst-dst\"\n  restore_from_backup = \"acc-rst-snap\"\n  storage_gb          = 20\n  skip_final_backup   = true\n{extra}}}\n"
+            )
+        };
+        let addr = "clouddb_instance.restored";
+        env.write_config(&restored(""));
+        let plan = env.assert_plan(PlanExpect::Changes {
+            add: 1,
+            change: 0,
+            destroy: 0,
+        });
+        // Known at plan time, from the backup: no "(known after apply)" for them.
+        let after = &resource_change(&plan, addr)["change"]["after"];
+        assert_eq!(after["engine"], json!("postgres"), "{after}");
+        assert_eq!(after["engine_version"], json!("16"), "{after}");
+        env.apply_ok(); // and the second plan is empty
+        for (attr, want) in [
+            ("engine", json!("postgres")),
+            ("engine_version", json!("16")),
+            ("restore_from_backup", json!("acc-rst-snap")),
+            ("state", json!("READY")),
+        ] {
+            assert_eq!(env.state_attr(addr, attr), want, "{attr}");
+        }
+        let inst = env.server.instance("acc-rst-dst").expect("restored");
+        assert_eq!(inst["restored_from_backup"], json!("acc-rst-snap"));
+        assert_eq!(
+            names_at(&env, "/instances/acc-rst-dst/databases", "databases"),
+            vec!["appdb".to_string()]
+        );
+        // The create named the backup and left engine and version to it.
+        let posts = requests_to(&env, "POST", "/instances");
+        let fields = &posts.last().expect("a create")["body_fields"];
+        let fields: Vec<&str> = fields
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(fields.contains(&"restore_from_backup"), "{fields:?}");
+        assert!(
+            !fields.contains(&"engine") && !fields.contains(&"engine_version"),
+            "{fields:?}"
+        );
+
+        // Import takes restore_from_backup from the API: the same config plans no replace, only
+        // the Terraform-only skip_final_backup in place (as after any import, see import.sh).
+        env.tf_ok(&["state", "rm", addr]);
+        env.tf_ok(&["import", "-input=false", "-no-color", addr, "acc-rst-dst"]);
+        assert_eq!(
+            env.state_attr(addr, "restore_from_backup"),
+            json!("acc-rst-snap")
+        );
+        let plan = env.assert_plan(PlanExpect::Changes {
+            add: 0,
+            change: 1,
+            destroy: 0,
+        });
+        let change = &resource_change(&plan, addr)["change"];
+        let differ: Vec<&String> = change["after"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, v)| change["before"][k.as_str()] != **v)
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(differ, vec!["skip_final_backup"], "{change}");
+        env.apply_ok();
+
+        // Another engine than the backup's: the replace it asks for fails at plan time.
+        env.write_config(&restored("  engine              = \"mysql\"\n"));
+        // The error is on the engine line of the restored instance, and names the backup.
+        env.apply_err(
+            r#"engine does not match the backup[\s\S]*with clouddb_instance\.restored[\s\S]*engine += "mysql"[\s\S]*"acc-rst-snap""#,
+        );
+        assert_eq!(
+            env.server.instance("acc-rst-dst").expect("kept")["engine"],
+            json!("postgres")
+        );
+        env.write_config(&restored(""));
+        env.assert_plan(PlanExpect::Empty);
+
+        env.tf_ok(&["destroy", "-input=false", "-no-color", "-auto-approve"]);
+        let (status, v) = env.server.api("DELETE", "/backups/acc-rst-snap", None);
+        assert!((200..300).contains(&status), "delete backup: {status} {v}");
+        assert_eq!(names_at(&env, "/backups", "backups"), Vec::<String>::new());
+        env.finish();
+    });
+}
+
+const WO_PASSWORD: &str = "Wo-7d1e93b2-c4a6-never-stored";
+
+/// Every file under `dir` (recursively, `.terraform` left out: plugins and modules, which
+/// Terraform does not write values to) whose bytes contain `needle`.
+fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.file_name().is_some_and(|n| n == ".terraform") {
+            continue;
+        }
+        if p.is_dir() {
+            hits.extend(files_containing(&p, needle));
+        } else if std::fs::read(&p)
+            .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        {
+            hits.push(p.display().to_string());
+        }
+    }
+    hits
+}
+
+/// `admin_password_wo` (from an ephemeral variable: a literal would be part of the configuration,
+/// which Terraform itself keeps in saved plans and shows as `constant_value` in `show -json`) is
+/// sent on create and never written anywhere:
+/// not in state, not in a saved plan (file or `show -json`), not in the TF_LOG=trace log or the
+/// output. Bumping `admin_password_wo_version` is exactly one in-place update, one PATCH carrying
+/// only the password. Setting `admin_password` too is an error naming both. A CLI without
+/// write-only support (before 1.11) gets a clear error instead of a password in its state.
+#[test]
+fn instance_write_only_password() {
+    for_each_terraform_smoke("instance_write_only_password", |tf| {
+        let mut env = Env::new(tf);
+        if env.tf_older_than(1, 11) {
+            env.write_config(&instance_hcl(
+                "acc-wo",
+                &format!("  admin_password_wo = \"{WO_PASSWORD}\"\n"),
+            ));
+            env.apply_err(
+                r"Write-only attribute not supported[\s\S]*admin_password_wo[\s\S]*1\.11",
+            );
+            assert!(env.server.instance_names().is_empty());
+            let hits = files_containing(&env.work, WO_PASSWORD);
+            assert!(
+                hits.iter().all(|h| h.ends_with("main.tf")),
+                "the password is in {hits:?}"
+            );
+            // A configuration the old CLI accepts, so that finish() can destroy (nothing).
+            env.write_config(&instance_hcl("acc-wo", ""));
+            env.finish();
+            return;
+        }
+        env.extra_env.insert("TF_LOG".into(), "trace".into());
+        env.extra_env
+            .insert("TF_VAR_admin_pw".into(), WO_PASSWORD.into());
+        let hcl = |version: u32, extra: &str| {
+            format!(
+                "variable \"admin_pw\" {{\n  type      = string\n  ephemeral = true\n}}\n\n{}",
+                instance_hcl(
+                    "acc-wo",
+                    &format!(
+                        "  admin_password_wo         = var.admin_pw\n  admin_password_wo_version = {version}\n{extra}"
+                    ),
+                )
+            )
+        };
+        let mut outputs = String::new();
+        let addr = "clouddb_instance.db";
+        env.write_config(&hcl(1, ""));
+        outputs.push_str(&env.apply_ok().combined());
+        assert_eq!(env.state_attr(addr, "admin_password_wo"), Value::Null);
+        assert_eq!(env.state_attr(addr, "admin_password_wo_version"), json!(1));
+        let create = requests_to(&env, "POST", "/instances");
+        assert!(
+            create[0]["body_fields"]
+                .as_array()
+                .is_some_and(|f| f.contains(&json!("admin_password"))),
+            "the create carries the password: {create:?}"
+        );
+
+        // A new version: one in-place update, one PATCH, with the password and nothing else.
+        env.write_config(&hcl(2, ""));
+        let patches_before = requests_to(&env, "PATCH", "/instances/acc-wo").len();
+        let plan = env.tf_ok(&["plan", "-input=false", "-no-color", "-out=plan.out"]);
+        outputs.push_str(&plan.combined());
+        let shown = env.tf_ok(&["show", "-json", "plan.out"]);
+        let json: Value = serde_json::from_str(&shown.stdout).expect("plan JSON");
+        assert_eq!(
+            crate::harness::count_actions(&json),
+            (0, 1, 0),
+            "{}",
+            plan.stdout
+        );
+        outputs.push_str(&shown.stdout);
+        outputs.push_str(&env.apply_ok().combined());
+        let patches = requests_to(&env, "PATCH", "/instances/acc-wo");
+        assert_eq!(patches.len() - patches_before, 1, "{patches:?}");
+        assert_eq!(
+            patches[patches_before]["body_fields"],
+            json!(["admin_password"])
+        );
+        assert_eq!(env.state_attr(addr, "admin_password_wo_version"), json!(2));
+
+        // Both forms of the password: a validation error naming both.
+        env.write_config(&hcl(
+            2,
+            "  admin_password            = \"Other-passw0rd\"\n",
+        ));
+        outputs.push_str(
+            &env.apply_err(r"admin_password and admin_password_wo cannot both be set")
+                .combined(),
+        );
+        env.write_config(&hcl(2, ""));
+
+        let log_path = env.dir.path().join("terraform.log");
+        let log = std::fs::read_to_string(&log_path).expect("TF_LOG_PATH log");
+        assert!(log.contains("provider.terraform-provider-clouddb"));
+        assert!(
+            !log.contains(WO_PASSWORD),
+            "the password is in the trace log {}",
+            log_path.display()
+        );
+        assert!(
+            !outputs.contains(WO_PASSWORD),
+            "the password is in the output or show -json"
+        );
+        let hits = files_containing(&env.work, WO_PASSWORD);
+        assert!(hits.is_empty(), "the password is in {hits:?}");
+        env.finish();
+    });
+}

@@ -39,3 +39,27 @@ variable "admin_password" {
 output "orders_db_endpoint" {
   value = "${clouddb_instance.example.endpoint_host}:${clouddb_instance.example.endpoint_port}"
 }
+
+# Restoring a backup into a new instance: engine and engine_version come from the
+# backup (the plan shows them when the backup exists), and the instance starts with
+# the databases and users the source had when the backup was taken.
+#
+# resource "clouddb_instance" "restored" {
+#   name                = "orders-db-copy"
+#   restore_from_backup = "orders-db-final"
+#   storage_gb          = 100 # at least the source's
+# }
+
+# A password that never reaches state or plans (Terraform 1.11 or later): pass it
+# through an ephemeral variable, and bump the version to send a new one.
+#
+# variable "admin_password" {
+#   type      = string
+#   ephemeral = true
+# }
+#
+# resource "clouddb_instance" "example" {
+#   ...
+#   admin_password_wo         = var.admin_password
+#   admin_password_wo_version = 1
+# }

@@ -27,23 +27,49 @@ pub fn backup_patch(b: &Field<BackupModel>) -> Option<BackupPatch> {
     (p != BackupPatch::default()).then_some(p)
 }
 
-/// The create request for a planned value.
-pub fn create_request(planned: &InstanceModel) -> CreateInstanceRequest {
+/// The create request for a planned value and its configuration (the only place the write-only
+/// `admin_password_wo` is found: plans never hold it).
+pub fn create_request(planned: &InstanceModel, config: &InstanceModel) -> CreateInstanceRequest {
+    let restore = planned.restore_from_backup.known().cloned();
+    // A restore takes engine and version from the backup; the plan may have filled them in from
+    // the backup too, but only what the configuration pins is sent (the API checks it matches).
+    let (engine, engine_version) = if restore.is_some() {
+        (
+            config.engine.known().cloned(),
+            config.engine_version.known().cloned(),
+        )
+    } else {
+        (
+            Some(planned.engine.known_or(DEFAULT_ENGINE.into())),
+            planned.engine_version.known().cloned(),
+        )
+    };
     CreateInstanceRequest {
         name: planned.name.known_or(String::new()),
-        engine: planned.engine.known_or(DEFAULT_ENGINE.into()),
-        engine_version: planned.engine_version.known().cloned(),
+        engine,
+        engine_version,
         tier: planned.tier.known_or(super::DEFAULT_TIER.into()),
         storage_gb: planned.storage_gb.known_or(super::DEFAULT_STORAGE_GB),
         high_availability: planned.high_availability.known_or(false),
         admin_username: planned
             .admin_username
             .known_or(DEFAULT_ADMIN_USERNAME.into()),
-        admin_password: planned.admin_password.known().cloned(),
+        admin_password: admin_password_to_send(planned, config),
         labels: planned.known_labels(),
         deletion_protection: planned.deletion_protection.known_or(false),
         backup: backup_patch(&planned.backup),
+        restore_from_backup: restore,
     }
+}
+
+/// The admin password a create sends: the write-only one from the configuration, else the
+/// stored one from the plan (validation allows at most one of them).
+fn admin_password_to_send(planned: &InstanceModel, config: &InstanceModel) -> Option<String> {
+    config
+        .admin_password_wo
+        .known()
+        .or(planned.admin_password.known())
+        .cloned()
 }
 
 /// True when the plan settles `planned` to something other than `prior`.
@@ -51,8 +77,13 @@ fn changed<T: PartialEq>(prior: &Field<T>, planned: &Field<T>) -> bool {
     !planned.is_unknown() && planned != prior
 }
 
-/// The PATCH body: only the API fields whose planned value differs from the prior value.
-pub fn update_request(prior: &InstanceModel, planned: &InstanceModel) -> UpdateInstanceRequest {
+/// The PATCH body: only the API fields whose planned value differs from the prior value. The
+/// write-only password (from `config`) is sent when `admin_password_wo_version` changes.
+pub fn update_request(
+    prior: &InstanceModel,
+    planned: &InstanceModel,
+    config: &InstanceModel,
+) -> UpdateInstanceRequest {
     let mut req = UpdateInstanceRequest::default();
     if changed(&prior.tier, &planned.tier) {
         req.tier = planned.tier.known().cloned();
@@ -73,6 +104,13 @@ pub fn update_request(prior: &InstanceModel, planned: &InstanceModel) -> UpdateI
     }
     if changed(&prior.admin_password, &planned.admin_password) {
         req.admin_password = planned.admin_password.known().cloned();
+    }
+    if changed(
+        &prior.admin_password_wo_version,
+        &planned.admin_password_wo_version,
+    ) && let Some(pw) = config.admin_password_wo.known()
+    {
+        req.admin_password = Some(pw.clone());
     }
     if changed(&prior.labels, &planned.labels) {
         req.labels = Some(planned.known_labels());
@@ -110,6 +148,7 @@ fn carry<T: Clone>(f: &Field<T>) -> Field<T> {
 /// prior; `None` on import) supplies what the API never returns.
 pub fn state_from_api(inst: &Instance, base: Option<&InstanceModel>) -> InstanceModel {
     let empty = InstanceModel::default();
+    let base_given = base.is_some();
     let base = base.unwrap_or(&empty);
     // Labels: the API has no "unset" — keep the user's spelling (null vs {}) when empty.
     let labels = if inst.labels.is_empty() {
@@ -137,6 +176,17 @@ pub fn state_from_api(inst: &Instance, base: Option<&InstanceModel>) -> Instance
         high_availability: inst.high_availability.into(),
         admin_username: inst.admin_username.clone().into(),
         admin_password: carry(&base.admin_password),
+        // Write-only: never in state.
+        admin_password_wo: Field::Null,
+        admin_password_wo_version: carry(&base.admin_password_wo_version),
+        // Never changes once created: the configured (or stored) name; on import, the API's.
+        restore_from_backup: if base_given {
+            carry(&base.restore_from_backup)
+        } else if inst.restored_from_backup.is_empty() {
+            Field::Null
+        } else {
+            inst.restored_from_backup.clone().into()
+        },
         labels,
         deletion_protection: inst.deletion_protection.into(),
         skip_final_backup: base.skip_final_backup.known_or(false).into(),
@@ -178,6 +228,9 @@ pub fn partial_state(
         high_availability: carry(&p.high_availability),
         admin_username: carry(&p.admin_username),
         admin_password: carry(&p.admin_password),
+        admin_password_wo: Field::Null,
+        admin_password_wo_version: carry(&p.admin_password_wo_version),
+        restore_from_backup: carry(&p.restore_from_backup),
         labels: carry(&p.labels).map(|m| m.into_iter().map(|(k, v)| (k, carry(&v))).collect()),
         deletion_protection: carry(&p.deletion_protection),
         skip_final_backup: carry(&p.skip_final_backup),
@@ -195,7 +248,7 @@ pub fn partial_state(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::client::types::{Backup, Endpoint};
     use tfplugin::value::Value;
@@ -227,6 +280,7 @@ mod tests {
             updated_at: "2026-01-01T00:00:00Z".into(),
             etag: "\"1\"".into(),
             creation_token: String::new(),
+            restored_from_backup: String::new(),
         }
     }
 
@@ -259,7 +313,7 @@ mod tests {
         planned.tier = "db-standard-2".into();
         planned.engine_version_actual = Field::Unknown;
         assert_eq!(
-            update_request(&prior, &planned),
+            update_request(&prior, &planned, &planned),
             UpdateInstanceRequest {
                 tier: Some("db-standard-2".into()),
                 ..Default::default()
@@ -273,13 +327,13 @@ mod tests {
             retention_days: 7.into(),
         });
         assert_eq!(
-            update_request(&prior, &planned).backup,
+            update_request(&prior, &planned, &planned).backup,
             Some(BackupPatch {
                 start_time: Some("04:00".into()),
                 ..Default::default()
             })
         );
-        assert!(update_request(&prior, &prior).is_empty());
+        assert!(update_request(&prior, &prior, &prior).is_empty());
     }
 
     #[test]
@@ -293,7 +347,7 @@ mod tests {
             backup: Field::Unknown,
             ..Default::default()
         };
-        let req = create_request(&planned);
+        let req = create_request(&planned, &planned);
         assert_eq!(req.engine_version, None);
         assert_eq!(req.backup, None);
         assert_eq!(req.admin_username, "dbadmin");
@@ -310,5 +364,126 @@ mod tests {
         let s = partial_state(&planned, "db1", None);
         assert!(Value::from_model(&s).expect("writes").is_wholly_known());
         assert_eq!(s.id.as_str(), Some("db1"));
+    }
+
+    /// Whether a JSON body carries `key` (omitted fields are absent, not null).
+    pub(crate) fn has_key(body: &serde_json::Value, key: &str) -> bool {
+        body.as_object().is_some_and(|o| o.contains_key(key))
+    }
+
+    #[test]
+    fn create_without_restore_sends_the_engine() {
+        let planned = InstanceModel {
+            name: "db1".into(),
+            engine: "mysql".into(),
+            engine_version: "8.0".into(),
+            ..Default::default()
+        };
+        let req = create_request(&planned, &InstanceModel::default());
+        assert_eq!(req.engine.as_deref(), Some("mysql"));
+        assert_eq!(req.engine_version.as_deref(), Some("8.0"));
+        assert_eq!(req.restore_from_backup, None);
+        let json = serde_json::to_value(&req).expect("encodes");
+        assert!(!has_key(&json, "restore_from_backup"), "{json}");
+    }
+
+    /// A restore sends the backup name and only the engine fields the configuration pins, even
+    /// when the plan filled them in from the backup.
+    #[test]
+    fn restore_sends_the_backup_and_only_configured_engine_fields() {
+        let planned = InstanceModel {
+            name: "db2".into(),
+            engine: "postgres".into(),
+            engine_version: "16".into(),
+            restore_from_backup: "pg-snap".into(),
+            ..Default::default()
+        };
+        let config = InstanceModel {
+            name: "db2".into(),
+            restore_from_backup: "pg-snap".into(),
+            ..Default::default()
+        };
+        let req = create_request(&planned, &config);
+        let json = serde_json::to_value(&req).expect("encodes");
+        assert_eq!(json["restore_from_backup"], "pg-snap");
+        assert!(!has_key(&json, "engine"), "{json}");
+        assert!(!has_key(&json, "engine_version"), "{json}");
+        let pinned = InstanceModel {
+            engine: "postgres".into(),
+            ..config
+        };
+        let req = create_request(&planned, &pinned);
+        assert_eq!(req.engine.as_deref(), Some("postgres"));
+        assert_eq!(req.engine_version, None);
+    }
+
+    #[test]
+    fn write_only_password_comes_from_the_configuration() {
+        let planned = InstanceModel {
+            name: "db1".into(),
+            ..Default::default()
+        };
+        let config = InstanceModel {
+            admin_password_wo: "wo-secret".into(),
+            admin_password_wo_version: 1.into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            create_request(&planned, &config).admin_password.as_deref(),
+            Some("wo-secret")
+        );
+        // Update: only a new version sends it again, from the configuration.
+        let prior = InstanceModel {
+            admin_password_wo_version: 1.into(),
+            ..state_from_api(&instance(), None)
+        };
+        assert!(update_request(&prior, &prior, &config).is_empty());
+        let planned = InstanceModel {
+            admin_password_wo_version: 2.into(),
+            ..prior.clone()
+        };
+        assert_eq!(
+            update_request(&prior, &planned, &config),
+            UpdateInstanceRequest {
+                admin_password: Some("wo-secret".into()),
+                ..Default::default()
+            }
+        );
+        // The state never holds it; the version is carried over.
+        let s = state_from_api(&instance(), Some(&config));
+        assert!(s.admin_password_wo.is_null());
+        assert_eq!(s.admin_password_wo_version, Field::Known(1));
+        assert!(
+            partial_state(&config, "db1", None)
+                .admin_password_wo
+                .is_null()
+        );
+    }
+
+    #[test]
+    fn restore_source_is_kept_from_state_and_read_from_the_api_on_import() {
+        let restored = Instance {
+            restored_from_backup: "pg-snap".into(),
+            ..instance()
+        };
+        assert_eq!(
+            state_from_api(&restored, None).restore_from_backup.as_str(),
+            Some("pg-snap")
+        );
+        assert!(
+            state_from_api(&instance(), None)
+                .restore_from_backup
+                .is_null()
+        );
+        let base = InstanceModel {
+            restore_from_backup: "pg-snap".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            state_from_api(&instance(), Some(&base))
+                .restore_from_backup
+                .as_str(),
+            Some("pg-snap")
+        );
     }
 }

@@ -23,6 +23,10 @@ pub struct InstanceModel {
     pub high_availability: Field<bool>,
     pub admin_username: Field<String>,
     pub admin_password: Field<String>,
+    /// Write-only: only ever set in a configuration (the framework nulls it in plans and state).
+    pub admin_password_wo: Field<String>,
+    pub admin_password_wo_version: Field<i64>,
+    pub restore_from_backup: Field<String>,
     pub labels: Field<BTreeMap<String, Field<String>>>,
     pub deletion_protection: Field<bool>,
     pub skip_final_backup: Field<bool>,

@@ -130,21 +130,26 @@ pub fn schema() -> Schema {
                 .description("Instance name, unique in the project. Changing it replaces the instance."),
         )
         .attribute(
+            // No schema default: with `restore_from_backup` the engine is the backup's, so the
+            // default (`mysql`) is applied by the plan rules (plan.rs) only when not restoring.
             Attribute::string("engine")
                 .optional()
                 .computed()
-                .default(DEFAULT_ENGINE)
                 .validator(one_of(ENGINES))
                 .requires_replace()
-                .description("`mysql` (default) or `postgres`. Changing it replaces the instance."),
+                .description(format!(
+                    "`{DEFAULT_ENGINE}` (default) or `postgres`; with `restore_from_backup`, the backup's engine \
+                     when unset (a different one is an error). Changing it replaces the instance."
+                )),
         )
         .attribute(
             Attribute::string("engine_version")
                 .optional()
                 .computed()
                 .description(
-                    "Engine version such as `8.0` or `16`; the server default when unset. Minor upgrades \
-                     happen in place; a major upgrade needs `allow_major_version_upgrade = true`; \
+                    "Engine version such as `8.0` or `16`; the server default when unset (with \
+                     `restore_from_backup`, the backup's version; another major version is an error). Minor \
+                     upgrades happen in place; a major upgrade needs `allow_major_version_upgrade = true`; \
                      downgrades are rejected at plan time.",
                 ),
         )
@@ -198,7 +203,57 @@ pub fn schema() -> Schema {
             Attribute::string("admin_password")
                 .optional()
                 .sensitive()
-                .description("Administrator password; never returned by the API, changed in place."),
+                .description(
+                    "Administrator password; never returned by the API, changed in place. Kept in state \
+                     (marked sensitive); `admin_password_wo` keeps it out of state and plans.",
+                ),
+        )
+        .attribute(
+            Attribute::string("admin_password_wo")
+                .optional()
+                .sensitive()
+                .write_only()
+                .description(
+                    "Administrator password, write-only (Terraform 1.11 or later): sent on create and \
+                     whenever `admin_password_wo_version` changes, never stored in state or plans. Set it \
+                     from an ephemeral variable or resource: a literal is part of the configuration, which \
+                     saved plans carry. Conflicts with `admin_password`.",
+                ),
+        )
+        .attribute(
+            Attribute::int64("admin_password_wo_version")
+                .optional()
+                .description(
+                    "Change this number to send `admin_password_wo` again (one in-place update); a new \
+                     `admin_password_wo` alone is not noticed, as Terraform never stores it.",
+                ),
+        )
+        .attribute(
+            Attribute::string("restore_from_backup")
+                .optional()
+                .requires_replace()
+                .validate_with("a backup name: 3-63 of a-z, 0-9 and '-', starting with a letter, not ending with '-'", |p, v, d| {
+                    if let Some(s) = v.as_str()
+                        && !valid_name(s)
+                    {
+                        d.attribute_error(
+                            p.clone(),
+                            "Invalid backup name",
+                            format!(
+                                "{:?} is not a valid backup name: use 3 to 63 lowercase letters, digits \
+                                 and hyphens, starting with a letter and not ending with a hyphen.",
+                                shorten(s)
+                            ),
+                        );
+                    }
+                })
+                .description(
+                    "Create the instance from this backup (of any instance of the project, also a deleted \
+                     one): it starts with the databases and users the source had when the backup was taken. \
+                     `engine` and `engine_version` default to the backup's; `storage_gb` must be at least the \
+                     source's, and `admin_username` must not be one of the backup's users (checked at plan \
+                     time when the backup exists). Changing it replaces the instance.",
+                ),
         )
         .attribute(
             Attribute::map("labels", Type::String)

@@ -93,6 +93,10 @@ pub fn upgrade_v0_to_v1(old: Json) -> Result<Json, String> {
             .unwrap_or_else(|| DEFAULT_ADMIN_USERNAME.into())
             .into(),
         admin_password: v0.admin_password.into(),
+        // Version 0 had neither the write-only password nor restores.
+        admin_password_wo: Field::Null,
+        admin_password_wo_version: Field::Null,
+        restore_from_backup: Field::Null,
         labels: v0
             .labels
             .map(|m| m.into_iter().map(|(k, v)| (k, Field::Known(v))).collect())
