@@ -1,7 +1,8 @@
 //! `data "clouddb_instance"`: one instance by name, with every attribute of the resource that
-//! describes the instance. Left out: the secret (`admin_password`), and what only steers the
-//! resource's own plan and destroy (`allow_major_version_upgrade`, `skip_final_backup`,
-//! `final_backup_name`, `timeouts`), which the API does not know.
+//! describes the instance. Left out: the secrets (`admin_password`, `admin_password_wo`), and what
+//! only steers the resource's own plan, apply and destroy (`admin_password_wo_version`,
+//! `allow_major_version_upgrade`, `skip_final_backup`, `final_backup_name`, `timeouts`), which the
+//! API does not know.
 
 use std::collections::BTreeMap;
 
@@ -31,6 +32,7 @@ pub struct InstanceDataModel {
     pub admin_username: Option<String>,
     pub labels: Option<BTreeMap<String, String>>,
     pub deletion_protection: Option<bool>,
+    pub restore_from_backup: Option<String>,
     pub backup: Option<BackupSettingsModel>,
     pub state: Option<String>,
     pub endpoint_host: Option<String>,
@@ -62,6 +64,8 @@ impl InstanceDataModel {
             // `{}` rather than null for no labels, so `lookup(…labels, k, default)` always works.
             labels: Some(inst.labels.clone()),
             deletion_protection: Some(inst.deletion_protection),
+            // Null, not "", for an instance that was created empty (as the resource has it).
+            restore_from_backup: Some(inst.restored_from_backup.clone()).filter(|b| !b.is_empty()),
             backup: Some(BackupSettingsModel {
                 enabled: inst.backup.enabled,
                 start_time: inst.backup.start_time.clone(),
@@ -127,6 +131,10 @@ pub fn schema() -> Schema {
         .attribute(computed(
             Attribute::bool("deletion_protection"),
             "While true, the API refuses to delete the instance.",
+        ))
+        .attribute(computed(
+            Attribute::string("restore_from_backup"),
+            "The backup the instance was restored from (null when it was created empty).",
         ))
         .attribute(computed(
             Attribute::single_nested(
@@ -204,7 +212,7 @@ mod tests {
         let inst: Instance = serde_json::from_value(serde_json::json!({
             "name": "db1", "engine": "mysql", "labels": {"team": "a"},
             "backup": {"enabled": true, "start_time": "03:00", "retention_days": 7},
-            "endpoint": {"host": "h", "port": 3306}
+            "endpoint": {"host": "h", "port": 3306}, "restored_from_backup": "b1"
         }))
         .expect("instance");
         let m = InstanceDataModel::from_api(&inst);

@@ -148,7 +148,14 @@ fn data_sources_read() {
         assert_eq!(inst["endpoint_host"], api["endpoint"]["host"]);
         assert_eq!(inst["endpoint_port"], api["endpoint"]["port"]);
         assert_eq!(inst["state"], json!("READY"));
-        for secret_or_resource_only in ["admin_password", "timeouts", "skip_final_backup"] {
+        assert_eq!(inst["restore_from_backup"], Value::Null, "created empty");
+        for secret_or_resource_only in [
+            "admin_password",
+            "admin_password_wo",
+            "admin_password_wo_version",
+            "timeouts",
+            "skip_final_backup",
+        ] {
             assert!(
                 inst.get(secret_or_resource_only).is_none(),
                 "data.clouddb_instance has {secret_or_resource_only}: {inst}"
