@@ -12,12 +12,15 @@
 //!   Terraform's stop signal (`wait`). It knows nothing about Terraform values.
 //! - [`resources`]: the registry of resource types; [`resources::instance`] is `clouddb_instance`
 //!   (schema, plan-time checks, CRUD, import, state upgrade from schema version 0).
+//! - [`data_sources`]: the registry of data source types (`clouddb_instance`, `clouddb_instances`,
+//!   `clouddb_engine_versions`, `clouddb_tiers`, `clouddb_backups`), each on its typed model.
 //! - `main.rs`: parses `--debug` and hands the provider to `tfplugin`'s server.
 //!
 //! Acceptance tests live in `tests/acceptance/` and drive the real `terraform` CLI; see
 //! `tests/acceptance/README.md`.
 
 pub mod client;
+pub mod data_sources;
 pub mod provider;
 pub mod resources;
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tfplugin::diag::{Diagnostic, Diagnostics};
-use tfplugin::provider::{ConfigureRequest, Context, Provider, Resource};
+use tfplugin::provider::{ConfigureRequest, Context, DataSource, Provider, Resource};
 use tfplugin::schema::timeouts::parse_duration;
 use tfplugin::schema::validators::{duration, int_between};
 use tfplugin::schema::{Attribute, Schema};
@@ -311,6 +311,10 @@ impl Provider for CloudDbProvider {
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Client>>> {
         crate::resources::all()
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<Client>>> {
+        crate::data_sources::all()
     }
 }
 

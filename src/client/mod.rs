@@ -13,6 +13,8 @@
 //! without echoing them; redirects are never followed (they would re-send bodies carrying passwords);
 //! text from the API is scrubbed by [`redact`] before it goes into an error.
 
+pub mod backups;
+pub mod catalog;
 pub mod children;
 pub mod error;
 pub mod redact;
@@ -404,9 +406,7 @@ impl Client {
         Ok(op)
     }
 
-    /// Send one logical request, retrying transient failures with the same idempotency key. Once the
-    /// bound stop signal fires, or when the next retry would start past the bound deadline, the last
-    /// error is returned instead.
+    /// Send one logical request under `/v1/projects/{project}` (see [`Client::send_under`]).
     async fn send(
         &self,
         method: Method,
@@ -416,8 +416,35 @@ impl Client {
         key: Option<&IdempotencyKey>,
         if_match: Option<&str>,
     ) -> Result<Reply, ApiError> {
+        self.send_under(
+            self.inner.base.path(),
+            method,
+            path,
+            query,
+            body,
+            key,
+            if_match,
+        )
+        .await
+    }
+
+    /// Send one logical request to `prefix` + `path` (`prefix` is the project's base path, or the
+    /// API root for the project-less catalogue in [`catalog`]), retrying transient failures with
+    /// the same idempotency key. Once the bound stop signal fires, or when the next retry would
+    /// start past the bound deadline, the last error is returned instead.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_under(
+        &self,
+        prefix: &str,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+        key: Option<&IdempotencyKey>,
+        if_match: Option<&str>,
+    ) -> Result<Reply, ApiError> {
         let mut url = self.inner.base.clone();
-        url.set_path(&format!("{}{}", self.inner.base.path(), path));
+        url.set_path(&format!("{prefix}{path}"));
         if !query.is_empty() {
             let mut qp = url.query_pairs_mut();
             for (k, v) in query {

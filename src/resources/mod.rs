@@ -4,6 +4,7 @@
 //! sub-resources of an instance (databases, users, firewall rules) share one lifecycle, `child`;
 //! `common` holds what every type uses.
 
+pub mod backup;
 pub mod child;
 pub mod common;
 pub mod database;
@@ -24,5 +25,6 @@ pub fn all() -> Vec<Arc<dyn Resource<Client>>> {
         Arc::new(database::DatabaseResource::default()),
         Arc::new(user::UserResource::default()),
         Arc::new(firewall_rule::FirewallRuleResource::default()),
+        Arc::new(backup::BackupResource),
     ]
 }

@@ -6,7 +6,9 @@
 
 mod harness;
 
+mod backup;
 mod bad_input;
+mod data_sources;
 mod database;
 mod examples;
 mod firewall_rule;

@@ -5,6 +5,23 @@ use tfplugin::testing::diagnostics::assert_no_errors;
 
 use crate::{INSTANCE, launch, shutdown_cleanly};
 
+/// The resource types, in the order GetMetadata lists them (by name).
+const RESOURCES: [&str; 5] = [
+    "clouddb_backup",
+    "clouddb_database",
+    "clouddb_firewall_rule",
+    INSTANCE,
+    "clouddb_user",
+];
+/// The data source types, by name.
+const DATA_SOURCES: [&str; 5] = [
+    "clouddb_backups",
+    "clouddb_engine_versions",
+    INSTANCE,
+    "clouddb_instances",
+    "clouddb_tiers",
+];
+
 #[tokio::test]
 async fn get_metadata() {
     let p = launch().await;
@@ -17,8 +34,14 @@ async fn get_metadata() {
         .into_inner();
     assert_no_errors("GetMetadata", &m.diagnostics);
     let names: Vec<&str> = m.resources.iter().map(|r| r.type_name.as_str()).collect();
-    assert_eq!(names, vec![INSTANCE]);
-    assert!(m.data_sources.is_empty() && m.ephemeral_resources.is_empty());
+    assert_eq!(names, RESOURCES);
+    let data: Vec<&str> = m
+        .data_sources
+        .iter()
+        .map(|d| d.type_name.as_str())
+        .collect();
+    assert_eq!(data, DATA_SOURCES);
+    assert!(m.ephemeral_resources.is_empty());
     assert!(m.functions.is_empty() && m.list_resources.is_empty());
     assert!(m.state_stores.is_empty() && m.actions.is_empty());
     let caps = m.server_capabilities.expect("server capabilities");
@@ -104,7 +127,17 @@ async fn get_provider_schema() {
         .map(|b| b.attributes.iter().map(|a| a.name.as_str()).collect())
         .unwrap_or_default();
     assert_eq!(tnames, vec!["create", "update", "delete"]);
-    assert!(s.data_source_schemas.is_empty() && s.functions.is_empty());
+    let mut data: Vec<&str> = s.data_source_schemas.keys().map(String::as_str).collect();
+    data.sort();
+    assert_eq!(data, DATA_SOURCES);
+    // The instance data source has the resource's attributes but never its secret.
+    let ds = s.data_source_schemas[INSTANCE]
+        .block
+        .as_ref()
+        .expect("data source block");
+    assert!(ds.attributes.iter().any(|a| a.name == "name" && a.required));
+    assert!(!ds.attributes.iter().any(|a| a.name == "admin_password"));
+    assert!(s.functions.is_empty());
     assert!(s.ephemeral_resource_schemas.is_empty() && s.list_resource_schemas.is_empty());
     assert!(s.state_store_schemas.is_empty() && s.action_schemas.is_empty());
     assert!(s.server_capabilities.is_some());

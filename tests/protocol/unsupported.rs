@@ -8,16 +8,19 @@ use tfplugin::value::{Type, Value};
 
 use crate::{INSTANCE, instance_config, instance_ty, launch, shutdown_cleanly};
 
-/// ValidateDataResourceConfig, ReadDataSource.
+/// ValidateDataResourceConfig, ReadDataSource of a data source type the provider does not have:
+/// one error naming it (the provider's data sources are tested through Terraform, in
+/// tests/acceptance/data_sources.rs).
 #[tokio::test]
 async fn data_sources() {
     let p = launch().await;
     let mut c = p.provider.clone();
     let ity = instance_ty();
     let cfg = instance_config("proto-db", "db-small");
+    let missing = "clouddb_no_such_type";
     let v = c
         .validate_data_resource_config(pb::validate_data_resource_config::Request {
-            type_name: "clouddb_instance".into(),
+            type_name: missing.into(),
             config: dynamic_value(&ity, &cfg),
         })
         .await
@@ -27,18 +30,18 @@ async fn data_sources() {
         "ValidateDataResourceConfig",
         &v.diagnostics,
         "data source",
-        INSTANCE,
+        missing,
     );
     let rd = c
         .read_data_source(pb::read_data_source::Request {
-            type_name: "clouddb_instance".into(),
+            type_name: missing.into(),
             config: dynamic_value(&ity, &cfg),
             ..Default::default()
         })
         .await
         .expect("ReadDataSource")
         .into_inner();
-    assert_unsupported("ReadDataSource", &rd.diagnostics, "data source", INSTANCE);
+    assert_unsupported("ReadDataSource", &rd.diagnostics, "data source", missing);
     shutdown_cleanly(p).await;
 }
 
