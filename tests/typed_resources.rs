@@ -2,7 +2,7 @@
 //!
 //! A string-keyed read (`value.get("tier")`) compiles whatever the string says and yields a
 //! silent null when it is misspelt; a model field is checked against the schema at the first
-//! test that touches it. This test keeps `src/resources` free of the former outside the model
+//! test that touches it. This test keeps `src/resources` and `src/data_sources` free of the former outside the model
 //! declarations (`model.rs` files).
 
 use std::path::Path;
@@ -32,10 +32,13 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 
 #[test]
 fn no_string_keyed_attribute_access_in_resources() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/resources");
     let mut files = Vec::new();
-    rust_files(&root, &mut files);
-    assert!(!files.is_empty(), "no sources under {}", root.display());
+    for dir in ["src/resources", "src/data_sources"] {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let before = files.len();
+        rust_files(&root, &mut files);
+        assert!(files.len() > before, "no sources under {}", root.display());
+    }
     let mut hits = Vec::new();
     for f in files.iter().filter(|f| !f.ends_with("model.rs")) {
         let text = std::fs::read_to_string(f).expect("readable source");

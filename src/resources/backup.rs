@@ -211,10 +211,9 @@ impl Resource<Client> for BackupResource {
         &self,
         _ctx: &Context,
         _client: Option<&Client>,
-        req: &PlanRequest,
+        _req: &PlanRequest,
         plan: &mut PlanResponse,
     ) -> Result<(), Diagnostics> {
-        let config: BackupResourceModel = req.config.to()?;
         let mut planned: BackupResourceModel = plan.planned_state.to()?;
         let mut changed = false;
         // The ID is the name: known at plan time whenever the name is configured.
@@ -222,13 +221,6 @@ impl Resource<Client> for BackupResource {
             && let Some(n) = planned.name.as_str()
         {
             planned.id = Field::Known(n.to_string());
-            changed = true;
-        }
-        // Terraform 1.0 proposes a removed `timeouts` block as an object of nulls built from the
-        // prior state, then rejects that very plan ("planned for existence but config wants
-        // absence"): a block the configuration leaves out is planned absent.
-        if config.timeouts.is_null() && !planned.timeouts.is_null() {
-            planned.timeouts = Field::Null;
             changed = true;
         }
         if changed {

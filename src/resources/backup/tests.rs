@@ -7,8 +7,7 @@ use std::time::Duration;
 use tfplugin::diag::Diagnostics;
 use tfplugin::model::Field;
 use tfplugin::provider::{
-    ApplyResult, Context, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, PrivateState,
-    Resource, StopSignal,
+    ApplyResult, Context, CreateRequest, DeleteRequest, PrivateState, Resource, StopSignal,
 };
 use tfplugin::value::Value;
 
@@ -314,57 +313,4 @@ async fn import_checks_the_id() {
         );
     }
     assert_eq!(log.lock().expect("lock").len(), 2);
-}
-
-/// Terraform 1.0 proposes a `timeouts` block the configuration removed as an object of nulls;
-/// the plan drops it (and fills in the ID from a configured name).
-#[tokio::test]
-async fn a_removed_timeouts_block_is_planned_absent() {
-    let rec: BackupRecord = serde_json::from_str(&backup_json("b1", "", "")).expect("record");
-    let mut prior = state_from_api(&rec, None);
-    #[derive(serde::Serialize)]
-    struct Nulls {
-        create: Option<String>,
-        delete: Option<String>,
-    }
-    let nulls: tfplugin::model::TimeoutsModel = Value::from_model(&Nulls {
-        create: None,
-        delete: None,
-    })
-    .expect("an object of nulls")
-    .to()
-    .expect("timeouts");
-    prior.timeouts = Field::Known(nulls.clone());
-    let proposed = BackupResourceModel {
-        timeouts: Field::Known(nulls),
-        ..prior.clone()
-    };
-    let config = BackupResourceModel {
-        id: Field::Null,
-        kind: Field::Null,
-        state: Field::Null,
-        size_bytes: Field::Null,
-        engine: Field::Null,
-        engine_version: Field::Null,
-        created_at: Field::Null,
-        timeouts: Field::Null,
-        ..prior.clone()
-    };
-    let req = PlanRequest {
-        config: Value::from_model(&config).expect("config"),
-        prior_state: Value::from_model(&prior).expect("prior"),
-        proposed_new_state: Value::from_model(&proposed).expect("proposed"),
-        prior_private: PrivateState::new(),
-    };
-    let mut plan = PlanResponse {
-        planned_state: req.proposed_new_state.clone(),
-        ..Default::default()
-    };
-    BackupResource
-        .modify_plan(&ctx(), None, &req, &mut plan)
-        .await
-        .expect("planned");
-    let planned: BackupResourceModel = plan.planned_state.to().expect("a plan");
-    assert!(planned.timeouts.is_null(), "{planned:?}");
-    assert_eq!(planned.id.as_str(), Some("b1"));
 }

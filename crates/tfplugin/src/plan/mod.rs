@@ -182,6 +182,7 @@ fn walk_config(
 
 /// Nulls write-only attributes and fills defaults for attributes the config leaves null.
 fn prepare_block(b: &Block, config: &Value, planned: &mut Value) {
+    null_absent_single_blocks(b, config, planned);
     walk_config(&b.attributes, &b.blocks, config, planned, &|a, c, pv| {
         if a.write_only {
             *pv = Value::Null;
@@ -194,6 +195,27 @@ fn prepare_block(b: &Block, config: &Value, planned: &mut Value) {
         }
         true
     });
+}
+
+/// A single-nested block the configuration leaves out is null in the plan. Blocks are never
+/// computed, so this is the only valid plan; Terraform 1.0 proposes the prior block (or an
+/// object of nulls) for a removed `timeouts {}` block, and then rejects its own proposal as
+/// "planned for existence but config wants absence".
+fn null_absent_single_blocks(b: &Block, config: &Value, planned: &mut Value) {
+    let Value::Object(_) = planned else { return };
+    for nb in &b.blocks {
+        let c = config.get(&nb.type_name);
+        let Some(pv) = planned.get_mut(&nb.type_name) else {
+            continue;
+        };
+        if nb.nesting == NestingMode::Single {
+            if c.is_null() {
+                *pv = Value::Null;
+            } else {
+                null_absent_single_blocks(&nb.block, c, pv);
+            }
+        }
+    }
 }
 
 /// The computed-unknown rule: a computed attribute the config leaves null (and that has

@@ -268,3 +268,26 @@ fn removed_config_value_returns_to_default() {
     let out = plan_resource_change(&schema(), &st, &proposed(&cfg, &st), &cfg);
     assert_eq!(out.planned_state.get("storage_gb").as_i64(), Some(20));
 }
+
+/// A removed single block (`timeouts {}`) plans null even when Terraform 1.0 proposes the prior
+/// block, which it would then reject as "planned for existence but config wants absence".
+#[test]
+fn removed_single_block_plans_null() {
+    use crate::schema::{Block, NestedBlock};
+    let s = Schema::new()
+        .attribute(Attribute::string("name").required())
+        .block(NestedBlock::single(
+            "timeouts",
+            Block::new().attribute(Attribute::string("create").optional()),
+        ));
+    let prior = Value::object([
+        ("name", "a".into()),
+        ("timeouts", Value::object([("create", "5m".into())])),
+    ]);
+    let cfg = Value::object([("name", "a".into()), ("timeouts", Value::Null)]);
+    let out = plan_resource_change(&s, &prior, &prior, &cfg);
+    assert!(out.planned_state.get("timeouts").is_null());
+    // Kept while configured.
+    let out = plan_resource_change(&s, &prior, &prior, &prior);
+    assert_eq!(out.planned_state, prior);
+}
