@@ -168,20 +168,31 @@ async fn bodies_over_the_limit_are_still_refused_with_413() {
     });
     let mut answer = Vec::new();
     let mut buf = [0u8; 4096];
+    // A server that answers and closes while the client is still sending makes the kernel reset
+    // the connection, which can discard the answer before it is read (more likely on a loaded
+    // machine). Then the request log below is the witness of the 413.
     tokio::time::timeout(Duration::from_secs(20), async {
         while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = rd.read(&mut buf).await.unwrap();
-            assert!(n > 0, "connection closed without an answer");
-            answer.extend_from_slice(&buf[..n]);
+            match rd.read(&mut buf).await {
+                Ok(n) if n > 0 => answer.extend_from_slice(&buf[..n]),
+                _ => break,
+            }
         }
     })
     .await
     .unwrap();
     let text = String::from_utf8_lossy(&answer);
-    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.is_empty() || text.starts_with("HTTP/1.1 413"), "{text}");
     // The server may stop reading once it has answered; the writer's outcome does not matter.
     writer.abort();
-    let e = last(&s).await;
+    let mut e = last(&s).await;
+    for _ in 0..50 {
+        if e["status"] == 413 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        e = last(&s).await;
+    }
     assert_eq!(e["status"], 413);
     assert_eq!(e["body_fields"], json!([]));
 }
