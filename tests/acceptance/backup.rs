@@ -6,9 +6,7 @@ use serde_json::{Value, json};
 
 use crate::data_sources::backup_names;
 use crate::database::with_instance;
-use crate::harness::{
-    Env, PROJECT, PlanExpect, Step, for_each_terraform, for_each_terraform_smoke,
-};
+use crate::harness::{Env, PROJECT, PlanExpect, Step, for_each_terraform_smoke};
 
 const ADDR: &str = "clouddb_backup.b";
 
@@ -151,7 +149,7 @@ fn backup_lifecycle() {
 /// API's reason and takes nothing.
 #[test]
 fn backup_waits_for_a_busy_instance() {
-    for_each_terraform("backup_waits_for_a_busy_instance", |tf| {
+    for_each_terraform_smoke("backup_waits_for_a_busy_instance", |tf| {
         let env = Env::new(tf);
         let inst = "acc-bk-busy";
         env.step(&Step {
@@ -232,7 +230,7 @@ fn backup_waits_for_a_busy_instance() {
 /// apply succeeds (with a warning) and nothing is orphaned or duplicated.
 #[test]
 fn backup_ambiguous_create_is_adopted() {
-    for_each_terraform("backup_ambiguous_create_is_adopted", |tf| {
+    for_each_terraform_smoke("backup_ambiguous_create_is_adopted", |tf| {
         let env = Env::new(tf);
         let inst = "acc-bk-amb";
         let provider = "terraform {\n  required_providers {\n    clouddb = {\n      source = \"clouddb/clouddb\"\n    }\n  }\n}\n\nprovider \"clouddb\" {\n  poll_interval = \"100ms\"\n  max_retries   = 1\n}\n\n";
@@ -277,7 +275,7 @@ fn backup_ambiguous_create_is_adopted() {
 /// under the instance's name, and destroying it afterwards deletes it.
 #[test]
 fn backup_outlives_its_instance() {
-    for_each_terraform("backup_outlives_its_instance", |tf| {
+    for_each_terraform_smoke("backup_outlives_its_instance", |tf| {
         let env = Env::new(tf);
         let inst = "acc-bk-out";
         let named = "  name     = \"acc-bk-out-keep\"\n";

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Env, PROJECT, Server, for_each_terraform, for_each_terraform_smoke};
+use crate::harness::{Env, PROJECT, Server, for_each_terraform_smoke};
 
 /// Creates instances through the API (not Terraform), each with the create body `body(name)`, and
 /// returns their names.
@@ -243,7 +243,7 @@ fn outputs(env: &Env) -> Value {
 /// `name` line), an engine (on the `engine` line). Nothing reaches state.
 #[test]
 fn data_sources_lookup_errors() {
-    for_each_terraform("data_sources_lookup_errors", |tf| {
+    for_each_terraform_smoke("data_sources_lookup_errors", |tf| {
         let env = Env::new(tf);
         env.write_config("data \"clouddb_instance\" \"x\" {\n  name = \"acc-nope\"\n}\n");
         // Terraform prints the attribute's line between the summary and the detail.
@@ -268,7 +268,7 @@ fn data_sources_lookup_errors() {
 /// client holds) and applies engine, label (all must match) and state filters.
 #[test]
 fn data_sources_instances_filters_and_pages() {
-    for_each_terraform("data_sources_instances_filters_and_pages", |tf| {
+    for_each_terraform_smoke("data_sources_instances_filters_and_pages", |tf| {
         let env = Env::new(tf);
         const N: usize = 103;
         let names = create_instances_via_api(

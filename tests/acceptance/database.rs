@@ -3,9 +3,7 @@
 
 use serde_json::json;
 
-use crate::harness::{
-    Env, PROJECT, PlanExpect, Step, for_each_terraform, for_each_terraform_smoke,
-};
+use crate::harness::{Env, PROJECT, PlanExpect, Step, for_each_terraform_smoke};
 
 /// An instance `name` (no final backup, so destroy leaves nothing) plus `children` HCL.
 pub(crate) fn with_instance(name: &str, children: &str) -> String {
@@ -162,7 +160,7 @@ fn database_lifecycle() {
 /// clear error, and nothing is left behind.
 #[test]
 fn database_validation_errors() {
-    for_each_terraform("database_validation_errors", |tf| {
+    for_each_terraform_smoke("database_validation_errors", |tf| {
         let env = Env::new(tf);
         env.step(&Step {
             config: with_instance("acc-dbv", &database_hcl("1bad", "")),
@@ -189,7 +187,7 @@ fn database_validation_errors() {
 /// the API's reason, creating nothing, when the timeout runs out first.
 #[test]
 fn database_waits_for_a_busy_instance() {
-    for_each_terraform("database_waits_for_a_busy_instance", |tf| {
+    for_each_terraform_smoke("database_waits_for_a_busy_instance", |tf| {
         let env = Env::new(tf);
         let inst = "acc-busy";
         env.step(&Step {

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::database::with_instance;
-use crate::harness::{Env, PlanExpect, Step, for_each_terraform, for_each_terraform_smoke};
+use crate::harness::{Env, PlanExpect, Step, for_each_terraform_smoke};
 
 fn rule_hcl(name: &str, cidr: &str, extra: &str) -> String {
     format!(
@@ -97,7 +97,7 @@ fn firewall_rule_lifecycle() {
 /// A malformed CIDR is a plan-time error naming `cidr`, before anything is created.
 #[test]
 fn firewall_rule_invalid_cidr() {
-    for_each_terraform("firewall_rule_invalid_cidr", |tf| {
+    for_each_terraform_smoke("firewall_rule_invalid_cidr", |tf| {
         let env = Env::new(tf);
         for bad in ["10.0.0.0/33", "10.0.0/8", "office", "10.0.0.0/08"] {
             env.step(&Step {

@@ -600,7 +600,7 @@ fn names_at(env: &Env, path: &str, key: &str) -> Vec<String> {
 /// the backup. Destroy, then deleting the backup, leaves the server empty.
 #[test]
 fn instance_restore_from_backup() {
-    for_each_terraform("instance_restore_from_backup", |tf| {
+    for_each_terraform_smoke("instance_restore_from_backup", |tf| {
         let env = Env::new(tf);
         let source = "resource \"clouddb_instance\" \"src\" {\n  name              = \"acc-rst-src\"\n  engine            = \"postgres\"\n  storage_gb        = 20\n  skip_final_backup = true\n}\n";
         env.step(&Step {

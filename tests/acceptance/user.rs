@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::database::with_instance;
-use crate::harness::{Env, PlanExpect, Step, for_each_terraform, for_each_terraform_smoke};
+use crate::harness::{Env, PlanExpect, Step, for_each_terraform_smoke};
 
 fn user_hcl(name: &str, extra: &str) -> String {
     format!(
@@ -219,7 +219,7 @@ fn user_write_only_password() {
 /// `password` and `password_wo` together is an error naming both.
 #[test]
 fn user_conflicting_passwords() {
-    for_each_terraform("user_conflicting_passwords", |tf| {
+    for_each_terraform_smoke("user_conflicting_passwords", |tf| {
         let env = Env::new(tf);
         if env.tf_older_than(1, 11) {
             return;

@@ -182,7 +182,10 @@ async fn bodies_over_the_limit_are_still_refused_with_413() {
     .await
     .unwrap();
     let text = String::from_utf8_lossy(&answer);
-    assert!(text.is_empty() || text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 413"),
+        "{text}"
+    );
     // The server may stop reading once it has answered; the writer's outcome does not matter.
     writer.abort();
     let mut e = last(&s).await;
