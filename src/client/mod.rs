@@ -14,7 +14,9 @@
 //! text from the API is scrubbed by [`redact`] before it goes into an error.
 
 pub mod children;
+pub mod credentials;
 pub mod error;
+pub mod instance_actions;
 pub mod redact;
 pub mod retry;
 pub mod types;
