@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tfplugin::diag::{Diagnostic, Diagnostics};
-use tfplugin::provider::{ConfigureRequest, Context, Provider, Resource};
+use tfplugin::provider::{
+    ConfigureRequest, Context, EphemeralResource, Function, Provider, Resource,
+};
 use tfplugin::schema::timeouts::parse_duration;
 use tfplugin::schema::validators::{duration, int_between};
 use tfplugin::schema::{Attribute, Schema};
@@ -311,6 +313,14 @@ impl Provider for CloudDbProvider {
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Client>>> {
         crate::resources::all()
+    }
+
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
+        crate::functions::all()
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<Client>>> {
+        crate::ephemeral::all()
     }
 }
 

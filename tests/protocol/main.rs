@@ -15,8 +15,8 @@
 //! - `resource`: ValidateResourceConfig, PlanResourceChange, ApplyResourceChange, ReadResource,
 //!   ImportResourceState, GenerateResourceConfig, MoveResourceState, UpgradeResourceState,
 //!   UpgradeResourceIdentity (real creates, updates and deletes against a `clouddb-server`).
-//! - `unsupported`: the kinds this provider lacks (data sources, functions, ephemeral and list
-//!   resources, actions, state stores) answer "unsupported".
+//! - `unsupported`: the kinds and types this provider lacks (data sources, list resources, actions,
+//!   state stores, and functions and ephemeral resources it does not have) answer "unsupported".
 //! - `garbage`: bad msgpack, bad JSON, bad stored state and bad private bytes in every request field
 //!   that carries them are error diagnostics, never a transport error or a panic, as tables of cases.
 
