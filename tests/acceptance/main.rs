@@ -8,8 +8,10 @@ mod harness;
 
 mod bad_input;
 mod database;
+mod ephemeral;
 mod examples;
 mod firewall_rule;
+mod functions;
 mod instance;
 mod provider;
 mod reliability;
