@@ -213,11 +213,24 @@ impl EphemeralResource<Client> for Credentials {
         })
         .await
         .map_err(|e| {
-            api_diags(
+            let mut d = api_diags(
                 &schema(),
                 &format!("Could not create credentials for instance {instance}"),
                 &e,
-            )
+            );
+            if e.is_not_found() {
+                // The common cause: a name known at plan time for an instance this apply creates.
+                d.attribute_error(
+                    AttributePath::attr("instance"),
+                    "No such instance",
+                    format!(
+                        "Instance {instance} does not exist (yet). If this configuration creates it, set \
+                         `instance = clouddb_instance.NAME.id`: the id is known only once the instance \
+                         exists, so Terraform opens the credentials after creating it."
+                    ),
+                );
+            }
+            d
         })?;
         let c = &issued.credential;
         tracing::info!(instance = %instance, credential = %c.id, expires_at = %c.expires_at, "credentials opened");

@@ -356,7 +356,19 @@ resource "terraform_data" "use" {{
             "acc-eperr",
             &config("\"acc-missing\"", "1m"),
         ));
-        env.apply_err(r"Could not create credentials for instance acc-missing.*instance acc-missing not found");
+        let run = env.apply_err(
+            r"Could not create credentials for instance acc-missing.*instance acc-missing not found",
+        );
+        let flat = run
+            .combined()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            flat.contains("set `instance = clouddb_instance.NAME.id`"),
+            "the error suggests referencing the id:\n{}",
+            run.combined()
+        );
         let calls = credential_calls(&env);
         assert!(
             calls.iter().all(|(m, _, s)| m != "POST" || *s == 404),
