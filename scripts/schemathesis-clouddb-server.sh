@@ -40,7 +40,7 @@ trap cleanup EXIT
 TOKEN="st-token"
 ADMIN="st-admin"
 "$BIN" --listen 127.0.0.1:0 --in-memory --token "$TOKEN=demo" --admin-token "$ADMIN" \
-  --provision-time 0 --update-time 0 --delete-time 0 --rate-limit 0 \
+  --provision-time 0 --update-time 0 --delete-time 0 --restart-time 0 --failover-time 0 --rate-limit 0 \
   >"$WORK/stdout" 2>"$WORK/stderr" &
 SERVER_PID=$!
 for _ in $(seq 1 100); do

@@ -10,6 +10,9 @@
 //!   request id and field violations (`error`), retries with capped exponential backoff, jitter,
 //!   `Retry-After` and idempotency keys (`retry`), and the operation waiter that honours timeouts and
 //!   Terraform's stop signal (`wait`). It knows nothing about Terraform values.
+//! - [`functions`]: the provider functions `connection_uri` and `parse_tier` (Terraform 1.8+).
+//! - [`ephemeral`]: the ephemeral resource `clouddb_credentials` (Terraform 1.10+), temporary
+//!   database logins opened, renewed and revoked on the API and never stored.
 //! - [`resources`]: the registry of resource types; [`resources::instance`] is `clouddb_instance`
 //!   (schema, plan-time checks, CRUD, import, state upgrade from schema version 0).
 //! - [`data_sources`]: the registry of data source types (`clouddb_instance`, `clouddb_instances`,
@@ -21,6 +24,8 @@
 
 pub mod client;
 pub mod data_sources;
+pub mod ephemeral;
+pub mod functions;
 pub mod provider;
 pub mod resources;
 

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tfplugin::diag::{Diagnostic, Diagnostics};
-use tfplugin::provider::{ConfigureRequest, Context, DataSource, Provider, Resource};
+use tfplugin::provider::{
+    ConfigureRequest, Context, DataSource, EphemeralResource, Function, Provider, Resource,
+};
 use tfplugin::schema::timeouts::parse_duration;
 use tfplugin::schema::validators::{duration, int_between};
 use tfplugin::schema::{Attribute, Schema};
@@ -315,6 +317,14 @@ impl Provider for CloudDbProvider {
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Client>>> {
         crate::data_sources::all()
+    }
+
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
+        crate::functions::all()
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<Client>>> {
+        crate::ephemeral::all()
     }
 }
 

@@ -16,7 +16,9 @@
 pub mod backups;
 pub mod catalog;
 pub mod children;
+pub mod credentials;
 pub mod error;
+pub mod instance_actions;
 pub mod redact;
 pub mod retry;
 pub mod types;

@@ -7,11 +7,23 @@ use crate::harness::{
     Env, PROJECT, PlanExpect, for_each_terraform, for_each_terraform_smoke, resource_change,
 };
 
+/// The Terraform version an example file needs, from a first line `# terraform >= MAJOR.MINOR…`
+/// (write-only arguments need 1.11, ephemeral resources 1.10, provider functions 1.8).
+fn required_version(file: &std::path::Path) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let rest = text.lines().next()?.strip_prefix("# terraform >= ")?;
+    let version = rest
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()?;
+    let mut parts = version.split('.').map(|p| p.parse::<u64>().ok());
+    Some((parts.next()??, parts.next()??))
+}
+
 /// Every example under examples/ passes `terraform validate`: the provider, quickstart and seed
-/// folders, and every folder under `resources/` and `data-sources/` (found, not listed, so a new
-/// type's example is covered the day it lands; those get a required_providers block, as a user's
-/// root module would have). An example whose first line starts `# terraform >= 1.11` (write-only
-/// arguments) is skipped on older CLIs.
+/// folders, and every folder under `resources/`, `data-sources/`, `ephemeral-resources/` and
+/// `functions/` (found, not listed, so a new type's example is covered the day it lands; those get
+/// a required_providers block, as a user's root module would have). An example whose first line
+/// reads `# terraform >= X.Y` is skipped on older CLIs.
 #[test]
 fn examples_validate() {
     for_each_terraform_smoke("examples_validate", |tf| {
@@ -23,7 +35,12 @@ fn examples_validate() {
             .filter(|d| root.join(d).is_dir())
             .map(|d| (d.to_string(), false))
             .collect();
-        for group in ["resources", "data-sources"] {
+        for group in [
+            "resources",
+            "data-sources",
+            "ephemeral-resources",
+            "functions",
+        ] {
             let mut dirs: Vec<String> = std::fs::read_dir(root.join(group))
                 .into_iter()
                 .flatten()
@@ -46,15 +63,11 @@ fn examples_validate() {
                 .map(|e| e.path())
                 .filter(|p| p.extension().is_some_and(|e| e == "tf"))
                 .collect();
-            let needs_1_11 = files.iter().any(|f| {
-                std::fs::read_to_string(f).is_ok_and(|t| {
-                    t.lines()
-                        .next()
-                        .is_some_and(|l| l.starts_with("# terraform >= 1.11"))
-                })
-            });
-            if needs_1_11 && env.tf_older_than(1, 11) {
-                eprintln!("skipping {dir}: needs Terraform 1.11");
+            let needs = files.iter().filter_map(|f| required_version(f)).max();
+            if let Some((major, minor)) = needs
+                && env.tf_older_than(major, minor)
+            {
+                eprintln!("skipping {dir}: needs Terraform {major}.{minor}");
                 continue;
             }
             let _ = std::fs::remove_dir_all(env.work.join(".terraform"));
@@ -88,13 +101,32 @@ fn examples_validate() {
     });
 }
 
-/// Every `.tf` file under examples/ is in canonical `terraform fmt` style.
+/// Copies the `.tf` files under `from` to `to` (same layout), leaving out those that need a newer
+/// Terraform than `env`'s (an old CLI cannot even parse `provider::clouddb::f(…)`).
+fn copy_examples_for(env: &Env, from: &std::path::Path, to: &std::path::Path) {
+    for e in std::fs::read_dir(from).expect("read examples").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_examples_for(env, &p, &to.join(e.file_name()));
+        } else if p.extension().is_some_and(|x| x == "tf")
+            && required_version(&p).is_none_or(|(a, b)| !env.tf_older_than(a, b))
+        {
+            std::fs::create_dir_all(to).expect("examples copy dir");
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy example");
+        }
+    }
+}
+
+/// Every `.tf` file under examples/ is in canonical `terraform fmt` style (on older CLIs, every
+/// file they can parse).
 #[test]
 fn examples_formatted() {
     for_each_terraform("examples_formatted", |tf| {
         let env = Env::new(tf);
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-        let root = root.to_string_lossy().into_owned();
+        let copy = env.dir.path().join("examples-for-this-cli");
+        copy_examples_for(&env, &root, &copy);
+        let root = copy.to_string_lossy().into_owned();
         let run = env.tf(&["fmt", "-check", "-recursive", "-diff", "-no-color", &root]);
         assert_eq!(
             run.code,

@@ -461,6 +461,19 @@ async fn garbage_in_other_kinds() {
             f.error.is_some() && f.result.is_none(),
             "CallFunction [{variant}]"
         );
+        // A function the provider has: the error points at the argument that could not be read.
+        let f = c
+            .call_function(pb::call_function::Request {
+                name: "parse_tier".into(),
+                arguments: vec![bad.clone()],
+            })
+            .await
+            .expect("CallFunction: gRPC OK")
+            .into_inner();
+        assert!(
+            f.result.is_none() && f.error.is_some_and(|e| e.function_argument == Some(0)),
+            "CallFunction parse_tier [{variant}]"
+        );
     }
     report("garbage_in_other_kinds", p, &seen, 14 * 11, started).await;
 }

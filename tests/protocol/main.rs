@@ -15,8 +15,8 @@
 //! - `resource`: ValidateResourceConfig, PlanResourceChange, ApplyResourceChange, ReadResource,
 //!   ImportResourceState, GenerateResourceConfig, MoveResourceState, UpgradeResourceState,
 //!   UpgradeResourceIdentity (real creates, updates and deletes against a `clouddb-server`).
-//! - `unsupported`: the kinds this provider lacks (functions, ephemeral and list resources,
-//!   actions, state stores) answer "unsupported", and so does a data source type it lacks.
+//! - `unsupported`: the kinds this provider lacks (list resources, actions, state stores) answer
+//!   "unsupported", and so do a data source, function and ephemeral type it lacks.
 //! - `garbage`: bad msgpack, bad JSON, bad stored state and bad private bytes in every request field
 //!   that carries them are error diagnostics, never a transport error or a panic, as tables of cases.
 

@@ -41,8 +41,16 @@ async fn get_metadata() {
         .map(|d| d.type_name.as_str())
         .collect();
     assert_eq!(data, DATA_SOURCES);
-    assert!(m.ephemeral_resources.is_empty());
-    assert!(m.functions.is_empty() && m.list_resources.is_empty());
+    assert!(m.list_resources.is_empty());
+    let ephemeral: Vec<&str> = m
+        .ephemeral_resources
+        .iter()
+        .map(|e| e.type_name.as_str())
+        .collect();
+    assert_eq!(ephemeral, ["clouddb_credentials"]);
+    let mut functions: Vec<&str> = m.functions.iter().map(|f| f.name.as_str()).collect();
+    functions.sort_unstable();
+    assert_eq!(functions, ["connection_uri", "parse_tier"]);
     assert!(m.state_stores.is_empty() && m.actions.is_empty());
     let caps = m.server_capabilities.expect("server capabilities");
     assert!(caps.get_provider_schema_optional);
@@ -137,8 +145,22 @@ async fn get_provider_schema() {
         .expect("data source block");
     assert!(ds.attributes.iter().any(|a| a.name == "name" && a.required));
     assert!(!ds.attributes.iter().any(|a| a.name == "admin_password"));
-    assert!(s.functions.is_empty());
-    assert!(s.ephemeral_resource_schemas.is_empty() && s.list_resource_schemas.is_empty());
+    assert!(s.list_resource_schemas.is_empty());
+    let mut functions: Vec<&str> = s.functions.keys().map(String::as_str).collect();
+    functions.sort_unstable();
+    assert_eq!(functions, ["connection_uri", "parse_tier"]);
+    let credentials = s
+        .ephemeral_resource_schemas
+        .get("clouddb_credentials")
+        .and_then(|e| e.block.as_ref())
+        .expect("clouddb_credentials schema");
+    let password = credentials
+        .attributes
+        .iter()
+        .find(|a| a.name == "password")
+        .expect("password attribute");
+    assert!(password.sensitive && password.computed);
+    assert_eq!(s.ephemeral_resource_schemas.len(), 1);
     assert!(s.state_store_schemas.is_empty() && s.action_schemas.is_empty());
     assert!(s.server_capabilities.is_some());
     shutdown_cleanly(p).await;

@@ -53,6 +53,9 @@ pub struct Config {
     pub provision_ms: i64,
     pub update_ms: i64,
     pub delete_ms: i64,
+    /// Virtual time a restart and a failover operation take, in ms.
+    pub restart_ms: i64,
+    pub failover_ms: i64,
     /// Requests per second per token (0 = unlimited) and the bucket size.
     pub rate_limit: f64,
     pub rate_burst: f64,
@@ -86,6 +89,8 @@ impl Default for Config {
             provision_ms: 3000,
             update_ms: 3000,
             delete_ms: 2000,
+            restart_ms: 3000,
+            failover_ms: 3000,
             rate_limit: 1000.0,
             rate_burst: 2000.0,
             auth_failure_rate: AUTH_FAILURE_RATE,

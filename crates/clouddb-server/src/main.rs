@@ -37,6 +37,12 @@ struct Args {
     /// Virtual seconds a delete operation takes (0 = instant).
     #[arg(long, default_value_t = 2.0)]
     delete_time: f64,
+    /// Virtual seconds a restart operation takes (0 = instant).
+    #[arg(long, default_value_t = 3.0)]
+    restart_time: f64,
+    /// Virtual seconds a failover operation takes (0 = instant).
+    #[arg(long, default_value_t = 3.0)]
+    failover_time: f64,
     /// Requests per second per token (0 = unlimited).
     #[arg(long, default_value_t = 1000.0)]
     rate_limit: f64,
@@ -104,6 +110,8 @@ fn config(args: &Args) -> Result<(Config, bool), String> {
             provision_ms: secs_to_ms(args.provision_time, "provision-time")?,
             update_ms: secs_to_ms(args.update_time, "update-time")?,
             delete_ms: secs_to_ms(args.delete_time, "delete-time")?,
+            restart_ms: secs_to_ms(args.restart_time, "restart-time")?,
+            failover_ms: secs_to_ms(args.failover_time, "failover-time")?,
             rate_limit: args.rate_limit,
             rate_burst: args.rate_burst.unwrap_or(args.rate_limit * 2.0),
             auth_failure_rate: args.auth_failure_rate,

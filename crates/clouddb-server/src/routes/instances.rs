@@ -91,7 +91,7 @@ fn check_password(p: &Option<String>, out: &mut Vec<FieldViolation>) {
 
 /// Commits `b` and answers 202 with the operation and its `Location`. With an Idempotency-Key, the
 /// idempotency record is committed in the same transaction as the change.
-async fn commit_accepted(
+pub(super) async fn commit_accepted(
     mut b: Batch<'_>,
     idem: Option<&IdemCtx>,
     project: &str,

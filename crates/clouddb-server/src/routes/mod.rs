@@ -1,12 +1,15 @@
-//! The router: one module per API resource, plus shared helpers for JSON answers, query strings and
+//! The router: one module per API resource (`instance_actions` holds the instance's restart and
+//! failover, `credentials` its temporary logins), plus shared helpers for JSON answers, query strings and
 //! pagination.
 
 pub mod admin;
 pub mod backups;
 pub mod catalog;
 pub mod children;
+pub mod credentials;
 pub mod databases;
 pub mod firewall_rules;
+pub mod instance_actions;
 pub mod instances;
 pub mod operations;
 pub mod restore;
@@ -34,6 +37,8 @@ pub fn router(st: AppState) -> Router {
     let public = Router::new()
         .merge(catalog::router())
         .merge(instances::router(&st))
+        .merge(instance_actions::router(&st))
+        .merge(credentials::router(&st))
         .merge(operations::router())
         .merge(backups::router(&st))
         .merge(children::router(&st, &databases::DATABASES))

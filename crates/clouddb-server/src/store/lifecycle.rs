@@ -1,6 +1,6 @@
 //! The asynchronous operation state machine: CREATING → READY | FAILED, UPDATING → READY (rolled back on
-//! failure), DELETING → gone (READY again on failure). Operations finish when the virtual clock reaches
-//! their due time.
+//! failure), DELETING → gone (READY again on failure); the actions `restart` and `failover` run in
+//! UPDATING and end READY either way. Operations finish when the virtual clock reaches their due time.
 
 use serde_json::{Value, json};
 
@@ -248,7 +248,16 @@ impl Batch<'_> {
                     self.del_instance(&op.project, &op.instance);
                 }
             }
-            (_, Some(mut rec)) => {
+            // Actions (restart, failover) change no setting: failed or not, the instance serves again.
+            (verb, Some(mut rec)) => {
+                if op.fail {
+                    let reason = format!("{}_FAILED", verb.to_ascii_uppercase());
+                    op.error = Some(op_error(
+                        500,
+                        &reason,
+                        format!("{verb} of instance {} failed (injected fault)", op.instance),
+                    ));
+                }
                 rec.inst.state = InstanceState::Ready;
                 self.settle(rec, now);
             }
