@@ -11,22 +11,27 @@
 //! The engine also owns the provider's configuration state ([`Configuration`]): handlers
 //! receive the configured [`Provider::Data`] and never see "not configured yet".
 
+mod action;
 mod other;
 mod resource;
 mod scrub;
+mod stream;
 #[cfg(test)]
 mod tests;
 
+pub use action::{ACTION_STOP_GRACE, ActionEvent};
 pub use other::{EphemeralOpened, FunctionCall, ListedItem};
 pub use resource::{ApplyOutput, ImportOutput, MoveOutput, PlanOutput, ReadOutput};
 pub use scrub::{scrub_unknowns, scrub_write_only};
+pub use stream::Events;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::provider::{
-    Context, DataSource, EphemeralResource, Function, ListResource, Provider, Resource, StopSignal,
+    Action, Context, DataSource, EphemeralResource, Function, ListResource, Provider, Resource,
+    StopSignal,
 };
-use crate::schema::{IdentitySchema, Schema};
-use crate::value::Type;
+use crate::schema::{IdentitySchema, Schema, validate_config};
+use crate::value::{Type, Value};
 use futures_util::FutureExt;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -59,7 +64,7 @@ pub struct ResourceEntry<D> {
     pub identity: Option<(IdentitySchema, Type)>,
 }
 
-/// A registered data source, ephemeral resource or list resource type.
+/// A registered data source, ephemeral resource, list resource or action type.
 pub struct Entry<T: ?Sized> {
     /// The implementation.
     pub imp: Arc<T>,
@@ -85,6 +90,7 @@ pub struct Engine<P: Provider> {
     data_sources: BTreeMap<String, Entry<dyn DataSource<P::Data>>>,
     ephemeral: BTreeMap<String, Entry<dyn EphemeralResource<P::Data>>>,
     lists: BTreeMap<String, Entry<dyn ListResource<P::Data>>>,
+    actions: BTreeMap<String, Entry<dyn Action<P::Data>>>,
     functions: BTreeMap<String, Arc<dyn Function>>,
     configuration: RwLock<Configuration<P::Data>>,
     stop: StopSignal,
@@ -115,6 +121,7 @@ impl<P: Provider> Engine<P> {
             (d.type_name(), d.schema())
         });
         let lists = registry(provider.list_resources(), |d| (d.type_name(), d.schema()));
+        let actions = registry(provider.actions(), |a| (a.type_name(), a.schema()));
         let functions = provider
             .functions()
             .into_iter()
@@ -127,6 +134,7 @@ impl<P: Provider> Engine<P> {
             data_sources,
             ephemeral,
             lists,
+            actions,
             functions,
             configuration: RwLock::new(Configuration::NotConfigured),
             stop: StopSignal::new(),
@@ -164,6 +172,11 @@ impl<P: Provider> Engine<P> {
         &self.lists
     }
 
+    /// Action types by name.
+    pub fn actions(&self) -> &BTreeMap<String, Entry<dyn Action<P::Data>>> {
+        &self.actions
+    }
+
     /// Functions by name.
     pub fn functions(&self) -> &BTreeMap<String, Arc<dyn Function>> {
         &self.functions
@@ -198,6 +211,11 @@ impl<P: Provider> Engine<P> {
         name: &str,
     ) -> Result<&Entry<dyn ListResource<P::Data>>, Diagnostic> {
         lookup(&self.lists, "list resource", name)
+    }
+
+    /// The action type `name`.
+    pub fn action(&self, name: &str) -> Result<&Entry<dyn Action<P::Data>>, Diagnostic> {
+        lookup(&self.actions, "action", name)
     }
 
     /// A context for one call, listening to the stop signal.
@@ -242,6 +260,15 @@ impl<P: Provider> Engine<P> {
                     self.provider.type_name()
                 ),
             )),
+        }
+    }
+
+    /// The configured data, if configured (`None` also while the configuration is unknown):
+    /// what plan-time hooks get.
+    fn data_if_ready(&self) -> Option<Arc<P::Data>> {
+        match &*self.configuration.read().unwrap_or_else(|e| e.into_inner()) {
+            Configuration::Ready(d) => Some(d.clone()),
+            _ => None,
         }
     }
 
@@ -309,6 +336,21 @@ fn panic_diag(what: &str, payload: &(dyn std::any::Any + Send)) -> Diagnostic {
             "The provider's {what} handler panicked: {msg}. This is a bug in the provider; the plugin keeps running."
         ),
     )
+}
+
+/// Schema validators, then the type's own checks (`own`, run in the panic guard): every
+/// Validate* RPC of a config-only type.
+pub(crate) async fn validated(
+    block: &crate::schema::Block,
+    config: &Value,
+    own: impl std::future::Future<Output = Diagnostics>,
+) -> Diagnostics {
+    let mut d = validate_config(block, config);
+    guard("validate", own)
+        .await
+        .map(|x| d.extend(x))
+        .collect_into(&mut d);
+    d
 }
 
 /// Collects diagnostics from `Result`s while an operation proceeds.

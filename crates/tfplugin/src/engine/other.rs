@@ -1,6 +1,6 @@
 //! Provider configuration, data sources, ephemeral resources, functions and list resources.
 
-use super::{Collect, Configuration, Engine, guard, private, scrub_unknowns};
+use super::{Collect, Configuration, Engine, guard, private, scrub_unknowns, validated};
 use crate::diag::Diagnostics;
 use crate::model::conform;
 use crate::plan::check;
@@ -34,21 +34,6 @@ pub struct ListedItem {
     pub resource_object: Option<Value>,
     /// Problems with this item.
     pub diagnostics: Diagnostics,
-}
-
-/// Schema validators, then the type's own checks (`own`, run in the panic guard): every
-/// Validate* RPC of a config-only type.
-async fn validated(
-    block: &crate::schema::Block,
-    config: &Value,
-    own: impl std::future::Future<Output = Diagnostics>,
-) -> Diagnostics {
-    let mut d = validate_config(block, config);
-    guard("validate", own)
-        .await
-        .map(|x| d.extend(x))
-        .collect_into(&mut d);
-    d
 }
 
 /// A function call's outcome.

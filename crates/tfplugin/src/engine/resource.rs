@@ -347,10 +347,7 @@ impl<P: Provider> Engine<P> {
             planned_private: prior_private,
             diagnostics: planned.diagnostics,
         };
-        let data = match &*self.configuration.read().unwrap_or_else(|e| e.into_inner()) {
-            super::Configuration::Ready(d) => Some(d.clone()),
-            _ => None,
-        };
+        let data = self.data_if_ready();
         let ctx = self.context(deferral_allowed);
         if let Some(r) = guard(
             "modify_plan",

@@ -1,4 +1,9 @@
 //! Table-driven tests of the engine, with values in and values out: no protobuf anywhere.
+//!
+//! This file holds the toy provider and the resource lifecycle; `tests/` one file per
+//! further concept (actions, identity, list resources, generated config, moves).
+
+mod action;
 
 use super::*;
 use crate::diag::Severity;
@@ -122,6 +127,9 @@ impl Provider for Toy {
     }
     fn resources(&self) -> Vec<Arc<dyn Resource<String>>> {
         vec![Arc::new(ThingResource)]
+    }
+    fn actions(&self) -> Vec<Arc<dyn Action<String>>> {
+        vec![Arc::new(action::Ping)]
     }
 }
 

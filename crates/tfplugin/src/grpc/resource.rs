@@ -82,7 +82,13 @@ impl<P: Provider> ProviderService<P> {
                 })
                 .collect(),
             state_stores: Vec::new(),
-            actions: Vec::new(),
+            actions: e
+                .actions()
+                .keys()
+                .map(|n| m::ActionMetadata {
+                    type_name: n.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -94,6 +100,7 @@ impl<P: Provider> ProviderService<P> {
                 "provider" => SchemaKind::Provider,
                 "resource" => SchemaKind::Resource,
                 "data source" => SchemaKind::DataSource,
+                "action" => SchemaKind::Action,
                 _ => SchemaKind::Other,
             };
             if let Err(errs) = s.check_as(as_kind) {
@@ -127,6 +134,14 @@ impl<P: Provider> ProviderService<P> {
             .iter()
             .map(|(n, r)| (n.clone(), checked("list resource", n, &r.s.schema)))
             .collect();
+        let action_schemas = e
+            .actions()
+            .iter()
+            .map(|(n, a)| {
+                let schema = Some(checked("action", n, &a.s.schema));
+                (n.clone(), pb::ActionSchema { schema })
+            })
+            .collect();
         pb::get_provider_schema::Response {
             provider: Some(provider),
             resource_schemas,
@@ -135,7 +150,7 @@ impl<P: Provider> ProviderService<P> {
             ephemeral_resource_schemas,
             list_resource_schemas,
             state_store_schemas: Default::default(),
-            action_schemas: Default::default(),
+            action_schemas,
             diagnostics: diags_to_pb(&d),
             provider_meta: None,
             server_capabilities: Some(capabilities()),

@@ -105,6 +105,8 @@ impl Schema {
     /// source attribute or block named `count`, `for_each`, `depends_on`, `lifecycle`,
     /// `provider`, `connection` or `provisioner` (meta-arguments) could never be set, and a
     /// provider attribute named `alias` or `version` clashes with the provider block's own.
+    /// An action schema may not have computed attributes (an action has no result to fill
+    /// them from).
     pub fn check_as(&self, kind: SchemaKind) -> Result<(), Vec<String>> {
         let mut errs = self.check().err().unwrap_or_default();
         let reserved: &[&str] = match kind {
@@ -118,8 +120,11 @@ impl Schema {
                 "connection",
                 "provisioner",
             ],
-            SchemaKind::Other => &[],
+            SchemaKind::Action | SchemaKind::Other => &[],
         };
+        if kind == SchemaKind::Action {
+            computed_paths(&self.block, "", &mut errs);
+        }
         let names = self
             .block
             .attributes
@@ -144,8 +149,31 @@ pub enum SchemaKind {
     Resource,
     /// A data source.
     DataSource,
+    /// An action's `config` block.
+    Action,
     /// Ephemeral resources, list resource configs and the rest: no reserved names here.
     Other,
+}
+
+/// Reports every computed attribute under `b` (nested attributes and blocks included).
+fn computed_paths(b: &Block, prefix: &str, errs: &mut Vec<String>) {
+    fn attrs(list: &[Attribute], prefix: &str, errs: &mut Vec<String>) {
+        for a in list {
+            let p = format!("{prefix}{}", a.name);
+            if a.computed {
+                errs.push(format!(
+                    "{p}: an action has no result, so no attribute can be computed"
+                ));
+            }
+            if let AttrType::Nested(n) = &a.kind {
+                attrs(&n.attributes, &format!("{p}."), errs);
+            }
+        }
+    }
+    attrs(&b.attributes, prefix, errs);
+    for nb in &b.blocks {
+        computed_paths(&nb.block, &format!("{prefix}{}.", nb.type_name), errs);
+    }
 }
 
 /// A block (`configschema.Block`): attributes plus nested block types. Its value is an
@@ -328,5 +356,15 @@ mod reserved_tests {
         let p = Schema::new().attribute(Attribute::string("alias").optional());
         assert!(p.check_as(SchemaKind::Provider).is_err());
         assert!(p.check_as(SchemaKind::Other).is_ok());
+        let a = Schema::new()
+            .attribute(Attribute::string("instance").required())
+            .block(NestedBlock::single(
+                "wait",
+                Block::new().attribute(Attribute::string("status").computed()),
+            ));
+        assert_eq!(
+            a.check_as(SchemaKind::Action).expect_err("computed"),
+            vec!["wait.status: an action has no result, so no attribute can be computed"]
+        );
     }
 }
