@@ -12,6 +12,7 @@
 //! receive the configured [`Provider::Data`] and never see "not configured yet".
 
 mod action;
+mod identity;
 mod other;
 mod resource;
 mod scrub;
@@ -21,7 +22,7 @@ mod tests;
 
 pub use action::{ACTION_STOP_GRACE, ActionEvent};
 pub use other::{EphemeralOpened, FunctionCall, ListedItem};
-pub use resource::{ApplyOutput, ImportOutput, MoveOutput, PlanOutput, ReadOutput};
+pub use resource::{ApplyOutput, ImportOutput, MoveOutput, MoveSource, PlanOutput, ReadOutput};
 pub use scrub::{scrub_unknowns, scrub_write_only};
 pub use stream::Events;
 
@@ -371,11 +372,33 @@ impl<T> Collect<T> for Result<T, Diagnostics> {
     }
 }
 
+/// The key under which the framework marks the private state an import hands back, so that
+/// the read that follows may complete the identity the import produced (Terraform always
+/// refreshes right after an import; terraform-plugin-framework keeps the same marker in its
+/// own namespace). Handlers never see it: [`private`] removes it.
+const IMPORTED: &str = "tfplugin.imported_before_read";
+
 /// Decodes the private state bytes Terraform stored for us.
 pub(crate) fn private(
     bytes: &[u8],
     what: &str,
 ) -> Result<crate::provider::PrivateState, Diagnostic> {
-    crate::provider::PrivateState::from_bytes(bytes)
-        .map_err(|e| Diagnostic::error(format!("Invalid {what}"), e.to_string()))
+    private_marked(bytes, what).map(|(p, _)| p)
+}
+
+/// [`private`], and whether the state comes straight from an import.
+pub(crate) fn private_marked(
+    bytes: &[u8],
+    what: &str,
+) -> Result<(crate::provider::PrivateState, bool), Diagnostic> {
+    let mut p = crate::provider::PrivateState::from_bytes(bytes)
+        .map_err(|e| Diagnostic::error(format!("Invalid {what}"), e.to_string()))?;
+    let imported = p.get::<serde_json::Value>(IMPORTED).is_some();
+    p.remove(IMPORTED);
+    Ok((p, imported))
+}
+
+/// Marks private state as coming from an import (see [`IMPORTED`]).
+pub(crate) fn mark_imported(p: &mut crate::provider::PrivateState) {
+    p.set(IMPORTED, &true);
 }

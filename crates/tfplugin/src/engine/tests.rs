@@ -4,6 +4,7 @@
 //! further concept (actions, identity, list resources, generated config, moves).
 
 mod action;
+mod identity;
 
 use super::*;
 use crate::diag::Severity;
@@ -39,6 +40,11 @@ fn behave(name: &str, ok: Thing) -> Result<ApplyResult, Diagnostics> {
             })?,
             Diagnostic::error("wait failed", "timeout"),
         )),
+        // an identity for a type without identity schema: a provider bug
+        "stray-identity" => {
+            Ok(ApplyResult::from_model(&ok)?
+                .with_identity(Value::object([("id", Value::from("x"))])))
+        }
         // an object without `size`: the framework must name it instead of storing null
         "misfit" => Ok(ApplyResult::ok(Value::object([
             ("id", Value::from("x")),
@@ -126,7 +132,7 @@ impl Provider for Toy {
             .to_string())
     }
     fn resources(&self) -> Vec<Arc<dyn Resource<String>>> {
-        vec![Arc::new(ThingResource)]
+        vec![Arc::new(ThingResource), Arc::new(identity::Keyed)]
     }
     fn actions(&self) -> Vec<Arc<dyn Action<String>>> {
         vec![Arc::new(action::Ping)]
@@ -343,6 +349,7 @@ async fn configuration_state_is_handled_for_every_resource() {
             thing(None, "b", None),
             thing(None, "b", None),
             &[],
+            None,
             false,
         )
         .await;
@@ -375,6 +382,7 @@ async fn plan_runs_the_declarative_rules_and_checks() {
             thing(None, "a", None),
             thing(None, "a", None),
             &[],
+            None,
             false,
         )
         .await;
@@ -389,6 +397,7 @@ async fn plan_runs_the_declarative_rules_and_checks() {
             Value::Null,
             Value::Null,
             &[],
+            None,
             false,
         )
         .await;
@@ -401,6 +410,7 @@ async fn plan_runs_the_declarative_rules_and_checks() {
             Value::Null,
             Value::Null,
             &[],
+            None,
             false,
         )
         .await;

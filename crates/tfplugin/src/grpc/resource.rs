@@ -3,8 +3,9 @@
 use super::convert::{decode_dv, diags_to_pb, encode_dv, path_to_pb, schema_to_pb};
 use super::{Collect, ProviderService};
 use crate::diag::Diagnostics;
+use crate::engine::MoveSource;
 use crate::proto::tfplugin6 as pb;
-use crate::provider::Provider;
+use crate::provider::{ImportBy, Provider};
 use crate::schema::SchemaKind;
 use crate::value::{Type, Value};
 
@@ -283,15 +284,17 @@ impl<P: Provider> ProviderService<P> {
             resp.diagnostics = diags_to_pb(&d);
             return resp;
         };
+        let id_ty = e.identity.as_ref().map(|(_, t)| t);
         let inputs = (|| {
             Some((
                 decode_dv(r.prior_state.as_ref(), &e.s.ty, "prior state").collect_into(&mut d)?,
                 decode_dv(r.proposed_new_state.as_ref(), &e.s.ty, "proposed new state")
                     .collect_into(&mut d)?,
                 decode_dv(r.config.as_ref(), &e.s.ty, "configuration").collect_into(&mut d)?,
+                identity_in(r.prior_identity.as_ref(), id_ty, &mut d)?,
             ))
         })();
-        if let Some((prior, proposed, config)) = inputs {
+        if let Some((prior, proposed, config, identity)) = inputs {
             let deferral = deferral(r.client_capabilities.as_ref());
             let out = self
                 .engine
@@ -301,6 +304,7 @@ impl<P: Provider> ProviderService<P> {
                     proposed,
                     config,
                     &r.prior_private,
+                    identity,
                     deferral,
                 )
                 .await;
@@ -309,6 +313,7 @@ impl<P: Provider> ProviderService<P> {
                 encode_dv(&e.s.ty, &out.planned_state, "planned state").collect_into(&mut d);
             resp.requires_replace = out.requires_replace.iter().map(path_to_pb).collect();
             resp.planned_private = out.planned_private;
+            resp.planned_identity = identity_out(out.planned_identity.as_ref(), id_ty, &mut d);
         }
         resp.diagnostics = diags_to_pb(&d);
         resp
@@ -364,21 +369,41 @@ impl<P: Provider> ProviderService<P> {
         &self,
         r: pb::import_resource_state::Request,
     ) -> pb::import_resource_state::Response {
-        let deferral = deferral(r.client_capabilities.as_ref());
-        let out = self.engine.import(&r.type_name, &r.id, deferral).await;
-        let mut d = out.diagnostics;
+        let mut d = Diagnostics::new();
         let mut imported = Vec::new();
-        if let (Some((state, private, identity)), Ok(e)) =
-            (out.imported, self.engine.resource(&r.type_name))
-        {
-            let id_ty = e.identity.as_ref().map(|(_, t)| t);
-            if let Some(state) = encode_dv(&e.s.ty, &state, "imported state").collect_into(&mut d) {
-                imported.push(pb::import_resource_state::ImportedResource {
-                    type_name: r.type_name.clone(),
-                    state: Some(state),
-                    private,
-                    identity: identity_out(identity.as_ref(), id_ty, &mut d),
-                });
+        let identity = r.identity.as_ref().and_then(|i| i.identity_data.as_ref());
+        let by = match (identity, self.engine.resource(&r.type_name)) {
+            (None, _) => Some(ImportBy::Id(r.id.clone())),
+            (Some(dv), Ok(e)) => match &e.identity {
+                Some((_, ty)) => decode_dv(Some(dv), ty, "import identity")
+                    .collect_into(&mut d)
+                    .map(ImportBy::Identity),
+                // the engine says why a type without identity schema cannot import by one
+                None => Some(ImportBy::Identity(Value::Null)),
+            },
+            (Some(_), Err(err)) => {
+                d.push(err);
+                None
+            }
+        };
+        if let Some(by) = by {
+            let deferral = deferral(r.client_capabilities.as_ref());
+            let out = self.engine.import(&r.type_name, by, deferral).await;
+            d.extend(out.diagnostics);
+            if let (Some((state, private, identity)), Ok(e)) =
+                (out.imported, self.engine.resource(&r.type_name))
+            {
+                let id_ty = e.identity.as_ref().map(|(_, t)| t);
+                if let Some(state) =
+                    encode_dv(&e.s.ty, &state, "imported state").collect_into(&mut d)
+                {
+                    imported.push(pb::import_resource_state::ImportedResource {
+                        type_name: r.type_name.clone(),
+                        state: Some(state),
+                        private,
+                        identity: identity_out(identity.as_ref(), id_ty, &mut d),
+                    });
+                }
             }
         }
         pb::import_resource_state::Response {
@@ -392,28 +417,25 @@ impl<P: Provider> ProviderService<P> {
         &self,
         r: pb::move_resource_state::Request,
     ) -> pb::move_resource_state::Response {
-        let json = r
-            .source_state
-            .as_ref()
-            .map(|s| s.json.as_slice())
-            .unwrap_or_default();
-        let out = self
-            .engine
-            .move_state(
-                &r.target_type_name,
-                r.source_provider_address.clone(),
-                r.source_type_name.clone(),
-                r.source_schema_version,
-                json,
-                &r.source_private,
-            )
-            .await;
+        let json = |s: Option<pb::RawState>| s.map(|s| s.json).unwrap_or_default();
+        let target = r.target_type_name.clone();
+        let source = MoveSource {
+            provider_address: r.source_provider_address,
+            type_name: r.source_type_name,
+            schema_version: r.source_schema_version,
+            state_json: json(r.source_state),
+            private: r.source_private,
+            identity_json: json(r.source_identity),
+            identity_schema_version: r.source_identity_schema_version,
+        };
+        let out = self.engine.move_state(&target, source).await;
         let mut d = out.diagnostics;
         let mut resp = pb::move_resource_state::Response::default();
-        if let (Some(state), Ok(e)) = (out.target_state, self.engine.resource(&r.target_type_name))
-        {
+        if let (Some(state), Ok(e)) = (out.target_state, self.engine.resource(&target)) {
+            let id_ty = e.identity.as_ref().map(|(_, t)| t);
             resp.target_state = encode_dv(&e.s.ty, &state, "moved state").collect_into(&mut d);
             resp.target_private = out.target_private;
+            resp.target_identity = identity_out(out.target_identity.as_ref(), id_ty, &mut d);
         }
         resp.diagnostics = diags_to_pb(&d);
         resp

@@ -39,7 +39,9 @@ mod context;
 mod data_source;
 mod ephemeral;
 mod function;
+mod import;
 mod list;
+mod move_state;
 mod private;
 mod resource;
 
@@ -48,11 +50,13 @@ pub use context::{Context, StopSignal};
 pub use data_source::{DataReadResult, DataSource};
 pub use ephemeral::{EphemeralResource, OpenResult, RenewResult};
 pub use function::{Function, FunctionError, Parameter, Signature};
+pub use import::{ImportBy, ImportRequest, ImportResult};
 pub use list::{ListItem, ListResource};
+pub use move_state::{MoveStateRequest, MoveStateResult};
 pub use private::{PrivateState, PrivateStateError};
 pub use resource::{
-    ApplyResult, CreateRequest, DeleteRequest, ImportResult, MoveStateRequest, MoveStateResult,
-    PlanRequest, PlanResponse, ReadRequest, ReadResult, Resource, UpdateRequest,
+    ApplyResult, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, ReadRequest, ReadResult,
+    Resource, UpdateRequest,
 };
 
 use crate::diag::{Diagnostic, Diagnostics};
