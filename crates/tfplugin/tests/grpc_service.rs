@@ -282,15 +282,16 @@ impl ListResource for ThingList {
         &self,
         _ctx: &Context,
         _data: &(),
-        _config: &Value,
-        _include: bool,
-        _limit: i64,
-    ) -> Result<Vec<ListItem>, Diagnostics> {
-        Ok(vec![ListItem {
-            display_name: "thing one".into(),
-            identity: Value::object([("id", Value::from("t-1"))]),
-            ..Default::default()
-        }])
+        _req: ListRequest,
+        out: &mut ListStream,
+    ) -> Result<(), Diagnostics> {
+        let _ = out
+            .push(ListItem::new(
+                "thing one",
+                Value::object([("id", Value::from("t-1"))]),
+            ))
+            .await;
+        Ok(())
     }
 }
 

@@ -13,6 +13,7 @@
 
 mod action;
 mod identity;
+mod list;
 mod other;
 mod resource;
 mod scrub;
@@ -21,7 +22,8 @@ mod stream;
 mod tests;
 
 pub use action::{ACTION_STOP_GRACE, ActionEvent};
-pub use other::{EphemeralOpened, FunctionCall, ListedItem};
+pub use list::ListedItem;
+pub use other::{EphemeralOpened, FunctionCall};
 pub use resource::{ApplyOutput, ImportOutput, MoveOutput, MoveSource, PlanOutput, ReadOutput};
 pub use scrub::{scrub_unknowns, scrub_write_only};
 pub use stream::Events;

@@ -75,6 +75,40 @@ impl<C, T> Stream for Driven<C, T> {
     }
 }
 
+/// Ends a stream right after the first item for which `last` says so, without polling the
+/// inner stream again: the handler inside is dropped instead of being asked for more.
+pub(crate) struct Until<S, F> {
+    inner: Option<S>,
+    last: F,
+}
+
+impl<S, F> Until<S, F> {
+    pub(crate) fn new(inner: S, last: F) -> Self {
+        Until {
+            inner: Some(inner),
+            last,
+        }
+    }
+}
+
+impl<S: Stream + Unpin, F: FnMut(&S::Item) -> bool + Unpin> Stream for Until<S, F> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = self.get_mut();
+        let Some(inner) = &mut this.inner else {
+            return Poll::Ready(None);
+        };
+        let next = Pin::new(inner).poll_next(cx);
+        match &next {
+            Poll::Ready(Some(item)) if (this.last)(item) => this.inner = None,
+            Poll::Ready(None) => this.inner = None,
+            _ => {}
+        }
+        next
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +125,28 @@ mod tests {
         };
         let got: Vec<u32> = Driven::new(rx, |x| x, run).collect().await;
         assert_eq!(got, vec![0, 1, 2, 3, 4, 100]);
+    }
+
+    #[tokio::test]
+    async fn until_drops_the_handler_after_the_last_item() {
+        let (tx, rx) = mpsc::channel::<u32>(1);
+        let polled = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let seen = polled.clone();
+        let run = async move {
+            for i in 0.. {
+                seen.store(i, std::sync::atomic::Ordering::SeqCst);
+                if tx.send(i).await.is_err() {
+                    break;
+                }
+            }
+            vec![]
+        };
+        let got: Vec<u32> = Until::new(Driven::new(rx, |x| x, run), |x: &u32| *x == 2)
+            .collect()
+            .await;
+        assert_eq!(got, vec![0, 1, 2]);
+        // one item may wait in the channel, but the handler was not driven further
+        assert!(polled.load(std::sync::atomic::Ordering::SeqCst) <= 4);
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@
 
 mod action;
 mod identity;
+mod list;
 
 use super::*;
 use crate::diag::Severity;
@@ -133,6 +134,9 @@ impl Provider for Toy {
     }
     fn resources(&self) -> Vec<Arc<dyn Resource<String>>> {
         vec![Arc::new(ThingResource), Arc::new(identity::Keyed)]
+    }
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource<String>>> {
+        vec![Arc::new(list::KeyedList)]
     }
     fn actions(&self) -> Vec<Arc<dyn Action<String>>> {
         vec![Arc::new(action::Ping)]

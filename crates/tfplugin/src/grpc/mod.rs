@@ -9,6 +9,7 @@
 
 mod action;
 mod convert;
+mod list;
 mod resource;
 mod rest;
 
@@ -257,8 +258,7 @@ impl<P: Provider> PbProvider for ProviderService<P> {
         &self,
         r: Request<pb::list_resource::Request>,
     ) -> Res<BoxStream<pb::list_resource::Event>> {
-        let events = self.list(r.into_inner()).await;
-        ok(Box::pin(tokio_stream::iter(events.into_iter().map(Ok))))
+        ok(self.list(r.into_inner()))
     }
     async fn validate_list_resource_config(
         &self,

@@ -143,6 +143,17 @@ impl<P: Provider> ProviderService<P> {
                 (n.clone(), pb::ActionSchema { schema })
             })
             .collect();
+        for n in e.list_resources().keys() {
+            // Terraform lists by identity: without one it refuses the list block.
+            if e.resources().get(n).is_none_or(|r| r.identity.is_none()) {
+                d.error(
+                    format!("Invalid list resource {n}"),
+                    format!(
+                        "A list resource needs a managed resource type {n} with an identity schema."
+                    ),
+                );
+            }
+        }
         pb::get_provider_schema::Response {
             provider: Some(provider),
             resource_schemas,

@@ -51,7 +51,7 @@ pub use data_source::{DataReadResult, DataSource};
 pub use ephemeral::{EphemeralResource, OpenResult, RenewResult};
 pub use function::{Function, FunctionError, Parameter, Signature};
 pub use import::{ImportBy, ImportRequest, ImportResult};
-pub use list::{ListItem, ListResource};
+pub use list::{ListItem, ListRequest, ListResource, ListStream};
 pub use move_state::{MoveStateRequest, MoveStateResult};
 pub use private::{PrivateState, PrivateStateError};
 pub use resource::{
