@@ -12,6 +12,7 @@
 //! receive the configured [`Provider::Data`] and never see "not configured yet".
 
 mod action;
+mod genconfig;
 mod identity;
 mod list;
 mod other;
@@ -22,6 +23,7 @@ mod stream;
 mod tests;
 
 pub use action::{ACTION_STOP_GRACE, ActionEvent};
+pub use genconfig::config_from_state;
 pub use list::ListedItem;
 pub use other::{EphemeralOpened, FunctionCall};
 pub use resource::{ApplyOutput, ImportOutput, MoveOutput, MoveSource, PlanOutput, ReadOutput};

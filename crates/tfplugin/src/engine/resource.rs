@@ -1,9 +1,10 @@
 //! Managed resources: validate, upgrade, read, plan, apply, import, move, generate config.
 
+use super::genconfig::{check_config, config_from_state};
 use super::identity::{self, Op, is_fully_null};
 use super::{
-    Collect, Engine, ResourceEntry, guard, guard_sync, mark_imported, private, private_marked,
-    scrub_unknowns, scrub_write_only,
+    Collect, Engine, guard, guard_sync, mark_imported, private, private_marked, scrub_unknowns,
+    scrub_write_only,
 };
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::conform;
@@ -12,7 +13,7 @@ use crate::provider::{
     CreateRequest, DeleteRequest, ImportBy, ImportRequest, MoveStateRequest, PlanRequest,
     PlanResponse, Provider, ReadRequest, UpdateRequest,
 };
-use crate::schema::{AttrType, validate_config};
+use crate::schema::validate_config;
 use crate::value::raw_state::{self, RawStateError};
 use crate::value::{AttributePath, Type, Value};
 use std::collections::HashMap;
@@ -652,15 +653,29 @@ impl<P: Provider> Engine<P> {
         out
     }
 
-    /// `GenerateResourceConfig` (`-generate-config-out`): the state minus computed-only and
-    /// write-only attributes, which cannot appear in configuration.
-    pub fn generate_config(&self, entry: &ResourceEntry<P::Data>, mut state: Value) -> Value {
-        for a in &entry.s.schema.block.attributes {
-            let drop = (a.computed && !a.optional) || a.write_only;
-            if drop && !matches!(a.kind, AttrType::Nested(_) if a.optional) {
-                state.set_attr(a.name.clone(), Value::Null);
-            }
+    /// `GenerateResourceConfig`: [`super::config_from_state`], then the type's own
+    /// `generate_config`, whose answer is checked and fitted to the schema. `None` on error.
+    pub fn generate_config(&self, name: &str, state: Value) -> (Option<Value>, Diagnostics) {
+        let mut d = Diagnostics::new();
+        let Some(e) = self.resource(name).collect_into(&mut d) else {
+            return (None, d);
+        };
+        if state.is_null() {
+            return (Some(Value::Null), d);
         }
-        state
+        let default = config_from_state(&e.s.schema, &state);
+        let Some(config) = guard_sync("generate_config", || e.imp.generate_config(&state, default))
+            .collect_into(&mut d)
+            .and_then(|r| r.collect_into(&mut d))
+        else {
+            return (None, d);
+        };
+        let mut config = fit(config, &e.s.ty, &mut d);
+        scrub_unknowns(&mut config);
+        d.extend(check_config(name, &e.s.schema, &config));
+        if d.has_errors() {
+            return (None, d);
+        }
+        (Some(config), d)
     }
 }

@@ -4,6 +4,7 @@
 //! further concept (actions, identity, list resources, generated config, moves).
 
 mod action;
+mod genconfig;
 mod identity;
 mod list;
 

@@ -461,8 +461,10 @@ impl<P: Provider> ProviderService<P> {
         if let Some(e) = self.engine.resource(&r.type_name).collect_into(&mut d)
             && let Some(v) = decode_dv(r.state.as_ref(), &e.s.ty, "state").collect_into(&mut d)
         {
-            let v = self.engine.generate_config(e, v);
-            config = encode_dv(&e.s.ty, &v, "generated config").collect_into(&mut d);
+            let (v, diags) = self.engine.generate_config(&r.type_name, v);
+            d.extend(diags);
+            config =
+                v.and_then(|v| encode_dv(&e.s.ty, &v, "generated config").collect_into(&mut d));
         }
         pb::generate_resource_config::Response {
             config,

@@ -320,6 +320,17 @@ pub trait Resource<D: Send + Sync + 'static = ()>: Send + Sync + 'static {
         .into())
     }
 
+    /// The configuration that would manage the object in `state`, for `-generate-config-out`
+    /// (Terraform ≥ 1.14 asks the provider; `terraform query` lists objects and generates
+    /// their `resource` blocks). `config` is the framework's answer: the state with null for
+    /// everything configuration cannot set (computed-only, write-only and deprecated
+    /// attributes) and for values equal to their default. Override to leave out more (say, a
+    /// value the API chose that the user need not pin); an answer that sets what
+    /// configuration cannot is reported as a provider bug. Default: `config`.
+    fn generate_config(&self, _state: &Value, config: Value) -> Result<Value, Diagnostics> {
+        Ok(config)
+    }
+
     /// `moved` from another resource type (for a renamed type: the old name moved to the new).
     /// The result is fitted to this type's schema and identity schema. Default: unsupported.
     async fn move_state(

@@ -215,6 +215,13 @@ impl Block {
         self
     }
 
+    /// Marks the block deprecated with a message telling users what to use instead (sent as
+    /// `deprecated`/`deprecation_message`; [`validate_config`] warns when it is used).
+    pub fn deprecated(mut self, msg: impl Into<String>) -> Self {
+        self.deprecated = Some(msg.into());
+        self
+    }
+
     /// The first attribute (not block) named `name` in this block only; `None` if there is
     /// none. Does not look into nested attributes or blocks.
     pub fn attr(&self, name: &str) -> Option<&Attribute> {
@@ -324,6 +331,12 @@ impl NestedBlock {
     /// `min_items > max_items`.
     pub fn max_items(mut self, n: i64) -> Self {
         self.max_items = n;
+        self
+    }
+
+    /// Marks the block type deprecated (see [`Block::deprecated`]).
+    pub fn deprecated(mut self, msg: impl Into<String>) -> Self {
+        self.block.deprecated = Some(msg.into());
         self
     }
 

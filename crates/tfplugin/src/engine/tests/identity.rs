@@ -145,6 +145,16 @@ impl Resource<String> for Keyed {
         }
         Ok(ImportResult::passthrough_with_identity("id", "id", &req))
     }
+    fn generate_config(&self, state: &Value, mut config: Value) -> Result<Value, Diagnostics> {
+        match state.get("name").as_str() {
+            // a type may leave out more than the framework does
+            Some("unpinned") => config.set_attr("name", Value::Null),
+            // but may not set what configuration cannot hold
+            Some("bad-config") => config.set_attr("id", state.get("id").clone()),
+            _ => {}
+        }
+        Ok(config)
+    }
     async fn move_state(
         &self,
         _: &Context,
