@@ -186,8 +186,9 @@ pub struct Block {
     pub blocks: Vec<NestedBlock>,
     /// Markdown description; empty means none (then sent as plain text kind).
     pub description: String,
-    /// Deprecation message; `Some` marks the block deprecated in the schema. Terraform shows it;
-    /// [`validate_config`] does not warn for blocks.
+    /// Deprecation message; `Some` marks the block deprecated in the schema (on a schema's
+    /// top-level block: the whole type). [`validate_config`] warns when a deprecated block is
+    /// used, and once for a deprecated type.
     pub deprecated: Option<String>,
 }
 
