@@ -1,6 +1,8 @@
 //! GetMetadata, GetProviderSchema, GetResourceIdentitySchemas.
 
+use terraform_provider_clouddb::CloudDbProvider;
 use tfplugin::proto::tfplugin6 as pb;
+use tfplugin::provider::Provider;
 use tfplugin::testing::diagnostics::assert_no_errors;
 
 use crate::{INSTANCE, launch, shutdown_cleanly};
@@ -17,7 +19,15 @@ async fn get_metadata() {
         .into_inner();
     assert_no_errors("GetMetadata", &m.diagnostics);
     let names: Vec<&str> = m.resources.iter().map(|r| r.type_name.as_str()).collect();
-    assert_eq!(names, vec![INSTANCE]);
+    // every resource type the provider registers, in name order
+    let mut want: Vec<&str> = CloudDbProvider::new()
+        .resources()
+        .iter()
+        .map(|r| r.type_name())
+        .collect();
+    want.sort_unstable();
+    assert_eq!(names, want);
+    assert!(names.contains(&INSTANCE));
     assert!(m.data_sources.is_empty() && m.ephemeral_resources.is_empty());
     assert!(m.functions.is_empty() && m.list_resources.is_empty());
     assert!(m.state_stores.is_empty() && m.actions.is_empty());
