@@ -22,13 +22,14 @@ use tfplugin::server::ServeOptions;
 use tfplugin::value::{Type, Value};
 
 /// Widgets by name: their size and note.
+type Widgets = BTreeMap<String, (i64, String)>;
+
+/// The in-memory "cloud".
 #[derive(Default)]
-struct Cloud(Mutex<BTreeMap<String, (i64, String)>>);
+struct Cloud(Mutex<Widgets>);
 
 impl Cloud {
-    fn lock(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, BTreeMap<String, (i64, String)>>, Diagnostic> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Widgets>, Diagnostic> {
         self.0
             .lock()
             .map_err(|_| Diagnostic::error("Cloud unavailable", "lock poisoned"))
