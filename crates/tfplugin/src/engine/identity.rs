@@ -61,15 +61,17 @@ fn show(ty: &Type, v: &Value) -> String {
 ///
 /// Problems are provider bugs and become error diagnostics naming the type: an identity for a
 /// type without identity schema, one that does not fit the schema or holds unknowns, none at
-/// all after a create, update or read, or one that differs from `prior` where it must not
-/// change. When `d` already holds an error (a failed or partial apply), only the fit is
-/// checked: Terraform records what it gets.
+/// all after a create, update or read (only when `stored`: the calling Terraform stores
+/// identities), or one that differs from `prior` where it must not change. When `d` already
+/// holds an error (a failed or partial apply), only the fit is checked: Terraform records
+/// what it gets.
 pub(crate) fn settle(
     type_name: &str,
     ty: Option<&Type>,
     op: Op,
     returned: Option<Value>,
     prior: Option<&Value>,
+    stored: bool,
     d: &mut Diagnostics,
 ) -> Option<Value> {
     let verb = op.verb();
@@ -114,7 +116,8 @@ pub(crate) fn settle(
         );
         return prior.cloned();
     }
-    let must_exist = matches!(op, Op::Create | Op::Update | Op::Read | Op::ReadAfterImport);
+    let must_exist =
+        stored && matches!(op, Op::Create | Op::Update | Op::Read | Op::ReadAfterImport);
     if must_exist && is_fully_null(&v) {
         d.error(
             format!("Missing resource identity after {verb}"),
@@ -143,4 +146,35 @@ pub(crate) fn settle(
         return Some(p.clone());
     }
     (!v.is_null()).then_some(v)
+}
+
+/// True when Terraform `version` (as sent in `ConfigureProvider`) stores resource identities:
+/// 1.12 and later, or an unknown version (be strict when in doubt). Older versions send none
+/// (so an update cannot keep one) and ignore what we return.
+pub(crate) fn stored_by(version: &str) -> bool {
+    let mut parts = version
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u64>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= (1, 12),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn terraform_versions_that_store_identities() {
+        for (v, want) in [
+            ("1.15.5", true),
+            ("1.12.0-rc1", true),
+            ("2.0.0", true),
+            ("1.11.4", false),
+            ("1.0.3", false),
+            ("", true),
+            ("dev", true),
+        ] {
+            assert_eq!(super::stored_by(v), want, "{v:?}");
+        }
+    }
 }

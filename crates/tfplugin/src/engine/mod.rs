@@ -235,6 +235,15 @@ impl<P: Provider> Engine<P> {
         c
     }
 
+    /// True when the Terraform driving us stores resource identities (1.12 and later; older
+    /// ones send none, so a handler cannot keep one, and ignore what we return). Before
+    /// `ConfigureProvider` the version is unknown, and the answer strict (true).
+    fn identities_stored(&self) -> bool {
+        self.terraform_version
+            .read()
+            .map_or(true, |v| identity::stored_by(&v))
+    }
+
     fn set_configuration(&self, c: Configuration<P::Data>) {
         *self
             .configuration

@@ -328,7 +328,8 @@ impl<P: Provider> Engine<P> {
                         Op::Read
                     };
                     let ty = e.identity.as_ref().map(|(_, t)| t);
-                    identity::settle(name, ty, op, res.identity, identity.as_ref(), d)
+                    let stored = self.identities_stored();
+                    identity::settle(name, ty, op, res.identity, identity.as_ref(), stored, d)
                 };
                 out.new_state = new_state;
                 out.private = res.private.to_bytes();
@@ -423,6 +424,7 @@ impl<P: Provider> Engine<P> {
             op,
             resp.planned_identity,
             prior_identity.as_ref(),
+            self.identities_stored(),
             d,
         );
         out.planned_state = planned_state;
@@ -527,7 +529,8 @@ impl<P: Provider> Engine<P> {
                     (Op::Update, planned_identity.as_ref())
                 };
                 let ty = e.identity.as_ref().map(|(_, t)| t);
-                out.identity = identity::settle(name, ty, op, res.identity, keep, d);
+                let stored = self.identities_stored();
+                out.identity = identity::settle(name, ty, op, res.identity, keep, stored, d);
                 out.new_state = new_state;
                 out.private = res.private.to_bytes();
             }
@@ -591,7 +594,15 @@ impl<P: Provider> Engine<P> {
             );
             return out;
         }
-        let identity = identity::settle(name, id_ty, Op::Import, res.identity, req.identity(), d);
+        let identity = identity::settle(
+            name,
+            id_ty,
+            Op::Import,
+            res.identity,
+            req.identity(),
+            self.identities_stored(),
+            d,
+        );
         if d.has_errors() {
             return out;
         }
@@ -646,7 +657,7 @@ impl<P: Provider> Engine<P> {
             scrub_write_only(&e.s.schema.block, &mut state);
             let ty = e.identity.as_ref().map(|(_, t)| t);
             out.target_identity =
-                identity::settle(target, ty, Op::Move, res.target_identity, None, d);
+                identity::settle(target, ty, Op::Move, res.target_identity, None, true, d);
             out.target_state = Some(state);
             out.target_private = res.target_private.to_bytes();
         }

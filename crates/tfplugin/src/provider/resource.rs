@@ -235,7 +235,8 @@ pub trait Resource<D: Send + Sync + 'static = ()>: Send + Sync + 'static {
     /// state, imports by identity and lists by identity). Called once. With one, the framework
     /// requires an identity from every create, update and read (see [`ApplyResult::identity`]
     /// and [`ReadResult::identity`]) and checks that it never changes for the life of the
-    /// object.
+    /// object. Terraform before 1.12 has no identities: it sends none (so `None` keeps
+    /// nothing) and ignores what it gets, so then a missing one is not an error.
     fn identity_schema(&self) -> Option<IdentitySchema> {
         None
     }

@@ -318,6 +318,45 @@ async fn apply_returns_and_checks_identities() {
 }
 
 #[tokio::test]
+async fn terraform_before_1_12_has_no_identities_to_keep() {
+    // It sends none, so an update cannot keep one, and it ignores the answer: not an error.
+    let e = Engine::new(Toy);
+    e.configure(
+        Value::object([("region", Value::from("eu"))]),
+        "1.11.4".into(),
+        false,
+    )
+    .await;
+    let out = e
+        .apply(
+            "toy_keyed",
+            keyed(Some("eu/a"), "a"),
+            keyed(Some("eu/a"), "b"),
+            keyed(None, "b"),
+            &[],
+            None,
+        )
+        .await;
+    assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+    assert_eq!(out.identity, None);
+    // what a handler returns is still checked
+    let out = e
+        .apply(
+            "toy_keyed",
+            keyed(Some("eu/a"), "a"),
+            keyed(Some("eu/a"), "misfit-identity"),
+            keyed(None, "x"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(
+        error_summary(&out.diagnostics),
+        Some("Invalid resource identity")
+    );
+}
+
+#[tokio::test]
 async fn read_keeps_the_identity() {
     let e = configured().await;
     // what an import hands to the read that follows
