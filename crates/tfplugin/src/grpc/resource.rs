@@ -143,6 +143,13 @@ impl<P: Provider> ProviderService<P> {
                 (n.clone(), pb::ActionSchema { schema })
             })
             .collect();
+        for (n, r) in e.resources() {
+            if let Some((i, _)) = &r.identity
+                && let Err(errs) = i.check()
+            {
+                d.error(format!("Invalid identity schema for {n}"), errs.join("; "));
+            }
+        }
         for n in e.list_resources().keys() {
             // Terraform lists by identity: without one it refuses the list block.
             if e.resources().get(n).is_none_or(|r| r.identity.is_none()) {
