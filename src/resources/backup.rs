@@ -23,8 +23,8 @@ use async_trait::async_trait;
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::model::{Field, timeout};
 use tfplugin::provider::{
-    ApplyResult, Context, CreateRequest, DeleteRequest, ImportResult, PlanRequest, PlanResponse,
-    PrivateState, ReadRequest, ReadResult, Resource, UpdateRequest,
+    ApplyResult, Context, CreateRequest, DeleteRequest, ImportRequest, ImportResult, PlanRequest,
+    PlanResponse, PrivateState, ReadRequest, ReadResult, Resource, UpdateRequest,
 };
 use tfplugin::schema::Schema;
 use tfplugin::value::{AttributePath, Value};
@@ -376,9 +376,9 @@ impl Resource<Client> for BackupResource {
         &self,
         ctx: &Context,
         client: &Client,
-        id: &str,
+        req: ImportRequest,
     ) -> Result<ImportResult, Diagnostics> {
-        let name = import_name(id)?;
+        let name = import_name(req.require_id()?)?;
         match client.with_stop(ctx).get_backup(name).await {
             Ok(Some(rec)) => Ok(ImportResult::from_model(
                 &state_from_api(&rec, None),

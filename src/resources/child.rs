@@ -24,8 +24,8 @@ use serde::de::DeserializeOwned;
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::model::{Field, TimeoutsModel, timeout};
 use tfplugin::provider::{
-    ApplyResult, Context, CreateRequest, DeleteRequest, ImportResult, PlanRequest, PlanResponse,
-    PrivateState, ReadRequest, ReadResult, Resource, UpdateRequest,
+    ApplyResult, Context, CreateRequest, DeleteRequest, ImportRequest, ImportResult, PlanRequest,
+    PlanResponse, PrivateState, ReadRequest, ReadResult, Resource, UpdateRequest,
 };
 use tfplugin::schema::Schema;
 use tfplugin::value::Value;
@@ -468,8 +468,9 @@ impl<T: ChildType> Resource<Client> for ChildResource<T> {
         &self,
         ctx: &Context,
         client: &Client,
-        id: &str,
+        req: ImportRequest,
     ) -> Result<ImportResult, Diagnostics> {
+        let id = req.require_id()?;
         let (instance, name) = split_pair_id(id, "INSTANCE/NAME")?;
         let client = client.with_stop(ctx);
         match client.get_child::<T::Record>(T::KIND, instance, name).await {

@@ -247,6 +247,7 @@ mod lifecycle_tests {
             config: Value::from_model(&config).expect("model"),
             planned_state: planned(),
             planned_private: PrivateState::new(),
+            identity: None,
         }
     }
 
@@ -343,6 +344,7 @@ mod lifecycle_tests {
                 ReadRequest {
                     state: planned(),
                     private: PrivateState::new(),
+                    identity: None,
                 },
             )
             .await
@@ -355,6 +357,7 @@ mod lifecycle_tests {
                 DeleteRequest {
                     prior_state: planned(),
                     private: PrivateState::new(),
+                    identity: None,
                 },
             )
             .await

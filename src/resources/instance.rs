@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::model::timeout;
 use tfplugin::provider::{
-    ApplyResult, Context, CreateRequest, DeleteRequest, ImportResult, PlanRequest, PlanResponse,
-    PrivateState, ReadRequest, ReadResult, Resource, UpdateRequest,
+    ApplyResult, Context, CreateRequest, DeleteRequest, ImportRequest, ImportResult, PlanRequest,
+    PlanResponse, PrivateState, ReadRequest, ReadResult, Resource, UpdateRequest,
 };
 use tfplugin::schema::Schema;
 use tfplugin::value::{AttributePath, Value};
@@ -733,8 +733,9 @@ impl Resource<Client> for InstanceResource {
         &self,
         ctx: &Context,
         client: &Client,
-        id: &str,
+        req: ImportRequest,
     ) -> Result<ImportResult, Diagnostics> {
+        let id = req.require_id()?;
         let name = import_name(id, client.project())?;
         let client = client.with_stop(ctx);
         match client.get_instance(name).await {
@@ -869,11 +870,15 @@ mod tests {
         let c = test_client(&url);
         let r = InstanceResource;
         for ok in ["db1", "projects/proj1/instances/db1", " db1 "] {
-            let got = r.import(&ctx(), &c, ok).await;
+            let got = r.import(&ctx(), &c, ImportRequest::by_id(ok)).await;
             assert!(got.is_ok(), "{ok:?}: {:?}", got.err());
         }
         let err = r
-            .import(&ctx(), &c, "projects/other/instances/db1")
+            .import(
+                &ctx(),
+                &c,
+                ImportRequest::by_id("projects/other/instances/db1"),
+            )
             .await
             .expect_err("another project");
         let text = format!("{err:?}");
@@ -887,7 +892,12 @@ mod tests {
             "projects/proj1/instances/",
             "/db1",
         ] {
-            assert!(r.import(&ctx(), &c, bad).await.is_err(), "{bad:?} accepted");
+            assert!(
+                r.import(&ctx(), &c, ImportRequest::by_id(bad))
+                    .await
+                    .is_err(),
+                "{bad:?} accepted"
+            );
         }
         // Only the three good IDs reached the API.
         assert_eq!(log.lock().expect("lock").len(), 3);
@@ -925,6 +935,7 @@ mod tests {
             config: planned_value(name),
             planned_state: planned_value(name),
             planned_private: PrivateState::new(),
+            identity: None,
         }
     }
 
@@ -1141,6 +1152,7 @@ mod tests {
             prior_state: Value::from_model(&prior).expect("prior"),
             planned_state: Value::from_model(&planned).expect("planned"),
             planned_private: private,
+            identity: None,
         };
         let res = InstanceResource
             .update(&ctx(), &c, req)
@@ -1229,7 +1241,15 @@ mod tests {
         let config = value_of(config);
         let proposed = tfplugin::testing::requests::proposed_new_state(&schema(), &prior, &config);
         let out = engine
-            .plan("clouddb_instance", prior, proposed, config, &[], false)
+            .plan(
+                "clouddb_instance",
+                prior,
+                proposed,
+                config,
+                &[],
+                None,
+                false,
+            )
             .await;
         Planned {
             state: if out.planned_state.is_null() {
@@ -1482,6 +1502,7 @@ mod tests {
             config: value_of(&cfg),
             planned_state: value_of(&planned),
             planned_private: PrivateState::new(),
+            identity: None,
         };
         let err = InstanceResource
             .create(&ctx(), &test_client(&url), req)

@@ -19,7 +19,11 @@
 //!   "unsupported", and so do a data source, function and ephemeral type it lacks.
 //! - `garbage`: bad msgpack, bad JSON, bad stored state and bad private bytes in every request field
 //!   that carries them are error diagnostics, never a transport error or a panic, as tables of cases.
+//! - `features`: the framework's Terraform 1.12–1.15 features (actions, identity, list resources,
+//!   generated config, moves, deprecations) against `feat`, a small provider built on the framework
+//!   (`crates/tfplugin/examples/feature_provider.rs`), since CloudDB does not use them all yet.
 
+mod features;
 mod garbage;
 mod provider_config;
 mod resource;

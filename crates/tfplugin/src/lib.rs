@@ -8,12 +8,14 @@
 //! Start with [`guide`]: a complete minimal provider, compiled and run as a test.
 //!
 //! * [`provider`]: the traits a provider implements (`Provider` with its `Data`, `Resource`,
-//!   `DataSource`, `Function`, `EphemeralResource`, `ListResource`), their request and result
-//!   types, `PrivateState`, `Context` (stop signal). One file per concept.
+//!   `DataSource`, `Function`, `EphemeralResource`, `ListResource`, `Action`), their request
+//!   and result types (imports by ID or identity, moves), `PrivateState`, `Context` (stop
+//!   signal). One file per concept.
 //! * [`model`]: typed models over values: `Field<T>` (null / unknown / known),
 //!   `Value::to`, `Value::from_model`, and `conform`, the strict fit to a schema type.
 //! * [`engine`]: the proto-free orchestration of every RPC (decode → validate → plan → modify
-//!   → handler → check → fit → scrub), which owns the provider's configuration state.
+//!   → handler → check → fit → scrub), which owns the provider's configuration state, checks
+//!   identities, and drives the streaming calls (list, invoke).
 //! * [`grpc`]: the `tfplugin6.Provider` service: protobuf ↔ engine conversion, nothing else.
 //! * [`value`]: cty's types and values, with the msgpack / JSON / type-JSON codecs and
 //!   stored-state (`RawState`) decoding.

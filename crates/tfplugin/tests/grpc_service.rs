@@ -144,7 +144,9 @@ impl Resource for Thing {
         if req.state.get("mode").as_str() == Some("gone") {
             return Ok(ReadResult::gone());
         }
-        Ok(ReadResult::found(req.state, req.private))
+        // the identity is the id: kept as stored, derived after an import by ID
+        let id = Value::object([("id", req.state.get("id").clone())]);
+        Ok(ReadResult::found(req.state, req.private).with_identity(id))
     }
     async fn update(
         &self,
@@ -166,9 +168,9 @@ impl Resource for Thing {
         &self,
         _ctx: &Context,
         _data: &(),
-        id: &str,
+        req: ImportRequest,
     ) -> Result<ImportResult, Diagnostics> {
-        Ok(ImportResult::passthrough("id", id))
+        Ok(ImportResult::passthrough_with_identity("id", "id", &req))
     }
     fn upgrade_state(
         &self,
@@ -280,15 +282,16 @@ impl ListResource for ThingList {
         &self,
         _ctx: &Context,
         _data: &(),
-        _config: &Value,
-        _include: bool,
-        _limit: i64,
-    ) -> Result<Vec<ListItem>, Diagnostics> {
-        Ok(vec![ListItem {
-            display_name: "thing one".into(),
-            identity: Value::object([("id", Value::from("t-1"))]),
-            ..Default::default()
-        }])
+        _req: ListRequest,
+        out: &mut ListStream,
+    ) -> Result<(), Diagnostics> {
+        let _ = out
+            .push(ListItem::new(
+                "thing one",
+                Value::object([("id", Value::from("t-1"))]),
+            ))
+            .await;
+        Ok(())
     }
 }
 

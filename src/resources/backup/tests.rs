@@ -7,7 +7,8 @@ use std::time::Duration;
 use tfplugin::diag::Diagnostics;
 use tfplugin::model::Field;
 use tfplugin::provider::{
-    ApplyResult, Context, CreateRequest, DeleteRequest, PrivateState, Resource, StopSignal,
+    ApplyResult, Context, CreateRequest, DeleteRequest, ImportRequest, PrivateState, Resource,
+    StopSignal,
 };
 use tfplugin::value::Value;
 
@@ -73,6 +74,7 @@ fn create_req(name: Option<&str>) -> CreateRequest {
         config: Value::from_model(&config).expect("config"),
         planned_state: Value::from_model(&planned).expect("plan"),
         planned_private: PrivateState::new(),
+        identity: None,
     }
 }
 
@@ -269,6 +271,7 @@ async fn delete_of_a_gone_backup_succeeds() {
     let req = DeleteRequest {
         prior_state: Value::from_model(&state_from_api(&rec, None)).expect("state"),
         private: PrivateState::new(),
+        identity: None,
     };
     BackupResource
         .delete(&ctx(), &test_client(&url), req)
@@ -289,14 +292,14 @@ async fn import_checks_the_id() {
     .await;
     let c = test_client(&url);
     let got = BackupResource
-        .import(&ctx(), &c, " b-one ")
+        .import(&ctx(), &c, ImportRequest::by_id(" b-one "))
         .await
         .expect("imported");
     let m: BackupResourceModel = got.state.to().expect("a backup");
     assert_eq!(m.id.as_str(), Some("b-one"));
     assert_eq!(m.instance.as_str(), Some("db1"));
     let missing = BackupResource
-        .import(&ctx(), &c, "b-two")
+        .import(&ctx(), &c, ImportRequest::by_id("b-two"))
         .await
         .expect_err("missing");
     assert!(format!("{missing:?}").contains("proj1"), "{missing:?}");
@@ -308,7 +311,10 @@ async fn import_checks_the_id() {
         "projects/proj1/backups/b-one",
     ] {
         assert!(
-            BackupResource.import(&ctx(), &c, bad).await.is_err(),
+            BackupResource
+                .import(&ctx(), &c, ImportRequest::by_id(bad))
+                .await
+                .is_err(),
             "{bad:?}"
         );
     }

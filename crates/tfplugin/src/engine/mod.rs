@@ -11,22 +11,32 @@
 //! The engine also owns the provider's configuration state ([`Configuration`]): handlers
 //! receive the configured [`Provider::Data`] and never see "not configured yet".
 
+mod action;
+mod genconfig;
+mod identity;
+mod list;
 mod other;
 mod resource;
 mod scrub;
+mod stream;
 #[cfg(test)]
 mod tests;
 
-pub use other::{EphemeralOpened, FunctionCall, ListedItem};
-pub use resource::{ApplyOutput, ImportOutput, MoveOutput, PlanOutput, ReadOutput};
+pub use action::{ACTION_STOP_GRACE, ActionEvent};
+pub use genconfig::config_from_state;
+pub use list::ListedItem;
+pub use other::{EphemeralOpened, FunctionCall};
+pub use resource::{ApplyOutput, ImportOutput, MoveOutput, MoveSource, PlanOutput, ReadOutput};
 pub use scrub::{scrub_unknowns, scrub_write_only};
+pub use stream::Events;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::provider::{
-    Context, DataSource, EphemeralResource, Function, ListResource, Provider, Resource, StopSignal,
+    Action, Context, DataSource, EphemeralResource, Function, ListResource, Provider, Resource,
+    StopSignal,
 };
-use crate::schema::{IdentitySchema, Schema};
-use crate::value::Type;
+use crate::schema::{IdentitySchema, Schema, validate_config};
+use crate::value::{Type, Value};
 use futures_util::FutureExt;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -59,7 +69,7 @@ pub struct ResourceEntry<D> {
     pub identity: Option<(IdentitySchema, Type)>,
 }
 
-/// A registered data source, ephemeral resource or list resource type.
+/// A registered data source, ephemeral resource, list resource or action type.
 pub struct Entry<T: ?Sized> {
     /// The implementation.
     pub imp: Arc<T>,
@@ -85,6 +95,7 @@ pub struct Engine<P: Provider> {
     data_sources: BTreeMap<String, Entry<dyn DataSource<P::Data>>>,
     ephemeral: BTreeMap<String, Entry<dyn EphemeralResource<P::Data>>>,
     lists: BTreeMap<String, Entry<dyn ListResource<P::Data>>>,
+    actions: BTreeMap<String, Entry<dyn Action<P::Data>>>,
     functions: BTreeMap<String, Arc<dyn Function>>,
     configuration: RwLock<Configuration<P::Data>>,
     stop: StopSignal,
@@ -115,6 +126,7 @@ impl<P: Provider> Engine<P> {
             (d.type_name(), d.schema())
         });
         let lists = registry(provider.list_resources(), |d| (d.type_name(), d.schema()));
+        let actions = registry(provider.actions(), |a| (a.type_name(), a.schema()));
         let functions = provider
             .functions()
             .into_iter()
@@ -127,6 +139,7 @@ impl<P: Provider> Engine<P> {
             data_sources,
             ephemeral,
             lists,
+            actions,
             functions,
             configuration: RwLock::new(Configuration::NotConfigured),
             stop: StopSignal::new(),
@@ -162,6 +175,11 @@ impl<P: Provider> Engine<P> {
     /// List resource types by name.
     pub fn list_resources(&self) -> &BTreeMap<String, Entry<dyn ListResource<P::Data>>> {
         &self.lists
+    }
+
+    /// Action types by name.
+    pub fn actions(&self) -> &BTreeMap<String, Entry<dyn Action<P::Data>>> {
+        &self.actions
     }
 
     /// Functions by name.
@@ -200,6 +218,11 @@ impl<P: Provider> Engine<P> {
         lookup(&self.lists, "list resource", name)
     }
 
+    /// The action type `name`.
+    pub fn action(&self, name: &str) -> Result<&Entry<dyn Action<P::Data>>, Diagnostic> {
+        lookup(&self.actions, "action", name)
+    }
+
     /// A context for one call, listening to the stop signal.
     pub fn context(&self, deferral_allowed: bool) -> Context {
         let v = self
@@ -210,6 +233,15 @@ impl<P: Provider> Engine<P> {
         let mut c = self.stop.context(v);
         c.deferral_allowed = deferral_allowed;
         c
+    }
+
+    /// True when the Terraform driving us stores resource identities (1.12 and later; older
+    /// ones send none, so a handler cannot keep one, and ignore what we return). Before
+    /// `ConfigureProvider` the version is unknown, and the answer strict (true).
+    fn identities_stored(&self) -> bool {
+        self.terraform_version
+            .read()
+            .map_or(true, |v| identity::stored_by(&v))
     }
 
     fn set_configuration(&self, c: Configuration<P::Data>) {
@@ -242,6 +274,15 @@ impl<P: Provider> Engine<P> {
                     self.provider.type_name()
                 ),
             )),
+        }
+    }
+
+    /// The configured data, if configured (`None` also while the configuration is unknown):
+    /// what plan-time hooks get.
+    fn data_if_ready(&self) -> Option<Arc<P::Data>> {
+        match &*self.configuration.read().unwrap_or_else(|e| e.into_inner()) {
+            Configuration::Ready(d) => Some(d.clone()),
+            _ => None,
         }
     }
 
@@ -311,6 +352,21 @@ fn panic_diag(what: &str, payload: &(dyn std::any::Any + Send)) -> Diagnostic {
     )
 }
 
+/// Schema validators, then the type's own checks (`own`, run in the panic guard): every
+/// Validate* RPC of a config-only type.
+pub(crate) async fn validated(
+    block: &crate::schema::Block,
+    config: &Value,
+    own: impl std::future::Future<Output = Diagnostics>,
+) -> Diagnostics {
+    let mut d = validate_config(block, config);
+    guard("validate", own)
+        .await
+        .map(|x| d.extend(x))
+        .collect_into(&mut d);
+    d
+}
+
 /// Collects diagnostics from `Result`s while an operation proceeds.
 pub(crate) trait Collect<T> {
     /// The value, or `None` with the error pushed onto `d`.
@@ -329,11 +385,33 @@ impl<T> Collect<T> for Result<T, Diagnostics> {
     }
 }
 
+/// The key under which the framework marks the private state an import hands back, so that
+/// the read that follows may complete the identity the import produced (Terraform always
+/// refreshes right after an import; terraform-plugin-framework keeps the same marker in its
+/// own namespace). Handlers never see it: [`private`] removes it.
+const IMPORTED: &str = "tfplugin.imported_before_read";
+
 /// Decodes the private state bytes Terraform stored for us.
 pub(crate) fn private(
     bytes: &[u8],
     what: &str,
 ) -> Result<crate::provider::PrivateState, Diagnostic> {
-    crate::provider::PrivateState::from_bytes(bytes)
-        .map_err(|e| Diagnostic::error(format!("Invalid {what}"), e.to_string()))
+    private_marked(bytes, what).map(|(p, _)| p)
+}
+
+/// [`private`], and whether the state comes straight from an import.
+pub(crate) fn private_marked(
+    bytes: &[u8],
+    what: &str,
+) -> Result<(crate::provider::PrivateState, bool), Diagnostic> {
+    let mut p = crate::provider::PrivateState::from_bytes(bytes)
+        .map_err(|e| Diagnostic::error(format!("Invalid {what}"), e.to_string()))?;
+    let imported = p.get::<serde_json::Value>(IMPORTED).is_some();
+    p.remove(IMPORTED);
+    Ok((p, imported))
+}
+
+/// Marks private state as coming from an import (see [`IMPORTED`]).
+pub(crate) fn mark_imported(p: &mut crate::provider::PrivateState) {
+    p.set(IMPORTED, &true);
 }

@@ -1,11 +1,10 @@
-//! Provider configuration, data sources, ephemeral resources, functions and list resources.
+//! Provider configuration, data sources, ephemeral resources and functions.
 
-use super::{Collect, Configuration, Engine, guard, private, scrub_unknowns};
+use super::{Collect, Configuration, Engine, guard, private, scrub_unknowns, validated};
 use crate::diag::Diagnostics;
 use crate::model::conform;
 use crate::plan::check;
 use crate::provider::{ConfigureRequest, FunctionError, Provider};
-use crate::schema::validate_config;
 use crate::value::Value;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -21,34 +20,6 @@ pub struct EphemeralOpened {
     pub renew_at: Option<SystemTime>,
     /// Every diagnostic of the call (decode, validation, the handler, the checks), in order.
     pub diagnostics: Diagnostics,
-}
-
-/// One item of a list, ready to encode.
-#[derive(Debug, Default)]
-pub struct ListedItem {
-    /// Display name.
-    pub display_name: String,
-    /// Identity (conforming to the resource's identity schema, when it has one).
-    pub identity: Option<Value>,
-    /// The full resource object, when requested.
-    pub resource_object: Option<Value>,
-    /// Problems with this item.
-    pub diagnostics: Diagnostics,
-}
-
-/// Schema validators, then the type's own checks (`own`, run in the panic guard): every
-/// Validate* RPC of a config-only type.
-async fn validated(
-    block: &crate::schema::Block,
-    config: &Value,
-    own: impl std::future::Future<Output = Diagnostics>,
-) -> Diagnostics {
-    let mut d = validate_config(block, config);
-    guard("validate", own)
-        .await
-        .map(|x| d.extend(x))
-        .collect_into(&mut d);
-    d
 }
 
 /// A function call's outcome.
@@ -282,79 +253,5 @@ impl<P: Provider> Engine<P> {
                 argument: None,
             }),
         }
-    }
-
-    /// `ValidateListResourceConfig`.
-    pub fn validate_list(&self, name: &str, config: &Value) -> Diagnostics {
-        let mut d = Diagnostics::new();
-        if let Some(e) = self.list_resource(name).collect_into(&mut d) {
-            d.extend(validate_config(&e.s.schema.block, config));
-        }
-        d
-    }
-
-    /// `ListResource`: the items, or the diagnostics that stopped the listing.
-    pub async fn list(
-        &self,
-        name: &str,
-        config: &Value,
-        include_resource: bool,
-        limit: i64,
-    ) -> Result<Vec<ListedItem>, Diagnostics> {
-        let mut d = Diagnostics::new();
-        let e = self.list_resource(name).map_err(Diagnostics::from)?;
-        let data = self
-            .data(&format!("list {name}"))
-            .map_err(Diagnostics::from)?;
-        let ctx = self.context(false);
-        let items = match guard(
-            "list",
-            e.imp.list(&ctx, &data, config, include_resource, limit),
-        )
-        .await
-        {
-            Ok(Ok(items)) => items,
-            Ok(Err(errs)) => return Err(errs),
-            Err(p) => {
-                d.push(p);
-                return Err(d);
-            }
-        };
-        let res = self.resources.get(name);
-        Ok(items
-            .into_iter()
-            .map(|it| {
-                let mut d = it.diagnostics;
-                let identity =
-                    res.and_then(|e| e.identity.as_ref()).and_then(|(_, t)| {
-                        match conform(it.identity, t) {
-                            Ok(v) => Some(v),
-                            Err(err) => {
-                                d.push(err.to_diagnostic());
-                                None
-                            }
-                        }
-                    });
-                let resource_object = match (it.resource_object, res) {
-                    (Some(v), Some(e)) => match conform(v, &e.s.ty) {
-                        Ok(mut v) => {
-                            scrub_unknowns(&mut v);
-                            Some(v)
-                        }
-                        Err(err) => {
-                            d.push(err.to_diagnostic());
-                            None
-                        }
-                    },
-                    _ => None,
-                };
-                ListedItem {
-                    display_name: it.display_name,
-                    identity,
-                    resource_object,
-                    diagnostics: d,
-                }
-            })
-            .collect())
     }
 }

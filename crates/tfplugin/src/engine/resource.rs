@@ -1,16 +1,19 @@
 //! Managed resources: validate, upgrade, read, plan, apply, import, move, generate config.
 
+use super::genconfig::{check_config, config_from_state};
+use super::identity::{self, Op, is_fully_null};
 use super::{
-    Collect, Engine, ResourceEntry, guard, guard_sync, private, scrub_unknowns, scrub_write_only,
+    Collect, Engine, guard, guard_sync, mark_imported, private, private_marked, scrub_unknowns,
+    scrub_write_only,
 };
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::conform;
 use crate::plan::{self, check};
 use crate::provider::{
-    CreateRequest, DeleteRequest, MoveStateRequest, PlanRequest, PlanResponse, Provider,
-    ReadRequest, UpdateRequest,
+    CreateRequest, DeleteRequest, ImportBy, ImportRequest, MoveStateRequest, PlanRequest,
+    PlanResponse, Provider, ReadRequest, UpdateRequest,
 };
-use crate::schema::{AttrType, validate_config};
+use crate::schema::validate_config;
 use crate::value::raw_state::{self, RawStateError};
 use crate::value::{AttributePath, Type, Value};
 use std::collections::HashMap;
@@ -37,6 +40,8 @@ pub struct PlanOutput {
     pub requires_replace: Vec<AttributePath>,
     /// Private bytes carried to apply.
     pub planned_private: Vec<u8>,
+    /// The planned identity (the prior one on update; on create what `modify_plan` set).
+    pub planned_identity: Option<Value>,
     /// Every diagnostic of the call (decode, validation, the handler, the checks), in order.
     pub diagnostics: Diagnostics,
 }
@@ -71,8 +76,29 @@ pub struct MoveOutput {
     pub target_state: Option<Value>,
     /// Target private bytes.
     pub target_private: Vec<u8>,
+    /// Target identity (types with an identity schema, when the move produced one).
+    pub target_identity: Option<Value>,
     /// Every diagnostic of the call (decode, validation, the handler, the checks), in order.
     pub diagnostics: Diagnostics,
+}
+
+/// `MoveResourceState` input as Terraform sends it: the source's stored JSON, unparsed.
+#[derive(Debug, Clone, Default)]
+pub struct MoveSource {
+    /// Source provider address.
+    pub provider_address: String,
+    /// Source resource type.
+    pub type_name: String,
+    /// Schema version the source state was written with.
+    pub schema_version: i64,
+    /// Source state JSON (empty: none).
+    pub state_json: Vec<u8>,
+    /// Source private bytes.
+    pub private: Vec<u8>,
+    /// Source identity JSON (empty: none).
+    pub identity_json: Vec<u8>,
+    /// Identity schema version the source identity was written with.
+    pub identity_schema_version: i64,
 }
 
 /// A diagnostic for stored state that does not fit the schema, at the offending
@@ -271,10 +297,10 @@ impl<P: Provider> Engine<P> {
             out.new_state = state;
             return out;
         }
-        let inputs = private(private_bytes, "private state")
+        let inputs = private_marked(private_bytes, "private state")
             .collect_into(d)
             .zip(self.data(&format!("read {name}")).collect_into(d));
-        let Some((priv_state, data)) = inputs else {
+        let Some(((priv_state, after_import), data)) = inputs else {
             out.new_state = state;
             return out;
         };
@@ -282,6 +308,7 @@ impl<P: Provider> Engine<P> {
         let req = ReadRequest {
             state: state.clone(),
             private: priv_state,
+            identity: identity.clone(),
         };
         match guard("read", e.imp.read(&ctx, &data, req)).await {
             Ok(Ok(res)) => {
@@ -292,9 +319,20 @@ impl<P: Provider> Engine<P> {
                 }
                 scrub_unknowns(&mut new_state);
                 scrub_write_only(&e.s.schema.block, &mut new_state);
+                out.identity = if new_state.is_null() {
+                    None // gone: nothing to identify
+                } else {
+                    let op = if after_import {
+                        Op::ReadAfterImport
+                    } else {
+                        Op::Read
+                    };
+                    let ty = e.identity.as_ref().map(|(_, t)| t);
+                    let stored = self.identities_stored();
+                    identity::settle(name, ty, op, res.identity, identity.as_ref(), stored, d)
+                };
                 out.new_state = new_state;
                 out.private = res.private.to_bytes();
-                out.identity = res.identity.or(identity);
             }
             Ok(Err(errs)) => {
                 d.extend(errs);
@@ -309,7 +347,9 @@ impl<P: Provider> Engine<P> {
     }
 
     /// `PlanResourceChange`: the declarative plan, the type's `modify_plan`, then the
-    /// consistency checks. A destroy plan (null proposed state) is null.
+    /// consistency checks. A destroy plan (null proposed state) is null. The planned identity
+    /// is the prior one unless `modify_plan` plans one for a create.
+    #[allow(clippy::too_many_arguments)] // one per request field, as Terraform sends them
     pub async fn plan(
         &self,
         name: &str,
@@ -317,10 +357,12 @@ impl<P: Provider> Engine<P> {
         proposed: Value,
         config: Value,
         prior_private: &[u8],
+        prior_identity: Option<Value>,
         deferral_allowed: bool,
     ) -> PlanOutput {
         let mut out = PlanOutput {
             planned_private: prior_private.to_vec(),
+            planned_identity: prior_identity.clone(),
             ..Default::default()
         };
         let d = &mut out.diagnostics;
@@ -340,17 +382,16 @@ impl<P: Provider> Engine<P> {
             prior_state: prior,
             proposed_new_state: proposed,
             prior_private: prior_private.clone(),
+            prior_identity: prior_identity.clone(),
         };
         let mut resp = PlanResponse {
             planned_state: planned.planned_state,
             requires_replace: planned.requires_replace,
             planned_private: prior_private,
+            planned_identity: prior_identity.clone(),
             diagnostics: planned.diagnostics,
         };
-        let data = match &*self.configuration.read().unwrap_or_else(|e| e.into_inner()) {
-            super::Configuration::Ready(d) => Some(d.clone()),
-            _ => None,
-        };
+        let data = self.data_if_ready();
         let ctx = self.context(deferral_allowed);
         if let Some(r) = guard(
             "modify_plan",
@@ -371,6 +412,21 @@ impl<P: Provider> Engine<P> {
                 &planned_state,
             ));
         }
+        let op = if req.prior_state.is_null() {
+            Op::PlanCreate
+        } else {
+            Op::PlanUpdate
+        };
+        let ty = e.identity.as_ref().map(|(_, t)| t);
+        out.planned_identity = identity::settle(
+            name,
+            ty,
+            op,
+            resp.planned_identity,
+            prior_identity.as_ref(),
+            self.identities_stored(),
+            d,
+        );
         out.planned_state = planned_state;
         out.requires_replace = resp.requires_replace;
         out.planned_private = resp.planned_private.to_bytes();
@@ -416,24 +472,29 @@ impl<P: Provider> Engine<P> {
             let req = DeleteRequest {
                 prior_state: prior,
                 private: planned_private,
+                identity: planned_identity,
             };
             match guard("delete", e.imp.delete(&ctx, &data, req)).await {
                 Ok(Ok(())) => {
                     out.new_state = Value::Null;
                     out.private = Vec::new();
+                    out.identity = None;
                 }
                 Ok(Err(errs)) => d.extend(errs),
                 Err(p) => d.push(p),
             }
             return out;
         }
-        let result = if prior.is_null() {
+        let creating = prior.is_null();
+        let result = if creating {
             // a create that fails with no state made nothing
             out.new_state = Value::Null;
+            out.identity = None;
             let req = CreateRequest {
                 config,
                 planned_state: planned.clone(),
                 planned_private,
+                identity: planned_identity.clone(),
             };
             guard("create", e.imp.create(&ctx, &data, req)).await
         } else {
@@ -442,6 +503,7 @@ impl<P: Provider> Engine<P> {
                 prior_state: prior,
                 planned_state: planned.clone(),
                 planned_private,
+                identity: planned_identity.clone(),
             };
             guard("update", e.imp.update(&ctx, &data, req)).await
         };
@@ -459,9 +521,18 @@ impl<P: Provider> Engine<P> {
                 }
                 scrub_unknowns(&mut new_state);
                 scrub_write_only(&e.s.schema.block, &mut new_state);
+                let (op, keep) = if creating {
+                    // a planned identity stands in only where the plan knew it wholly
+                    let known = planned_identity.as_ref().filter(|v| v.is_wholly_known());
+                    (Op::Create, known)
+                } else {
+                    (Op::Update, planned_identity.as_ref())
+                };
+                let ty = e.identity.as_ref().map(|(_, t)| t);
+                let stored = self.identities_stored();
+                out.identity = identity::settle(name, ty, op, res.identity, keep, stored, d);
                 out.new_state = new_state;
                 out.private = res.private.to_bytes();
-                out.identity = res.identity.or(planned_identity);
             }
             Ok(Err(errs)) => d.extend(errs),
             Err(p) => d.push(p),
@@ -469,18 +540,29 @@ impl<P: Provider> Engine<P> {
         out
     }
 
-    /// `ImportResourceState`: the type's import; attributes it left out are null.
-    pub async fn import(&self, name: &str, id: &str, deferral_allowed: bool) -> ImportOutput {
+    /// `ImportResourceState`: the type's import, by ID or by identity; attributes it left out
+    /// are null. The private state it returns carries the framework's import marker, so the
+    /// read that follows may complete the identity.
+    pub async fn import(&self, name: &str, by: ImportBy, deferral_allowed: bool) -> ImportOutput {
         let mut out = ImportOutput::default();
         let d = &mut out.diagnostics;
         let Some(e) = self.resource(name).collect_into(d) else {
             return out;
         };
+        let id_ty = e.identity.as_ref().map(|(_, t)| t);
+        if matches!(by, ImportBy::Identity(_)) && id_ty.is_none() {
+            d.error(
+                "Import by identity not supported",
+                format!("{name} has no resource identity schema: import it by ID."),
+            );
+            return out;
+        }
         let Some(data) = self.data(&format!("import {name}")).collect_into(d) else {
             return out;
         };
         let ctx = self.context(deferral_allowed);
-        let Some(res) = guard("import", e.imp.import(&ctx, &data, id))
+        let req = ImportRequest { by };
+        let Some(res) = guard("import", e.imp.import(&ctx, &data, req.clone()))
             .await
             .collect_into(d)
             .and_then(|r| r.collect_into(d))
@@ -499,43 +581,69 @@ impl<P: Provider> Engine<P> {
         }
         let mut state = fit(state, &e.s.ty, d);
         scrub_unknowns(&mut state);
-        out.imported = Some((state, res.private.to_bytes(), res.identity));
+        scrub_write_only(&e.s.schema.block, &mut state);
+        if req.id().is_some() && is_fully_null(&state) && !d.has_errors() {
+            // An import by identity may leave the state to the read; one by ID has nothing
+            // else to go on.
+            d.error(
+                "Missing resource import state",
+                format!(
+                    "The import of {name} returned no state: it must set at least the attributes \
+                     the read needs to find the object. This is a bug in the provider."
+                ),
+            );
+            return out;
+        }
+        let identity = identity::settle(
+            name,
+            id_ty,
+            Op::Import,
+            res.identity,
+            req.identity(),
+            self.identities_stored(),
+            d,
+        );
+        if d.has_errors() {
+            return out;
+        }
+        let mut private = res.private;
+        mark_imported(&mut private);
+        out.imported = Some((state, private.to_bytes(), identity));
         out
     }
 
-    /// `MoveResourceState`: state of another type (JSON) into this one.
-    pub async fn move_state(
-        &self,
-        target: &str,
-        source_provider_address: String,
-        source_type_name: String,
-        source_schema_version: i64,
-        source_json: &[u8],
-        source_private: &[u8],
-    ) -> MoveOutput {
+    /// `MoveResourceState`: state (and identity) of another type, as stored JSON, into this
+    /// one; the result is fitted to this type's schema and identity schema.
+    pub async fn move_state(&self, target: &str, source: MoveSource) -> MoveOutput {
         let mut out = MoveOutput::default();
         let d = &mut out.diagnostics;
         let Some(e) = self.resource(target).collect_into(d) else {
             return out;
         };
-        let src = if source_json.is_empty() {
-            Ok(serde_json::Value::Null)
-        } else {
-            raw_state::parse_json(source_json)
-                .map_err(|e| Diagnostic::error("Invalid source state", e.to_string()))
+        let json = |bytes: &[u8], what: &str| {
+            if bytes.is_empty() {
+                Ok(None)
+            } else {
+                raw_state::parse_json(bytes)
+                    .map(Some)
+                    .map_err(|e| Diagnostic::error(format!("Invalid {what}"), e.to_string()))
+            }
         };
-        let inputs = src
-            .collect_into(d)
-            .zip(private(source_private, "source private state").collect_into(d));
-        let Some((source_state, source_private)) = inputs else {
+        let state = json(&source.state_json, "source state").collect_into(d);
+        let identity = json(&source.identity_json, "source identity").collect_into(d);
+        let private = private(&source.private, "source private state").collect_into(d);
+        let (Some(state), Some(source_identity), Some(source_private)) = (state, identity, private)
+        else {
             return out;
         };
         let req = MoveStateRequest {
-            source_provider_address,
-            source_type_name,
-            source_schema_version,
-            source_state,
+            source_provider_address: source.provider_address,
+            source_type_name: source.type_name,
+            source_schema_version: source.schema_version,
+            source_state: state.unwrap_or(serde_json::Value::Null),
             source_private,
+            source_identity,
+            source_identity_schema_version: source.identity_schema_version,
         };
         let ctx = self.context(false);
         if let Some(res) = guard("move_state", e.imp.move_state(&ctx, req))
@@ -546,21 +654,39 @@ impl<P: Provider> Engine<P> {
             d.extend(res.diagnostics);
             let mut state = fit(res.target_state, &e.s.ty, d);
             scrub_unknowns(&mut state);
+            scrub_write_only(&e.s.schema.block, &mut state);
+            let ty = e.identity.as_ref().map(|(_, t)| t);
+            out.target_identity =
+                identity::settle(target, ty, Op::Move, res.target_identity, None, true, d);
             out.target_state = Some(state);
             out.target_private = res.target_private.to_bytes();
         }
         out
     }
 
-    /// `GenerateResourceConfig` (`-generate-config-out`): the state minus computed-only and
-    /// write-only attributes, which cannot appear in configuration.
-    pub fn generate_config(&self, entry: &ResourceEntry<P::Data>, mut state: Value) -> Value {
-        for a in &entry.s.schema.block.attributes {
-            let drop = (a.computed && !a.optional) || a.write_only;
-            if drop && !matches!(a.kind, AttrType::Nested(_) if a.optional) {
-                state.set_attr(a.name.clone(), Value::Null);
-            }
+    /// `GenerateResourceConfig`: [`super::config_from_state`], then the type's own
+    /// `generate_config`, whose answer is checked and fitted to the schema. `None` on error.
+    pub fn generate_config(&self, name: &str, state: Value) -> (Option<Value>, Diagnostics) {
+        let mut d = Diagnostics::new();
+        let Some(e) = self.resource(name).collect_into(&mut d) else {
+            return (None, d);
+        };
+        if state.is_null() {
+            return (Some(Value::Null), d);
         }
-        state
+        let default = config_from_state(&e.s.schema, &state);
+        let Some(config) = guard_sync("generate_config", || e.imp.generate_config(&state, default))
+            .collect_into(&mut d)
+            .and_then(|r| r.collect_into(&mut d))
+        else {
+            return (None, d);
+        };
+        let mut config = fit(config, &e.s.ty, &mut d);
+        scrub_unknowns(&mut config);
+        d.extend(check_config(name, &e.s.schema, &config));
+        if d.has_errors() {
+            return (None, d);
+        }
+        (Some(config), d)
     }
 }

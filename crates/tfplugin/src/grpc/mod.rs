@@ -7,7 +7,9 @@
 //! names, features the provider lacks, panics) become diagnostics, never a gRPC error,
 //! because Terraform shows diagnostics but reports transport errors as a crashed plugin.
 
+mod action;
 mod convert;
+mod list;
 mod resource;
 mod rest;
 
@@ -256,8 +258,7 @@ impl<P: Provider> PbProvider for ProviderService<P> {
         &self,
         r: Request<pb::list_resource::Request>,
     ) -> Res<BoxStream<pb::list_resource::Event>> {
-        let events = self.list(r.into_inner()).await;
-        ok(Box::pin(tokio_stream::iter(events.into_iter().map(Ok))))
+        ok(self.list(r.into_inner()))
     }
     async fn validate_list_resource_config(
         &self,
@@ -356,35 +357,23 @@ impl<P: Provider> PbProvider for ProviderService<P> {
         })
     }
 
-    // ---- actions: none defined; answer with a clear diagnostic.
     async fn plan_action(
         &self,
         r: Request<pb::plan_action::Request>,
     ) -> Res<pb::plan_action::Response> {
-        ok(pb::plan_action::Response {
-            diagnostics: no_action(&r.into_inner().action_type),
-            deferred: None,
-        })
+        ok(self.plan_action(r.into_inner()).await)
     }
     async fn invoke_action(
         &self,
         r: Request<pb::invoke_action::Request>,
     ) -> Res<BoxStream<pb::invoke_action::Event>> {
-        use pb::invoke_action::event;
-        let ev = pb::invoke_action::Event {
-            r#type: Some(event::Type::Completed(event::Completed {
-                diagnostics: no_action(&r.into_inner().action_type),
-            })),
-        };
-        ok(Box::pin(tokio_stream::iter([Ok(ev)])))
+        ok(self.invoke_action(r.into_inner()))
     }
     async fn validate_action_config(
         &self,
         r: Request<pb::validate_action_config::Request>,
     ) -> Res<pb::validate_action_config::Response> {
-        ok(pb::validate_action_config::Response {
-            diagnostics: no_action(&r.into_inner().type_name),
-        })
+        ok(self.validate_action(r.into_inner()).await)
     }
 
     async fn stop_provider(
@@ -401,10 +390,6 @@ impl<P: Provider> PbProvider for ProviderService<P> {
 
 fn no_state_store(name: &str) -> Vec<pb::Diagnostic> {
     diags_to_pb(&unknown_type("state store", name).into())
-}
-
-fn no_action(name: &str) -> Vec<pb::Diagnostic> {
-    diags_to_pb(&unknown_type("action", name).into())
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 use super::convert::{decode_dv, diags_to_pb, encode_dv, path_to_pb, schema_to_pb};
 use super::{Collect, ProviderService};
 use crate::diag::Diagnostics;
+use crate::engine::MoveSource;
 use crate::proto::tfplugin6 as pb;
-use crate::provider::Provider;
+use crate::provider::{ImportBy, Provider};
 use crate::schema::SchemaKind;
 use crate::value::{Type, Value};
 
@@ -82,7 +83,13 @@ impl<P: Provider> ProviderService<P> {
                 })
                 .collect(),
             state_stores: Vec::new(),
-            actions: Vec::new(),
+            actions: e
+                .actions()
+                .keys()
+                .map(|n| m::ActionMetadata {
+                    type_name: n.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -94,6 +101,7 @@ impl<P: Provider> ProviderService<P> {
                 "provider" => SchemaKind::Provider,
                 "resource" => SchemaKind::Resource,
                 "data source" => SchemaKind::DataSource,
+                "action" => SchemaKind::Action,
                 _ => SchemaKind::Other,
             };
             if let Err(errs) = s.check_as(as_kind) {
@@ -127,6 +135,32 @@ impl<P: Provider> ProviderService<P> {
             .iter()
             .map(|(n, r)| (n.clone(), checked("list resource", n, &r.s.schema)))
             .collect();
+        let action_schemas = e
+            .actions()
+            .iter()
+            .map(|(n, a)| {
+                let schema = Some(checked("action", n, &a.s.schema));
+                (n.clone(), pb::ActionSchema { schema })
+            })
+            .collect();
+        for (n, r) in e.resources() {
+            if let Some((i, _)) = &r.identity
+                && let Err(errs) = i.check()
+            {
+                d.error(format!("Invalid identity schema for {n}"), errs.join("; "));
+            }
+        }
+        for n in e.list_resources().keys() {
+            // Terraform lists by identity: without one it refuses the list block.
+            if e.resources().get(n).is_none_or(|r| r.identity.is_none()) {
+                d.error(
+                    format!("Invalid list resource {n}"),
+                    format!(
+                        "A list resource needs a managed resource type {n} with an identity schema."
+                    ),
+                );
+            }
+        }
         pb::get_provider_schema::Response {
             provider: Some(provider),
             resource_schemas,
@@ -135,7 +169,7 @@ impl<P: Provider> ProviderService<P> {
             ephemeral_resource_schemas,
             list_resource_schemas,
             state_store_schemas: Default::default(),
-            action_schemas: Default::default(),
+            action_schemas,
             diagnostics: diags_to_pb(&d),
             provider_meta: None,
             server_capabilities: Some(capabilities()),
@@ -268,15 +302,17 @@ impl<P: Provider> ProviderService<P> {
             resp.diagnostics = diags_to_pb(&d);
             return resp;
         };
+        let id_ty = e.identity.as_ref().map(|(_, t)| t);
         let inputs = (|| {
             Some((
                 decode_dv(r.prior_state.as_ref(), &e.s.ty, "prior state").collect_into(&mut d)?,
                 decode_dv(r.proposed_new_state.as_ref(), &e.s.ty, "proposed new state")
                     .collect_into(&mut d)?,
                 decode_dv(r.config.as_ref(), &e.s.ty, "configuration").collect_into(&mut d)?,
+                identity_in(r.prior_identity.as_ref(), id_ty, &mut d)?,
             ))
         })();
-        if let Some((prior, proposed, config)) = inputs {
+        if let Some((prior, proposed, config, identity)) = inputs {
             let deferral = deferral(r.client_capabilities.as_ref());
             let out = self
                 .engine
@@ -286,6 +322,7 @@ impl<P: Provider> ProviderService<P> {
                     proposed,
                     config,
                     &r.prior_private,
+                    identity,
                     deferral,
                 )
                 .await;
@@ -294,6 +331,7 @@ impl<P: Provider> ProviderService<P> {
                 encode_dv(&e.s.ty, &out.planned_state, "planned state").collect_into(&mut d);
             resp.requires_replace = out.requires_replace.iter().map(path_to_pb).collect();
             resp.planned_private = out.planned_private;
+            resp.planned_identity = identity_out(out.planned_identity.as_ref(), id_ty, &mut d);
         }
         resp.diagnostics = diags_to_pb(&d);
         resp
@@ -349,21 +387,41 @@ impl<P: Provider> ProviderService<P> {
         &self,
         r: pb::import_resource_state::Request,
     ) -> pb::import_resource_state::Response {
-        let deferral = deferral(r.client_capabilities.as_ref());
-        let out = self.engine.import(&r.type_name, &r.id, deferral).await;
-        let mut d = out.diagnostics;
+        let mut d = Diagnostics::new();
         let mut imported = Vec::new();
-        if let (Some((state, private, identity)), Ok(e)) =
-            (out.imported, self.engine.resource(&r.type_name))
-        {
-            let id_ty = e.identity.as_ref().map(|(_, t)| t);
-            if let Some(state) = encode_dv(&e.s.ty, &state, "imported state").collect_into(&mut d) {
-                imported.push(pb::import_resource_state::ImportedResource {
-                    type_name: r.type_name.clone(),
-                    state: Some(state),
-                    private,
-                    identity: identity_out(identity.as_ref(), id_ty, &mut d),
-                });
+        let identity = r.identity.as_ref().and_then(|i| i.identity_data.as_ref());
+        let by = match (identity, self.engine.resource(&r.type_name)) {
+            (None, _) => Some(ImportBy::Id(r.id.clone())),
+            (Some(dv), Ok(e)) => match &e.identity {
+                Some((_, ty)) => decode_dv(Some(dv), ty, "import identity")
+                    .collect_into(&mut d)
+                    .map(ImportBy::Identity),
+                // the engine says why a type without identity schema cannot import by one
+                None => Some(ImportBy::Identity(Value::Null)),
+            },
+            (Some(_), Err(err)) => {
+                d.push(err);
+                None
+            }
+        };
+        if let Some(by) = by {
+            let deferral = deferral(r.client_capabilities.as_ref());
+            let out = self.engine.import(&r.type_name, by, deferral).await;
+            d.extend(out.diagnostics);
+            if let (Some((state, private, identity)), Ok(e)) =
+                (out.imported, self.engine.resource(&r.type_name))
+            {
+                let id_ty = e.identity.as_ref().map(|(_, t)| t);
+                if let Some(state) =
+                    encode_dv(&e.s.ty, &state, "imported state").collect_into(&mut d)
+                {
+                    imported.push(pb::import_resource_state::ImportedResource {
+                        type_name: r.type_name.clone(),
+                        state: Some(state),
+                        private,
+                        identity: identity_out(identity.as_ref(), id_ty, &mut d),
+                    });
+                }
             }
         }
         pb::import_resource_state::Response {
@@ -377,28 +435,25 @@ impl<P: Provider> ProviderService<P> {
         &self,
         r: pb::move_resource_state::Request,
     ) -> pb::move_resource_state::Response {
-        let json = r
-            .source_state
-            .as_ref()
-            .map(|s| s.json.as_slice())
-            .unwrap_or_default();
-        let out = self
-            .engine
-            .move_state(
-                &r.target_type_name,
-                r.source_provider_address.clone(),
-                r.source_type_name.clone(),
-                r.source_schema_version,
-                json,
-                &r.source_private,
-            )
-            .await;
+        let json = |s: Option<pb::RawState>| s.map(|s| s.json).unwrap_or_default();
+        let target = r.target_type_name.clone();
+        let source = MoveSource {
+            provider_address: r.source_provider_address,
+            type_name: r.source_type_name,
+            schema_version: r.source_schema_version,
+            state_json: json(r.source_state),
+            private: r.source_private,
+            identity_json: json(r.source_identity),
+            identity_schema_version: r.source_identity_schema_version,
+        };
+        let out = self.engine.move_state(&target, source).await;
         let mut d = out.diagnostics;
         let mut resp = pb::move_resource_state::Response::default();
-        if let (Some(state), Ok(e)) = (out.target_state, self.engine.resource(&r.target_type_name))
-        {
+        if let (Some(state), Ok(e)) = (out.target_state, self.engine.resource(&target)) {
+            let id_ty = e.identity.as_ref().map(|(_, t)| t);
             resp.target_state = encode_dv(&e.s.ty, &state, "moved state").collect_into(&mut d);
             resp.target_private = out.target_private;
+            resp.target_identity = identity_out(out.target_identity.as_ref(), id_ty, &mut d);
         }
         resp.diagnostics = diags_to_pb(&d);
         resp
@@ -413,8 +468,10 @@ impl<P: Provider> ProviderService<P> {
         if let Some(e) = self.engine.resource(&r.type_name).collect_into(&mut d)
             && let Some(v) = decode_dv(r.state.as_ref(), &e.s.ty, "state").collect_into(&mut d)
         {
-            let v = self.engine.generate_config(e, v);
-            config = encode_dv(&e.s.ty, &v, "generated config").collect_into(&mut d);
+            let (v, diags) = self.engine.generate_config(&r.type_name, v);
+            d.extend(diags);
+            config =
+                v.and_then(|v| encode_dv(&e.s.ty, &v, "generated config").collect_into(&mut d));
         }
         pb::generate_resource_config::Response {
             config,

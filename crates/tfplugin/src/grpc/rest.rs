@@ -1,4 +1,4 @@
-//! Data sources, ephemeral resources, functions and list resources: protobuf ↔ engine.
+//! Data sources, ephemeral resources and functions: protobuf ↔ engine.
 
 use super::convert::{decode_dv, diags_to_pb, encode_dv, function_to_pb, timestamp};
 use super::{Collect, ProviderService};
@@ -187,75 +187,5 @@ impl<P: Provider> ProviderService<P> {
             },
             Err(fe) => fail(fe.text, fe.argument),
         }
-    }
-
-    pub(super) async fn validate_list(
-        &self,
-        name: &str,
-        config: Option<&pb::DynamicValue>,
-    ) -> Diagnostics {
-        let mut d = Diagnostics::new();
-        if let Some(e) = self.engine.list_resource(name).collect_into(&mut d)
-            && let Some(cfg) = decode_dv(config, &e.s.ty, "list configuration").collect_into(&mut d)
-        {
-            d.extend(self.engine.validate_list(name, &cfg));
-        }
-        d
-    }
-
-    pub(super) async fn list(
-        &self,
-        r: pb::list_resource::Request,
-    ) -> Vec<pb::list_resource::Event> {
-        let mut d = Diagnostics::new();
-        let diag_event = |d: &Diagnostics| pb::list_resource::Event {
-            diagnostic: diags_to_pb(d),
-            ..Default::default()
-        };
-        let Some(e) = self.engine.list_resource(&r.type_name).collect_into(&mut d) else {
-            return vec![diag_event(&d)];
-        };
-        let Some(cfg) =
-            decode_dv(r.config.as_ref(), &e.s.ty, "list configuration").collect_into(&mut d)
-        else {
-            return vec![diag_event(&d)];
-        };
-        let items = match self
-            .engine
-            .list(&r.type_name, &cfg, r.include_resource_object, r.limit)
-            .await
-        {
-            Ok(items) => items,
-            Err(errs) => return vec![diag_event(&errs)],
-        };
-        let res = self.engine.resources().get(&r.type_name);
-        let id_ty = res.and_then(|e| e.identity.as_ref().map(|(_, t)| t));
-        items
-            .into_iter()
-            .map(|it| {
-                let mut d = it.diagnostics;
-                let identity =
-                    match (id_ty, it.identity) {
-                        (Some(t), Some(v)) => encode_dv(t, &v, "identity")
-                            .collect_into(&mut d)
-                            .map(|dv| pb::ResourceIdentityData {
-                                identity_data: Some(dv),
-                            }),
-                        _ => None,
-                    };
-                let resource_object = match (it.resource_object, res) {
-                    (Some(v), Some(e)) => {
-                        encode_dv(&e.s.ty, &v, "resource object").collect_into(&mut d)
-                    }
-                    _ => None,
-                };
-                pb::list_resource::Event {
-                    identity,
-                    display_name: it.display_name,
-                    resource_object,
-                    diagnostic: diags_to_pb(&d),
-                }
-            })
-            .collect()
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! A provider is a [`Provider`] (its configuration block and `configure`) plus one
 //! implementation per type: [`Resource`], [`DataSource`], [`Function`],
-//! [`EphemeralResource`], [`ListResource`]. The framework does the protocol work around
+//! [`EphemeralResource`], [`ListResource`], [`Action`]. The framework does the protocol work around
 //! these calls: decoding values with the schema's type, running validators, the
 //! declarative plan (defaults, plan modifiers, the computed-unknown rule,
 //! `requires_replace`), and checking what a handler returns against the plan before
@@ -34,23 +34,29 @@
 //! Every handler gets a [`Context`] whose stop signal fires when Terraform sends
 //! `StopProvider` (Ctrl-C), so long waits can end early.
 
+mod action;
 mod context;
 mod data_source;
 mod ephemeral;
 mod function;
+mod import;
 mod list;
+mod move_state;
 mod private;
 mod resource;
 
+pub use action::{Action, Progress};
 pub use context::{Context, StopSignal};
 pub use data_source::{DataReadResult, DataSource};
 pub use ephemeral::{EphemeralResource, OpenResult, RenewResult};
 pub use function::{Function, FunctionError, Parameter, Signature};
-pub use list::{ListItem, ListResource};
+pub use import::{ImportBy, ImportRequest, ImportResult};
+pub use list::{ListItem, ListRequest, ListResource, ListStream};
+pub use move_state::{MoveStateRequest, MoveStateResult};
 pub use private::{PrivateState, PrivateStateError};
 pub use resource::{
-    ApplyResult, CreateRequest, DeleteRequest, ImportResult, MoveStateRequest, MoveStateResult,
-    PlanRequest, PlanResponse, ReadRequest, ReadResult, Resource, UpdateRequest,
+    ApplyResult, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, ReadRequest, ReadResult,
+    Resource, UpdateRequest,
 };
 
 use crate::diag::{Diagnostic, Diagnostics};
@@ -117,6 +123,11 @@ pub trait Provider: Send + Sync + 'static {
 
     /// List resource types (`terraform query`). Called once, at start-up.
     fn list_resources(&self) -> Vec<Arc<dyn ListResource<Self::Data>>> {
+        Vec::new()
+    }
+
+    /// Action types (`action` blocks, Terraform ≥ 1.14). Called once, at start-up.
+    fn actions(&self) -> Vec<Arc<dyn Action<Self::Data>>> {
         Vec::new()
     }
 }

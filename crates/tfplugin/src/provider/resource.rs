@@ -1,6 +1,9 @@
 //! [`Resource`]: a managed resource type, with its request and result types.
 
-use super::{Context, PrivateState, unsupported};
+use super::{
+    Context, ImportRequest, ImportResult, MoveStateRequest, MoveStateResult, PrivateState,
+    unsupported,
+};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::ModelError;
 use crate::schema::{IdentitySchema, Schema};
@@ -19,6 +22,8 @@ pub struct PlanRequest {
     pub proposed_new_state: Value,
     /// Private state from the prior apply or read.
     pub prior_private: PrivateState,
+    /// Identity stored with the prior state (`None` on create, or before the type had one).
+    pub prior_identity: Option<Value>,
 }
 
 impl PlanRequest {
@@ -37,6 +42,10 @@ pub struct PlanResponse {
     pub requires_replace: Vec<AttributePath>,
     /// Private state carried to apply.
     pub planned_private: PrivateState,
+    /// The planned identity: starts as the prior identity, which an update must keep (the
+    /// framework reports a change as a provider bug). On create it may be set from the
+    /// configuration, unknowns allowed; the create result then fills it in.
+    pub planned_identity: Option<Value>,
     /// Problems (warnings, or errors that fail the plan).
     pub diagnostics: Diagnostics,
 }
@@ -58,7 +67,7 @@ impl PlanResponse {
 }
 
 /// Create input.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CreateRequest {
     /// Configuration (wholly known).
     pub config: Value,
@@ -66,19 +75,24 @@ pub struct CreateRequest {
     pub planned_state: Value,
     /// Private state from plan.
     pub planned_private: PrivateState,
+    /// The planned identity, if the plan set one (it may hold unknowns).
+    pub identity: Option<Value>,
 }
 
 /// Read (refresh) input.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ReadRequest {
     /// Current state (never null: the framework answers for null states itself).
     pub state: Value,
     /// Private state.
     pub private: PrivateState,
+    /// The stored identity: `None` right after an import by ID, or for state written before
+    /// the type had an identity (then the read must return one).
+    pub identity: Option<Value>,
 }
 
 /// Update input.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct UpdateRequest {
     /// Configuration (wholly known).
     pub config: Value,
@@ -88,15 +102,19 @@ pub struct UpdateRequest {
     pub planned_state: Value,
     /// Private state from plan.
     pub planned_private: PrivateState,
+    /// The identity, which the update keeps.
+    pub identity: Option<Value>,
 }
 
 /// Delete input.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DeleteRequest {
     /// State being destroyed.
     pub prior_state: Value,
     /// Private state.
     pub private: PrivateState,
+    /// The stored identity.
+    pub identity: Option<Value>,
 }
 
 /// Create and update result.
@@ -107,7 +125,9 @@ pub struct ApplyResult {
     pub new_state: Value,
     /// Private state to store (echo the planned one if unchanged).
     pub private: PrivateState,
-    /// Resource identity (only for resources with an identity schema).
+    /// Resource identity (only for types with an identity schema). `None` keeps the planned
+    /// identity; a create must return one unless the plan already knew it wholly. An update
+    /// that returns a different one is a provider bug ("Unexpected Identity Change").
     pub identity: Option<Value>,
     /// Problems. An error here with a non-null `new_state` records that state (a create:
     /// tainted) and fails the apply.
@@ -159,7 +179,10 @@ pub struct ReadResult {
     pub new_state: Value,
     /// Private state to store (echo it if unchanged).
     pub private: PrivateState,
-    /// Resource identity.
+    /// Resource identity (only for types with an identity schema). `None` keeps the stored
+    /// one; when there is none (state from before the type had an identity, or an import by
+    /// ID) the read must return it. A different one is a provider bug ("Unexpected Identity
+    /// Change"), except on the first read after an import.
     pub identity: Option<Value>,
     /// Warnings (an error fails the refresh; prefer `Err`).
     pub diagnostics: Diagnostics,
@@ -187,68 +210,12 @@ impl ReadResult {
     pub fn gone() -> Self {
         Self::default()
     }
-}
 
-/// Import result: a (partial) state Terraform then refreshes with `ReadResource`.
-#[derive(Debug, Clone, Default)]
-pub struct ImportResult {
-    /// Imported state. Attributes left out are null (the framework fills them in); the read
-    /// that follows completes them.
-    pub state: Value,
-    /// Private state.
-    pub private: PrivateState,
-    /// Identity.
-    pub identity: Option<Value>,
-    /// Warnings; an error fails the import and nothing is imported.
-    pub diagnostics: Diagnostics,
-}
-
-impl ImportResult {
-    /// Sets `attr` (usually `"id"`) to the import id: the common passthrough import.
-    pub fn passthrough(attr: &str, id: &str) -> Self {
-        ImportResult {
-            state: Value::object([(attr, Value::from(id))]),
-            ..Default::default()
-        }
+    /// With an identity.
+    pub fn with_identity(mut self, identity: Value) -> Self {
+        self.identity = Some(identity);
+        self
     }
-
-    /// The imported state from a model.
-    pub fn from_model<M: Serialize + ?Sized>(
-        m: &M,
-        private: PrivateState,
-    ) -> Result<Self, ModelError> {
-        Ok(ImportResult {
-            state: Value::from_model(m)?,
-            private,
-            ..Default::default()
-        })
-    }
-}
-
-/// `MoveResourceState` input (a `moved` block from another resource type).
-#[derive(Debug, Clone)]
-pub struct MoveStateRequest {
-    /// Source provider address.
-    pub source_provider_address: String,
-    /// Source resource type.
-    pub source_type_name: String,
-    /// Source schema version.
-    pub source_schema_version: i64,
-    /// Source state as JSON (the source type's schema, unknown to us).
-    pub source_state: serde_json::Value,
-    /// Source private state.
-    pub source_private: PrivateState,
-}
-
-/// `MoveResourceState` result.
-#[derive(Debug, Clone, Default)]
-pub struct MoveStateResult {
-    /// State for the target type.
-    pub target_state: Value,
-    /// Private state for the target.
-    pub target_private: PrivateState,
-    /// Warnings; an error fails the move and the source state is kept.
-    pub diagnostics: Diagnostics,
 }
 
 /// A managed resource type. `D` is the provider's [`super::Provider::Data`].
@@ -264,7 +231,12 @@ pub trait Resource<D: Send + Sync + 'static = ()>: Send + Sync + 'static {
     /// Schema (with version, validators, defaults, plan modifiers). Called once.
     fn schema(&self) -> Schema;
 
-    /// Identity schema, if the resource has one. Called once.
+    /// Identity schema, if the resource has one (Terraform ≥ 1.12 stores identities beside
+    /// state, imports by identity and lists by identity). Called once. With one, the framework
+    /// requires an identity from every create, update and read (see [`ApplyResult::identity`]
+    /// and [`ReadResult::identity`]) and checks that it never changes for the life of the
+    /// object. Terraform before 1.12 has no identities: it sends none (so `None` keeps
+    /// nothing) and ignores what it gets, so then a missing one is not an error.
     fn identity_schema(&self) -> Option<IdentitySchema> {
         None
     }
@@ -320,12 +292,13 @@ pub trait Resource<D: Send + Sync + 'static = ()>: Send + Sync + 'static {
     /// keeps the object in state.
     async fn delete(&self, ctx: &Context, data: &D, req: DeleteRequest) -> Result<(), Diagnostics>;
 
-    /// `terraform import` by id. Default: unsupported.
+    /// `terraform import` and `import` blocks, by ID or (types with an identity schema) by
+    /// identity. Default: unsupported.
     async fn import(
         &self,
         _ctx: &Context,
         _data: &D,
-        _id: &str,
+        _req: ImportRequest,
     ) -> Result<ImportResult, Diagnostics> {
         Err(unsupported("Import", self.type_name()))
     }
@@ -348,7 +321,19 @@ pub trait Resource<D: Send + Sync + 'static = ()>: Send + Sync + 'static {
         .into())
     }
 
-    /// `moved` from another resource type. Default: unsupported.
+    /// The configuration that would manage the object in `state`, for `-generate-config-out`
+    /// (Terraform ≥ 1.14 asks the provider; `terraform query` lists objects and generates
+    /// their `resource` blocks). `config` is the framework's answer: the state with null for
+    /// everything configuration cannot set (computed-only, write-only and deprecated
+    /// attributes) and for values equal to their default. Override to leave out more (say, a
+    /// value the API chose that the user need not pin); an answer that sets what
+    /// configuration cannot is reported as a provider bug. Default: `config`.
+    fn generate_config(&self, _state: &Value, config: Value) -> Result<Value, Diagnostics> {
+        Ok(config)
+    }
+
+    /// `moved` from another resource type (for a renamed type: the old name moved to the new).
+    /// The result is fitted to this type's schema and identity schema. Default: unsupported.
     async fn move_state(
         &self,
         _ctx: &Context,

@@ -26,7 +26,7 @@
 use super::{AttrType, Attribute, Block, NestingMode, ObjectNesting, PlanModifier};
 
 /// Terraform's identifier rule for attribute and block names, `^[a-z_][a-z0-9_]*$`.
-fn valid_name(n: &str) -> bool {
+pub(super) fn valid_name(n: &str) -> bool {
     let mut bytes = n.bytes();
     bytes
         .next()

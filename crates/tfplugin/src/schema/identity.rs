@@ -75,6 +75,44 @@ impl IdentitySchema {
         self
     }
 
+    /// Checks what Terraform and terraform-plugin-framework require of identity schemas: at
+    /// least one attribute; names that are identifiers, each once; types that are primitive
+    /// (bool, number, string) or lists of them; not both required and optional for import.
+    /// `Err` lists every problem as `"<name>: <what is wrong>"`. The gRPC layer runs it once
+    /// when the provider's schemas are built.
+    pub fn check(&self) -> Result<(), Vec<String>> {
+        let mut errs = Vec::new();
+        if self.attributes.is_empty() {
+            errs.push("an identity schema needs at least one attribute".to_string());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for a in &self.attributes {
+            let n = &a.name;
+            if !super::check::valid_name(n) {
+                errs.push(format!("{n}: name {n:?} must match ^[a-z_][a-z0-9_]*$"));
+            }
+            if !seen.insert(n.as_str()) {
+                errs.push(format!("{n}: declared twice"));
+            }
+            let primitive = |t: &Type| matches!(t, Type::Bool | Type::Number | Type::String);
+            let ok = match &a.ty {
+                Type::List(e) => primitive(e),
+                t => primitive(t),
+            };
+            if !ok {
+                errs.push(format!(
+                    "{n}: identity attributes must be bool, number, string or a list of them"
+                ));
+            }
+            if a.required_for_import && a.optional_for_import {
+                errs.push(format!(
+                    "{n}: cannot be both required and optional for import"
+                ));
+            }
+        }
+        if errs.is_empty() { Ok(()) } else { Err(errs) }
+    }
+
     /// The object type of identity values: one attribute per identity attribute, none
     /// optional.
     pub fn implied_type(&self) -> Type {
@@ -83,5 +121,39 @@ impl IdentitySchema {
                 .iter()
                 .map(|a| (a.name.clone(), a.ty.clone())),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_schema_rules() {
+        let good = IdentitySchema::new()
+            .attribute(IdentityAttribute::required("name", Type::String))
+            .attribute(IdentityAttribute::optional(
+                "zones",
+                Type::list(Type::String),
+            ));
+        assert!(good.check().is_ok());
+        let mut both = IdentityAttribute::required("id", Type::String);
+        both.optional_for_import = true;
+        let bad = IdentitySchema::new()
+            .attribute(IdentityAttribute::required("Name", Type::String))
+            .attribute(IdentityAttribute::required("tags", Type::map(Type::String)))
+            .attribute(both.clone())
+            .attribute(both);
+        assert_eq!(
+            bad.check().expect_err("bad"),
+            vec![
+                "Name: name \"Name\" must match ^[a-z_][a-z0-9_]*$",
+                "tags: identity attributes must be bool, number, string or a list of them",
+                "id: cannot be both required and optional for import",
+                "id: declared twice",
+                "id: cannot be both required and optional for import",
+            ]
+        );
+        assert!(IdentitySchema::new().check().is_err());
     }
 }

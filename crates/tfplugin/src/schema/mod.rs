@@ -105,6 +105,8 @@ impl Schema {
     /// source attribute or block named `count`, `for_each`, `depends_on`, `lifecycle`,
     /// `provider`, `connection` or `provisioner` (meta-arguments) could never be set, and a
     /// provider attribute named `alias` or `version` clashes with the provider block's own.
+    /// An action schema may not have computed attributes (an action has no result to fill
+    /// them from).
     pub fn check_as(&self, kind: SchemaKind) -> Result<(), Vec<String>> {
         let mut errs = self.check().err().unwrap_or_default();
         let reserved: &[&str] = match kind {
@@ -118,8 +120,11 @@ impl Schema {
                 "connection",
                 "provisioner",
             ],
-            SchemaKind::Other => &[],
+            SchemaKind::Action | SchemaKind::Other => &[],
         };
+        if kind == SchemaKind::Action {
+            computed_paths(&self.block, "", &mut errs);
+        }
         let names = self
             .block
             .attributes
@@ -144,8 +149,31 @@ pub enum SchemaKind {
     Resource,
     /// A data source.
     DataSource,
+    /// An action's `config` block.
+    Action,
     /// Ephemeral resources, list resource configs and the rest: no reserved names here.
     Other,
+}
+
+/// Reports every computed attribute under `b` (nested attributes and blocks included).
+fn computed_paths(b: &Block, prefix: &str, errs: &mut Vec<String>) {
+    fn attrs(list: &[Attribute], prefix: &str, errs: &mut Vec<String>) {
+        for a in list {
+            let p = format!("{prefix}{}", a.name);
+            if a.computed {
+                errs.push(format!(
+                    "{p}: an action has no result, so no attribute can be computed"
+                ));
+            }
+            if let AttrType::Nested(n) = &a.kind {
+                attrs(&n.attributes, &format!("{p}."), errs);
+            }
+        }
+    }
+    attrs(&b.attributes, prefix, errs);
+    for nb in &b.blocks {
+        computed_paths(&nb.block, &format!("{prefix}{}.", nb.type_name), errs);
+    }
 }
 
 /// A block (`configschema.Block`): attributes plus nested block types. Its value is an
@@ -158,8 +186,9 @@ pub struct Block {
     pub blocks: Vec<NestedBlock>,
     /// Markdown description; empty means none (then sent as plain text kind).
     pub description: String,
-    /// Deprecation message; `Some` marks the block deprecated in the schema. Terraform shows it;
-    /// [`validate_config`] does not warn for blocks.
+    /// Deprecation message; `Some` marks the block deprecated in the schema (on a schema's
+    /// top-level block: the whole type). [`validate_config`] warns when a deprecated block is
+    /// used, and once for a deprecated type.
     pub deprecated: Option<String>,
 }
 
@@ -184,6 +213,13 @@ impl Block {
     /// Sets the Markdown description (replaces any earlier one).
     pub fn description(mut self, d: impl Into<String>) -> Self {
         self.description = d.into();
+        self
+    }
+
+    /// Marks the block deprecated with a message telling users what to use instead (sent as
+    /// `deprecated`/`deprecation_message`; [`validate_config`] warns when it is used).
+    pub fn deprecated(mut self, msg: impl Into<String>) -> Self {
+        self.deprecated = Some(msg.into());
         self
     }
 
@@ -299,6 +335,12 @@ impl NestedBlock {
         self
     }
 
+    /// Marks the block type deprecated (see [`Block::deprecated`]).
+    pub fn deprecated(mut self, msg: impl Into<String>) -> Self {
+        self.block.deprecated = Some(msg.into());
+        self
+    }
+
     /// The implied type. A LIST or MAP block containing `dynamic` becomes `dynamic`
     /// as a whole, exactly as Terraform's hcldec types it.
     pub fn implied_type(&self) -> Type {
@@ -328,5 +370,15 @@ mod reserved_tests {
         let p = Schema::new().attribute(Attribute::string("alias").optional());
         assert!(p.check_as(SchemaKind::Provider).is_err());
         assert!(p.check_as(SchemaKind::Other).is_ok());
+        let a = Schema::new()
+            .attribute(Attribute::string("instance").required())
+            .block(NestedBlock::single(
+                "wait",
+                Block::new().attribute(Attribute::string("status").computed()),
+            ));
+        assert_eq!(
+            a.check_as(SchemaKind::Action).expect_err("computed"),
+            vec!["wait.status: an action has no result, so no attribute can be computed"]
+        );
     }
 }

@@ -8,14 +8,34 @@ use crate::value::{AttributePath, Value};
 ///
 /// Runs every validator on wholly known, non-null attribute values (nested attributes and
 /// blocks included), warns for every deprecated attribute that is set (non-null, even if
-/// unknown), and errors when a wholly known LIST/SET block count breaks `min_items`/
+/// unknown), for every deprecated nested block that is used (known and present), and once,
+/// without a path, when `block` itself is deprecated (a deprecated resource or data source
+/// type), and errors when a wholly known LIST/SET block count breaks `min_items`/
 /// `max_items`. Values that are not wholly known skip their own validators (Terraform
 /// validates again once they are known); a null or non-object `config` yields nothing.
 /// Never fails: problems are the returned diagnostics, each naming its path.
 pub fn validate_config(block: &Block, config: &Value) -> Diagnostics {
     let mut d = Diagnostics::new();
+    if let Some(msg) = &block.deprecated
+        && !config.is_null()
+    {
+        d.warning("Deprecated", msg.clone());
+    }
     walk_block(block, config, &AttributePath::root(), &mut d);
     d
+}
+
+/// True when a nested block's value says the configuration uses it.
+fn block_used(nesting: NestingMode, v: &Value) -> bool {
+    match nesting {
+        _ if !v.is_known() => false,
+        NestingMode::Single => !v.is_null(),
+        // a GROUP block is never null: it is used when something in it is set
+        NestingMode::Group => v.as_map().is_some_and(|m| m.values().any(|x| !x.is_null())),
+        NestingMode::List | NestingMode::Set | NestingMode::Map => {
+            v.collection_len().is_some_and(|n| n > 0)
+        }
+    }
 }
 
 fn walk_block(b: &Block, v: &Value, path: &AttributePath, d: &mut Diagnostics) {
@@ -28,6 +48,11 @@ fn walk_block(b: &Block, v: &Value, path: &AttributePath, d: &mut Diagnostics) {
     for nb in &b.blocks {
         let bv = v.get(&nb.type_name);
         let bp = path.with_attr(&nb.type_name);
+        if let Some(msg) = &nb.block.deprecated
+            && block_used(nb.nesting, bv)
+        {
+            d.attribute_warning(bp.clone(), "Deprecated block", msg.clone());
+        }
         if let Some(n) = bv.collection_len() {
             let n = n as i64;
             if bv.is_wholly_known()
@@ -163,5 +188,59 @@ mod tests {
             .filter_map(|x| x.attribute.as_ref().map(ToString::to_string))
             .collect();
         assert_eq!(paths, vec!["users[0].name", "timeouts.create", "rule"]);
+    }
+
+    #[test]
+    fn deprecations_warn_where_used() {
+        let s = Schema::new()
+            .deprecated("use example_new instead")
+            .attribute(Attribute::string("a").optional().deprecated("use b"))
+            .block(
+                NestedBlock::list(
+                    "old",
+                    Block::new().attribute(Attribute::string("x").optional()),
+                )
+                .deprecated("use new"),
+            )
+            .block(NestedBlock::single("gone", Block::new()).deprecated("unused"));
+        let cfg = Value::object([
+            ("a", Value::from("v")),
+            (
+                "old",
+                Value::List(vec![Value::object([("x", Value::Null)])]),
+            ),
+            ("gone", Value::Null),
+        ]);
+        let d = validate_config(&s.block, &cfg);
+        let got: Vec<(String, String)> = d
+            .iter()
+            .map(|x| {
+                (
+                    x.summary.clone(),
+                    x.attribute
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        let want = [
+            ("Deprecated", ""),
+            ("Deprecated attribute", "a"),
+            ("Deprecated block", "old"),
+        ];
+        assert_eq!(got, want.map(|(a, b)| (a.to_string(), b.to_string())));
+        assert!(d.iter().all(|x| !x.is_error()));
+        // an empty list block is not used
+        let unused = Value::object([
+            ("a", Value::Null),
+            ("old", Value::List(vec![])),
+            ("gone", Value::Null),
+        ]);
+        assert_eq!(
+            validate_config(&s.block, &unused).len(),
+            1,
+            "only the type's own warning"
+        );
     }
 }

@@ -4,8 +4,8 @@
 //! * [`process`]: a tfplugin6 client that launches a provider binary exactly as
 //!   Terraform does (P-521 client certificate, AutoMTLS). Its items are re-exported
 //!   here, e.g. [`ProviderProcess`], [`LaunchOptions`], [`ClientAuth`].
-//! * [`values`]: `DynamicValue`s and `RawState`s from [`Value`](crate::value::Value)s
-//!   and back (msgpack, JSON).
+//! * [`values`]: `DynamicValue`s, `RawState`s and resource identities from
+//!   [`Value`](crate::value::Value)s and back (msgpack, JSON).
 //! * [`diagnostics`]: picking error diagnostics and the attributes they name, and the
 //!   assertions the protocol tests make on them ("no errors", "unsupported",
 //!   "could not be decoded").

@@ -76,3 +76,25 @@ pub fn raw_state_flatmap<K: ToString, V: ToString>(
             .collect(),
     })
 }
+
+/// `v` as the `ResourceIdentityData` of a request (msgpack of the identity type `ty`),
+/// wrapped in `Some`.
+///
+/// # Panics
+/// If `v` does not conform to `ty`.
+pub fn identity_data(ty: &Type, v: &Value) -> Option<pb::ResourceIdentityData> {
+    Some(pb::ResourceIdentityData {
+        identity_data: dynamic_value(ty, v),
+    })
+}
+
+/// The identity in a response's `ResourceIdentityData`, decoded with the identity type `ty`;
+/// `None` when the response carries none.
+///
+/// # Panics
+/// If the identity does not decode as `ty`.
+pub fn decode_identity(ty: &Type, d: &Option<pb::ResourceIdentityData>) -> Option<Value> {
+    d.as_ref()
+        .and_then(|i| i.identity_data.as_ref())
+        .map(|dv| msgpack::decode(ty, &dv.msgpack).expect("the identity decodes as msgpack"))
+}
