@@ -26,6 +26,7 @@ pub mod client;
 pub mod data_sources;
 pub mod ephemeral;
 pub mod functions;
+pub mod list_resources;
 pub mod provider;
 pub mod resources;
 

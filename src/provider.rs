@@ -319,6 +319,10 @@ impl Provider for CloudDbProvider {
         crate::data_sources::all()
     }
 
+    fn list_resources(&self) -> Vec<Arc<dyn tfplugin::provider::ListResource<Client>>> {
+        crate::list_resources::all()
+    }
+
     fn functions(&self) -> Vec<Arc<dyn Function>> {
         crate::functions::all()
     }

@@ -136,6 +136,33 @@ impl Client {
     }
 }
 
+impl Client {
+    /// One page of `GET /backups[?instance=NAME]` (at most `page_size`), for callers that
+    /// handle each page as it arrives (`terraform query`).
+    pub async fn list_backups_page(
+        &self,
+        instance: Option<&str>,
+        page_size: u64,
+        token: Option<String>,
+    ) -> Result<super::Page<BackupRecord>, ApiError> {
+        let mut query = vec![(
+            "page_size",
+            page_size.clamp(1, super::MAX_PAGE_SIZE).to_string(),
+        )];
+        if let Some(i) = instance {
+            query.push(("instance", i.to_string()));
+        }
+        if let Some(t) = token {
+            query.push(("page_token", t));
+        }
+        let reply = self
+            .send(Method::GET, "/backups", &query, None, None, None)
+            .await?;
+        let page: BackupPage = decode(&reply, &self.secrets(None))?;
+        Ok(super::Page::new(page.backups, page.next_page_token))
+    }
+}
+
 /// The error for a page token that repeats.
 fn endless(what: &str, reply: &super::Reply) -> ApiError {
     ApiError::Decode {

@@ -149,6 +149,17 @@ pub struct PatchFirewallRule {
     pub description: Option<String>,
 }
 
+/// One page of `GET …/<segment>`: the items are under the segment's name (`databases`,
+/// `users`, `firewallRules`).
+#[derive(Debug, Deserialize)]
+#[serde(bound = "T: DeserializeOwned")]
+struct ChildPage<T> {
+    #[serde(alias = "databases", alias = "users", alias = "firewallRules", default)]
+    items: Vec<T>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+}
+
 fn collection(kind: ChildKind, instance: &str) -> String {
     format!("/instances/{}/{}", encode_segment(instance), kind.segment())
 }
@@ -173,6 +184,36 @@ impl Client {
         let path = item(kind, instance, name);
         match self.send(Method::GET, &path, &[], None, None, None).await {
             Ok(reply) => Ok(Some(decode(&reply, &self.secrets(None))?)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One page of `GET …/<segment>` (at most `page_size` records, in name order). `Ok(None)`
+    /// when the instance does not exist.
+    pub async fn list_children_page<T: ChildRecord>(
+        &self,
+        kind: ChildKind,
+        instance: &str,
+        page_size: u64,
+        token: Option<String>,
+    ) -> Result<Option<super::Page<T>>, ApiError> {
+        let mut query = vec![(
+            "page_size",
+            page_size.clamp(1, super::MAX_PAGE_SIZE).to_string(),
+        )];
+        if let Some(t) = token {
+            query.push(("page_token", t));
+        }
+        let path = collection(kind, instance);
+        match self
+            .send(Method::GET, &path, &query, None, None, None)
+            .await
+        {
+            Ok(reply) => {
+                let page: ChildPage<T> = decode(&reply, &self.secrets(None))?;
+                Ok(Some(super::Page::new(page.items, page.next_page_token)))
+            }
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }

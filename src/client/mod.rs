@@ -42,6 +42,35 @@ use types::{
     UpdateInstanceRequest,
 };
 
+/// The largest page the API serves (`page_size` is capped there).
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+/// One page of a list call and the token of the next one (`None`: this was the last page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A page from the API's `next_page_token`, where an empty token also means "no more".
+    pub fn new(items: Vec<T>, next_page_token: Option<String>) -> Self {
+        Page {
+            items,
+            next: next_page_token.filter(|t| !t.is_empty()),
+        }
+    }
+}
+
+/// Server-side filters of `GET /instances` (every one must match).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceQuery {
+    /// `state=…`
+    pub state: Option<String>,
+    /// `label=key:value`, one per label.
+    pub labels: Vec<(String, String)>,
+}
+
 /// Everything needed to build a [`Client`]; assembled by the provider's `configure`.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -271,20 +300,41 @@ impl Client {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut query = vec![("page_size", "100".to_string())];
-            if let Some(t) = &token {
-                query.push(("page_token", t.clone()));
-            }
-            let reply = self
-                .send(Method::GET, "/instances", &query, None, None, None)
+            let page = self
+                .list_instances_page(&InstanceQuery::default(), MAX_PAGE_SIZE, token)
                 .await?;
-            let page: InstancePage = decode(&reply, &self.secrets(None))?;
-            out.extend(page.instances);
-            match page.next_page_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(out),
+            out.extend(page.items);
+            match page.next {
+                Some(t) => token = Some(t),
+                None => return Ok(out),
             }
         }
+    }
+
+    /// One page of `GET /instances` (at most `page_size` instances, filtered by the server as
+    /// `query` says), for callers that handle each page as it arrives (`terraform query`
+    /// streams them) instead of collecting the whole project.
+    pub async fn list_instances_page(
+        &self,
+        query: &InstanceQuery,
+        page_size: u64,
+        token: Option<String>,
+    ) -> Result<Page<Instance>, ApiError> {
+        let mut q = vec![("page_size", page_size.clamp(1, MAX_PAGE_SIZE).to_string())];
+        if let Some(s) = &query.state {
+            q.push(("state", s.clone()));
+        }
+        for (k, v) in &query.labels {
+            q.push(("label", format!("{k}:{v}")));
+        }
+        if let Some(t) = token {
+            q.push(("page_token", t));
+        }
+        let reply = self
+            .send(Method::GET, "/instances", &q, None, None, None)
+            .await?;
+        let page: InstancePage = decode(&reply, &self.secrets(None))?;
+        Ok(Page::new(page.instances, page.next_page_token))
     }
 
     /// `POST /instances` → the create operation.

@@ -10,7 +10,9 @@
 //!   404 means it is gone (removed from state, so the next plan takes a new one).
 //! - **Update** only ever changes `timeouts` (every argument replaces the backup).
 //! - **Delete** treats 404 as done.
-//! - **Import** takes the backup `NAME` (the ID; backups are project-level).
+//! - **Import** takes the backup `NAME` (the ID; backups are project-level) or an identity
+//!   (`project`, `name`).
+//! - **Identity** `{project, name}` comes with every create, read, update and import.
 //!
 //! Layout: `model` (the Rust mirror of the schema), `schema`.
 
@@ -23,14 +25,15 @@ use async_trait::async_trait;
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::model::{Field, timeout};
 use tfplugin::provider::{
-    ApplyResult, Context, CreateRequest, DeleteRequest, ImportRequest, ImportResult, PlanRequest,
-    PlanResponse, PrivateState, ReadRequest, ReadResult, Resource, UpdateRequest,
+    ApplyResult, Context, CreateRequest, DeleteRequest, ImportBy, ImportRequest, ImportResult,
+    PlanRequest, PlanResponse, PrivateState, ReadRequest, ReadResult, Resource, UpdateRequest,
 };
-use tfplugin::schema::Schema;
+use tfplugin::schema::{IdentitySchema, Schema};
 use tfplugin::value::{AttributePath, Value};
 use tokio::time::Instant;
 
 use super::common::{api_diags, create_outcome_unknown, while_busy};
+use super::identity::{self, BackupIdentity};
 use super::instance::valid_name;
 use crate::client::backups::{BackupRecord, CreateBackupRequest};
 use crate::client::{ApiError, Client, IdempotencyKey};
@@ -154,6 +157,7 @@ async fn recover_create(
         );
         let s =
             Value::from_model(&state_from_api(rec, Some(planned))).map_err(Diagnostics::from)?;
+        let id = identity::to_value(&BackupIdentity::new(client, &rec.name))?;
         let mut warn = Diagnostics::new();
         warn.warning(
             format!("Backup {:?} was taken although its create call failed", rec.name),
@@ -163,7 +167,7 @@ async fn recover_create(
                 err.detail()
             ),
         );
-        return Ok(ApplyResult::partial(s, warn));
+        return Ok(ApplyResult::partial(s, warn).with_identity(id));
     }
     match planned.name.as_str() {
         Some(name) if backups.iter().any(|b| b.name == name) => {
@@ -205,6 +209,10 @@ impl Resource<Client> for BackupResource {
 
     fn schema(&self) -> Schema {
         schema()
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(identity::backup_schema())
     }
 
     async fn modify_plan(
@@ -258,10 +266,12 @@ impl Resource<Client> for BackupResource {
         })
         .await;
         match created {
-            Ok(rec) => Ok(ApplyResult::from_model(&state_from_api(
-                &rec,
-                Some(&planned),
-            ))?),
+            // The API may have chosen the name: the identity is the record's.
+            Ok(rec) => Ok(
+                ApplyResult::from_model(&state_from_api(&rec, Some(&planned)))?.with_identity(
+                    identity::to_value(&BackupIdentity::new(&client, &rec.name))?,
+                ),
+            ),
             Err(e) if e.is_not_found() => {
                 let mut d = diags(&summary, &e);
                 d.push(
@@ -306,7 +316,8 @@ impl Resource<Client> for BackupResource {
             Ok(Some(rec)) => Ok(ReadResult::from_model(
                 &state_from_api(&rec, Some(&current)),
                 req.private,
-            )?),
+            )?
+            .with_identity(identity::to_value(&BackupIdentity::new(client, &name))?)),
             Ok(None) => {
                 tracing::info!(name, "backup no longer exists; removing from state");
                 Ok(ReadResult::gone())
@@ -330,7 +341,8 @@ impl Resource<Client> for BackupResource {
         match client.with_stop(ctx).get_backup(&name).await {
             Ok(Some(rec)) => Ok(
                 ApplyResult::from_model(&state_from_api(&rec, Some(&planned)))?
-                    .with_private(req.planned_private),
+                    .with_private(req.planned_private)
+                    .with_identity(identity::to_value(&BackupIdentity::new(client, &name))?),
             ),
             Ok(None) => Err(Diagnostic::error(
                 summary,
@@ -378,12 +390,22 @@ impl Resource<Client> for BackupResource {
         client: &Client,
         req: ImportRequest,
     ) -> Result<ImportResult, Diagnostics> {
-        let name = import_name(req.require_id()?)?;
+        let by_identity: BackupIdentity;
+        let name = match &req.by {
+            ImportBy::Id(id) => import_name(id)?,
+            ImportBy::Identity(v) => {
+                by_identity = identity::imported(v, client, TYPE_NAME, |i: &BackupIdentity| {
+                    i.project.as_deref()
+                })?;
+                import_name(&by_identity.name)?
+            }
+        };
         match client.with_stop(ctx).get_backup(name).await {
             Ok(Some(rec)) => Ok(ImportResult::from_model(
                 &state_from_api(&rec, None),
                 PrivateState::new(),
-            )?),
+            )?
+            .with_identity(identity::to_value(&BackupIdentity::new(client, name))?)),
             Ok(None) => Err(Diagnostic::error(
                 "Cannot import non-existent CloudDB backup",
                 format!(

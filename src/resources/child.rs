@@ -12,7 +12,9 @@
 //!   removes it from state without an error.
 //! - **Update** sends only what changed (the type decides), again waiting out a busy instance.
 //! - **Delete** treats 404 as done, so destroying children after their instance is gone succeeds.
-//! - **Import** takes `INSTANCE/NAME`; values the API never returns (passwords) stay null.
+//! - **Import** takes `INSTANCE/NAME` or an identity (`project`, `instance`, `name`); values the
+//!   API never returns (passwords) stay null.
+//! - **Identity** `{project, instance, name}` comes with every create, read, update and import.
 
 use std::fmt::Debug;
 use std::marker::PhantomData;
@@ -24,14 +26,15 @@ use serde::de::DeserializeOwned;
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::model::{Field, TimeoutsModel, timeout};
 use tfplugin::provider::{
-    ApplyResult, Context, CreateRequest, DeleteRequest, ImportRequest, ImportResult, PlanRequest,
-    PlanResponse, PrivateState, ReadRequest, ReadResult, Resource, UpdateRequest,
+    ApplyResult, Context, CreateRequest, DeleteRequest, ImportBy, ImportRequest, ImportResult,
+    PlanRequest, PlanResponse, PrivateState, ReadRequest, ReadResult, Resource, UpdateRequest,
 };
-use tfplugin::schema::Schema;
+use tfplugin::schema::{IdentitySchema, Schema};
 use tfplugin::value::Value;
 use tokio::time::Instant;
 
 use super::common::{api_diags, api_diags_as, create_outcome_unknown, split_pair_id, while_busy};
+use super::identity::{self, ChildIdentity};
 use crate::client::children::{ChildKind, ChildRecord};
 use crate::client::{ApiError, Client, IdempotencyKey};
 
@@ -130,6 +133,13 @@ pub trait ChildType: Send + Sync + 'static {
     /// State from the API record. `known` is the plan or prior state: the source of what the API
     /// never returns (secrets, version counters) and of the user's spelling of "unset".
     fn state(rec: &Self::Record, known: Option<&Self::Model>) -> Self::Model;
+
+    /// The configuration generated for an existing record (see
+    /// [`Resource::generate_config`]); `config` is the framework's answer. Types with secrets the
+    /// API never returns leave them out here.
+    fn generate_config(_state: &Value, config: Value) -> Result<Value, Diagnostics> {
+        Ok(config)
+    }
 
     /// Checks across attributes (values may be unknown).
     fn validate(_config: &Self::Model) -> Diagnostics {
@@ -262,6 +272,14 @@ impl<T: ChildType> Resource<Client> for ChildResource<T> {
         T::schema()
     }
 
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(identity::child_schema(noun::<T>()))
+    }
+
+    fn generate_config(&self, state: &Value, config: Value) -> Result<Value, Diagnostics> {
+        T::generate_config(state, config)
+    }
+
     async fn validate(&self, _ctx: &Context, config: &Value) -> Diagnostics {
         match config.to::<T::Model>() {
             Ok(m) => T::validate(&m),
@@ -314,11 +332,12 @@ impl<T: ChildType> Resource<Client> for ChildResource<T> {
         let client = client.with_stop(ctx).with_deadline(deadline);
         let key = IdempotencyKey::new();
         let body = T::create_body(&planned, &config);
+        let identity = identity::to_value(&ChildIdentity::new(&client, &instance, &name))?;
         let created = while_busy(ctx, &client, deadline, T::TYPE_NAME, || {
             client.create_child::<_, T::Record>(T::KIND, &instance, &body, &key)
         })
         .await;
-        match created {
+        let result = match created {
             Ok(rec) => Ok(ApplyResult::from_model(&T::state(&rec, Some(&planned)))?),
             Err(e) if e.is_not_found() => Err(no_instance::<T>(&summary, &instance, &client)),
             Err(e) if create_outcome_unknown(&e) => {
@@ -335,7 +354,8 @@ impl<T: ChildType> Resource<Client> for ChildResource<T> {
                 Err(d)
             }
             Err(e) => Err(write_diags::<T>(&config, &summary, &e)),
-        }
+        };
+        result.map(|r| r.with_identity(identity))
     }
 
     async fn read(
@@ -356,7 +376,10 @@ impl<T: ChildType> Resource<Client> for ChildResource<T> {
             Ok(Some(rec)) => Ok(ReadResult::from_model(
                 &T::state(&rec, Some(&current)),
                 req.private,
-            )?),
+            )?
+            .with_identity(identity::to_value(&ChildIdentity::new(
+                &client, &instance, &name,
+            ))?)),
             Ok(None) => {
                 tracing::info!(
                     instance,
@@ -432,8 +455,10 @@ impl<T: ChildType> Resource<Client> for ChildResource<T> {
                 Err(e) => return Err(diags::<T>(&summary, &e)),
             },
         };
+        let identity = identity::to_value(&ChildIdentity::new(&client, &instance, &name))?;
         Ok(ApplyResult::from_model(&T::state(&rec, Some(&planned)))?
-            .with_private(req.planned_private))
+            .with_private(req.planned_private)
+            .with_identity(identity))
     }
 
     async fn delete(
@@ -470,14 +495,25 @@ impl<T: ChildType> Resource<Client> for ChildResource<T> {
         client: &Client,
         req: ImportRequest,
     ) -> Result<ImportResult, Diagnostics> {
-        let id = req.require_id()?;
-        let (instance, name) = split_pair_id(id, "INSTANCE/NAME")?;
+        let by_identity: ChildIdentity;
+        let (instance, name) = match &req.by {
+            ImportBy::Id(id) => split_pair_id(id, "INSTANCE/NAME")?,
+            ImportBy::Identity(v) => {
+                by_identity = identity::imported(v, client, T::TYPE_NAME, |i: &ChildIdentity| {
+                    i.project.as_deref()
+                })?;
+                (by_identity.instance.as_str(), by_identity.name.as_str())
+            }
+        };
         let client = client.with_stop(ctx);
         match client.get_child::<T::Record>(T::KIND, instance, name).await {
             Ok(Some(rec)) => Ok(ImportResult::from_model(
                 &T::state(&rec, None),
                 PrivateState::new(),
-            )?),
+            )?
+            .with_identity(identity::to_value(&ChildIdentity::new(
+                &client, instance, name,
+            ))?)),
             Ok(None) => Err(Diagnostic::error(
                 format!("Cannot import non-existent {}", noun::<T>()),
                 format!(

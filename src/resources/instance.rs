@@ -31,15 +31,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tfplugin::diag::{Diagnostic, Diagnostics};
-use tfplugin::model::timeout;
+use tfplugin::model::{Field, timeout};
 use tfplugin::provider::{
-    ApplyResult, Context, CreateRequest, DeleteRequest, ImportRequest, ImportResult, PlanRequest,
-    PlanResponse, PrivateState, ReadRequest, ReadResult, Resource, UpdateRequest,
+    ApplyResult, Context, CreateRequest, DeleteRequest, ImportBy, ImportRequest, ImportResult,
+    PlanRequest, PlanResponse, PrivateState, ReadRequest, ReadResult, Resource, UpdateRequest,
 };
-use tfplugin::schema::Schema;
+use tfplugin::schema::{IdentitySchema, Schema};
 use tfplugin::value::{AttributePath, Value};
 use tokio::time::Instant;
 
+use super::identity::{self, InstanceIdentity};
 use crate::client::types::{Instance, Operation, SourceBackup};
 use crate::client::wait::{WaitError, wait_operation};
 use crate::client::{ApiError, Client, IdempotencyKey};
@@ -369,6 +370,12 @@ fn import_name<'a>(id: &'a str, project: &str) -> Result<&'a str, Diagnostics> {
     Ok(name)
 }
 
+/// The state an instance Terraform has not seen yet reads as: what an import records, and what
+/// `terraform query` shows as its resource object.
+pub fn state_of_unseen(inst: &Instance) -> InstanceModel {
+    convert::state_from_api(inst, None)
+}
+
 /// GET the instance right after an operation, tolerating the eventual-consistency window.
 async fn get_fresh(
     client: &Client,
@@ -396,6 +403,10 @@ impl Resource<Client> for InstanceResource {
 
     fn schema(&self) -> Schema {
         schema()
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(identity::instance_schema())
     }
 
     async fn validate(&self, _ctx: &Context, config: &Value) -> Diagnostics {
@@ -457,6 +468,9 @@ impl Resource<Client> for InstanceResource {
         let planned: InstanceModel = req.planned_state.to()?;
         let config: InstanceModel = req.config.to()?;
         let name = planned.name.known_or(String::new());
+        // Every outcome that records the instance (tainted ones too) carries its identity.
+        let identity = identity::to_value(&InstanceIdentity::new(client, &name))?;
+        let result = async {
         let deadline = Instant::now() + timeout(&config.timeouts, "create", DEFAULT_TIMEOUT);
         let client = client.with_stop(ctx).with_deadline(deadline);
         let key = IdempotencyKey::new();
@@ -522,6 +536,9 @@ impl Resource<Client> for InstanceResource {
             ),
             Err(e) => partial(None, private, api_diags(&summary, &e)),
         }
+        }
+        .await;
+        result.map(|r| r.with_identity(identity))
     }
 
     async fn read(
@@ -553,10 +570,12 @@ impl Resource<Client> for InstanceResource {
                     private.remove(PRIVATE_PENDING);
                 }
                 private.set(PRIVATE_ETAG, &inst.etag);
+                let identity = identity::to_value(&InstanceIdentity::new(&client, &name))?;
                 Ok(ReadResult::from_model(
                     &convert::state_from_api(&inst, Some(&current)),
                     private,
-                )?)
+                )?
+                .with_identity(identity))
             }
             Ok(None) => {
                 tracing::info!(name, "instance no longer exists; removing from state");
@@ -579,6 +598,8 @@ impl Resource<Client> for InstanceResource {
         let planned: InstanceModel = req.planned_state.to()?;
         let config: InstanceModel = req.config.to()?;
         let name = prior.api_name().unwrap_or_default().to_string();
+        let identity = identity::to_value(&InstanceIdentity::new(client, &name))?;
+        let result = async {
         let summary = format!("Error updating CloudDB instance {name:?}");
         let deadline = Instant::now() + timeout(&config.timeouts, "update", DEFAULT_TIMEOUT);
         let client = client.with_stop(ctx).with_deadline(deadline);
@@ -661,6 +682,9 @@ impl Resource<Client> for InstanceResource {
             ),
             Err(e) => keep_prior(private, api_diags(&summary, &e)),
         }
+        }
+        .await;
+        result.map(|r| r.with_identity(identity))
     }
 
     async fn delete(
@@ -735,17 +759,39 @@ impl Resource<Client> for InstanceResource {
         client: &Client,
         req: ImportRequest,
     ) -> Result<ImportResult, Diagnostics> {
-        let id = req.require_id()?;
-        let name = import_name(id, client.project())?;
+        let identity_name: String;
+        let name = match &req.by {
+            ImportBy::Id(id) => import_name(id, client.project())?,
+            ImportBy::Identity(v) => {
+                let id: InstanceIdentity =
+                    identity::imported(v, client, "clouddb_instance", |i: &InstanceIdentity| {
+                        i.project.as_deref()
+                    })?;
+                if !valid_name(&id.name) {
+                    return Err(Diagnostic::error(
+                        "Invalid import identity",
+                        format!(
+                            "{:?} is not an instance name: 3-63 of a-z, 0-9 and '-', starting with \
+                             a letter and not ending with '-'.",
+                            id.name.chars().take(80).collect::<String>()
+                        ),
+                    )
+                    .into());
+                }
+                identity_name = id.name;
+                &identity_name
+            }
+        };
         let client = client.with_stop(ctx);
         match client.get_instance(name).await {
             Ok(Some(inst)) => {
                 let mut private = PrivateState::new();
                 private.set(PRIVATE_ETAG, &inst.etag);
-                Ok(ImportResult::from_model(
-                    &convert::state_from_api(&inst, None),
-                    private,
-                )?)
+                let identity = identity::to_value(&InstanceIdentity::new(&client, name))?;
+                Ok(
+                    ImportResult::from_model(&convert::state_from_api(&inst, None), private)?
+                        .with_identity(identity),
+                )
             }
             Ok(None) => Err(Diagnostic::error(
                 "Cannot import non-existent CloudDB instance",
@@ -760,6 +806,15 @@ impl Resource<Client> for InstanceResource {
                 &e,
             )),
         }
+    }
+
+    /// Beyond the framework's rules: the admin password. The API never returns it, so no
+    /// state holds the real one; generating `admin_password = null # sensitive` would only
+    /// invite a wrong value (leaving it out plans no change, as after an import).
+    fn generate_config(&self, _state: &Value, config: Value) -> Result<Value, Diagnostics> {
+        let mut m: InstanceModel = config.to()?;
+        m.admin_password = Field::Null;
+        Ok(Value::from_model(&m)?)
     }
 
     fn upgrade_state(

@@ -9,6 +9,7 @@ pub mod child;
 pub mod common;
 pub mod database;
 pub mod firewall_rule;
+pub mod identity;
 pub mod instance;
 pub mod user;
 

@@ -218,6 +218,14 @@ impl ChildType for UserType {
         (patch != PatchUser::default()).then_some(patch)
     }
 
+    /// The API never returns a password, so no state holds the real one: generated
+    /// configuration leaves `password` out (it plans no change, as after an import).
+    fn generate_config(_state: &Value, config: Value) -> Result<Value, Diagnostics> {
+        let mut m: UserModel = config.to()?;
+        m.password = Field::Null;
+        Ok(Value::from_model(&m)?)
+    }
+
     fn state(rec: &User, known: Option<&UserModel>) -> UserModel {
         let instance = parent_instance(&rec.instance, known);
         // No roles reads as the user's "unset" when the configuration leaves roles out.
