@@ -14,6 +14,7 @@ mod ephemeral;
 mod examples;
 mod firewall_rule;
 mod functions;
+mod identity_query;
 mod instance;
 mod provider;
 mod reliability;
