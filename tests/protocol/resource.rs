@@ -7,7 +7,9 @@ use tfplugin::testing::diagnostics::{
     assert_no_errors, assert_unsupported, error_attributes, errors, path_first_attribute,
 };
 use tfplugin::testing::requests;
-use tfplugin::testing::values::{decode, dynamic_value, raw_state_flatmap, raw_state_json};
+use tfplugin::testing::values::{
+    decode, decode_identity, dynamic_value, raw_state_flatmap, raw_state_json,
+};
 use tfplugin::value::Value;
 
 use crate::{Cloud, INSTANCE, apply, instance_config, instance_ty, launch, plan, shutdown_cleanly};
@@ -393,27 +395,47 @@ async fn upgrade_resource_state() {
     shutdown_cleanly(p).await;
 }
 
-/// No identity schema → says so.
+/// Identity schema version 0: a stored version-0 identity comes back as it is; another
+/// version cannot be upgraded (there is no older one).
 #[tokio::test]
 async fn upgrade_resource_identity() {
     let p = launch().await;
-    let ui = p
-        .provider
-        .clone()
+    let mut c = p.provider.clone();
+    let ui = c
         .upgrade_resource_identity(pb::upgrade_resource_identity::Request {
             type_name: INSTANCE.into(),
             version: 0,
-            raw_identity: raw_state_json(&br#"{"name":"proto-db"}"#[..]),
+            raw_identity: raw_state_json(&br#"{"project":"proj1","name":"proto-db"}"#[..]),
         })
         .await
         .expect("UpgradeResourceIdentity")
         .into_inner();
-    assert_unsupported(
-        "UpgradeResourceIdentity",
-        &ui.diagnostics,
-        "identity",
-        INSTANCE,
+    assert_no_errors("UpgradeResourceIdentity", &ui.diagnostics);
+    let ty = tfplugin::value::Type::object([
+        ("project", tfplugin::value::Type::String),
+        ("name", tfplugin::value::Type::String),
+    ]);
+    assert_eq!(
+        decode_identity(&ty, &ui.upgraded_identity),
+        Some(Value::object([
+            ("project", Value::from("proj1")),
+            ("name", Value::from("proto-db")),
+        ]))
     );
-    assert!(ui.upgraded_identity.is_none());
+    let newer = c
+        .upgrade_resource_identity(pb::upgrade_resource_identity::Request {
+            type_name: INSTANCE.into(),
+            version: 1,
+            raw_identity: raw_state_json(&br#"{"project":"proj1","name":"proto-db"}"#[..]),
+        })
+        .await
+        .expect("UpgradeResourceIdentity")
+        .into_inner();
+    assert_eq!(
+        errors(&newer.diagnostics).len(),
+        1,
+        "{:?}",
+        newer.diagnostics
+    );
     shutdown_cleanly(p).await;
 }

@@ -145,7 +145,10 @@ async fn get_provider_schema() {
         .expect("data source block");
     assert!(ds.attributes.iter().any(|a| a.name == "name" && a.required));
     assert!(!ds.attributes.iter().any(|a| a.name == "admin_password"));
-    assert!(s.list_resource_schemas.is_empty());
+    // Every managed type can be listed (`terraform query`).
+    let mut lists: Vec<&str> = s.list_resource_schemas.keys().map(String::as_str).collect();
+    lists.sort_unstable();
+    assert_eq!(lists, RESOURCES);
     let mut functions: Vec<&str> = s.functions.keys().map(String::as_str).collect();
     functions.sort_unstable();
     assert_eq!(functions, ["connection_uri", "parse_tier"]);
@@ -166,7 +169,8 @@ async fn get_provider_schema() {
     shutdown_cleanly(p).await;
 }
 
-/// clouddb_instance has no identity → the empty answer.
+/// Every managed type has a version-0 identity: `project` (optional for import) and the
+/// names (required for import).
 #[tokio::test]
 async fn get_resource_identity_schemas() {
     let p = launch().await;
@@ -178,10 +182,32 @@ async fn get_resource_identity_schemas() {
         .expect("GetResourceIdentitySchemas")
         .into_inner();
     assert_no_errors("GetResourceIdentitySchemas", &ids.diagnostics);
-    assert!(
-        ids.identity_schemas.is_empty(),
-        "{:?}",
-        ids.identity_schemas
-    );
+    let mut types: Vec<&str> = ids.identity_schemas.keys().map(String::as_str).collect();
+    types.sort_unstable();
+    assert_eq!(types, RESOURCES);
+    for (ty, names) in [
+        (INSTANCE, &["name"][..]),
+        ("clouddb_backup", &["name"]),
+        ("clouddb_database", &["instance", "name"]),
+        ("clouddb_user", &["instance", "name"]),
+        ("clouddb_firewall_rule", &["instance", "name"]),
+    ] {
+        let s = &ids.identity_schemas[ty];
+        assert_eq!(s.version, 0, "{ty}");
+        let attrs: Vec<(&str, bool, bool)> = s
+            .identity_attributes
+            .iter()
+            .map(|a| {
+                (
+                    a.name.as_str(),
+                    a.required_for_import,
+                    a.optional_for_import,
+                )
+            })
+            .collect();
+        let mut want = vec![("project", false, true)];
+        want.extend(names.iter().map(|n| (*n, true, false)));
+        assert_eq!(attrs, want, "{ty}");
+    }
     shutdown_cleanly(p).await;
 }

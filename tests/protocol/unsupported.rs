@@ -140,14 +140,17 @@ async fn ephemeral_resources() {
     shutdown_cleanly(p).await;
 }
 
-/// ValidateListResourceConfig, ListResource (one event carrying the diagnostic, then end of stream).
+/// ValidateListResourceConfig, ListResource of a type the provider does not list (one event
+/// carrying the diagnostic, then end of stream); its list resources are tested through Terraform
+/// in tests/acceptance/identity_query.rs.
 #[tokio::test]
 async fn list_resources() {
     let p = launch().await;
     let mut c = p.provider.clone();
+    let missing = "clouddb_no_such_type";
     let v = c
         .validate_list_resource_config(pb::validate_list_resource_config::Request {
-            type_name: INSTANCE.into(),
+            type_name: missing.into(),
             config: None,
             include_resource_object: dynamic_value(&Type::Bool, &Value::Bool(true)),
             limit: dynamic_value(&Type::Number, &Value::int(10)),
@@ -159,11 +162,11 @@ async fn list_resources() {
         "ValidateListResourceConfig",
         &v.diagnostics,
         "list resource",
-        INSTANCE,
+        missing,
     );
     let mut ls = c
         .list_resource(pb::list_resource::Request {
-            type_name: INSTANCE.into(),
+            type_name: missing.into(),
             config: None,
             include_resource_object: true,
             limit: 10,
@@ -176,7 +179,7 @@ async fn list_resources() {
         .await
         .expect("ListResource event")
         .expect("one event");
-    assert_unsupported("ListResource", &ev.diagnostic, "list resource", INSTANCE);
+    assert_unsupported("ListResource", &ev.diagnostic, "list resource", missing);
     assert!(ls.message().await.expect("end of stream").is_none());
     shutdown_cleanly(p).await;
 }
