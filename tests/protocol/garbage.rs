@@ -249,9 +249,10 @@ fn apply_with(mut c: Rpc, set: impl FnOnce(&mut pb::apply_resource_change::Reque
     })
 }
 
-/// Every value of the table in every value-carrying field of the resource RPCs; and identity and
-/// provider_meta for a resource without an identity or provider_meta schema, which are not decoded
-/// (Terraform sends none): that call must still answer normally.
+/// Every value of the table in every value-carrying field of the resource RPCs; provider_meta,
+/// which the provider has no schema for and does not decode (Terraform sends none): that call
+/// must still answer normally; and a garbage identity (every resource type has an identity
+/// schema), which must be answered, the plugin still serving.
 #[tokio::test]
 async fn garbage_in_resource_values() {
     let started = Instant::now();
@@ -267,16 +268,23 @@ async fn garbage_in_resource_values() {
                 type_name: INSTANCE.into(),
                 current_state: null_instance(),
                 provider_meta: g.clone(),
-                current_identity: Some(pb::ResourceIdentityData { identity_data: g }),
                 ..Default::default()
             })
             .await
-            .expect("ReadResource(identity, provider_meta): gRPC OK")
+            .expect("ReadResource(provider_meta): gRPC OK")
             .into_inner();
         assert_no_errors(
             &format!("ReadResource/null state [{variant}]"),
             &r.diagnostics,
         );
+        c.read_resource(pb::read_resource::Request {
+            type_name: INSTANCE.into(),
+            current_state: null_instance(),
+            current_identity: Some(pb::ResourceIdentityData { identity_data: g }),
+            ..Default::default()
+        })
+        .await
+        .expect("ReadResource(identity): gRPC OK");
     }
     report("garbage_in_resource_values", p, &seen, 14 * 9, started).await;
 }

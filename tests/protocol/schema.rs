@@ -41,7 +41,12 @@ async fn get_metadata() {
         .map(|d| d.type_name.as_str())
         .collect();
     assert_eq!(data, DATA_SOURCES);
-    assert!(m.list_resources.is_empty());
+    let lists: Vec<&str> = m
+        .list_resources
+        .iter()
+        .map(|l| l.type_name.as_str())
+        .collect();
+    assert_eq!(lists, RESOURCES);
     let ephemeral: Vec<&str> = m
         .ephemeral_resources
         .iter()

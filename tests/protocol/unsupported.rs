@@ -6,7 +6,7 @@ use tfplugin::testing::diagnostics::{assert_no_errors, assert_unsupported, error
 use tfplugin::testing::values::dynamic_value;
 use tfplugin::value::{Type, Value};
 
-use crate::{INSTANCE, instance_config, instance_ty, launch, shutdown_cleanly};
+use crate::{instance_config, instance_ty, launch, shutdown_cleanly};
 
 /// ValidateDataResourceConfig, ReadDataSource of a data source type the provider does not have:
 /// one error naming it (the provider's data sources are tested through Terraform, in
