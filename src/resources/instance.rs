@@ -33,8 +33,9 @@ use serde::{Deserialize, Serialize};
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::model::timeout;
 use tfplugin::provider::{
-    ApplyResult, Context, CreateRequest, DeleteRequest, ImportRequest, ImportResult, PlanRequest,
-    PlanResponse, PrivateState, ReadRequest, ReadResult, Resource, UpdateRequest,
+    ApplyResult, Context, CreateRequest, DeleteRequest, ImportRequest, ImportResult,
+    MoveStateRequest, MoveStateResult, PlanRequest, PlanResponse, PrivateState, ReadRequest,
+    ReadResult, Resource, UpdateRequest,
 };
 use tfplugin::schema::Schema;
 use tfplugin::value::{AttributePath, Value};
@@ -75,6 +76,13 @@ pub const TIERS: &[&str] = &[
     "db-standard-4",
     "db-highmem-8",
 ];
+
+/// The deprecated old type name (`super::db_instance`) that `moved` blocks migrate from.
+pub const DEPRECATED_ALIAS: &str = "clouddb_db_instance";
+/// Namespace and type of this provider's source address. Moves are accepted from any hostname
+/// with it (registry.terraform.io, a mirror's or another registry's host): the same provider
+/// installed from elsewhere, with the same schema.
+const PROVIDER_NAMESPACE_TYPE: &str = "clouddb/clouddb";
 
 /// Private-state keys.
 const PRIVATE_PENDING: &str = "pending_operation";
@@ -331,6 +339,62 @@ async fn recover_create(
             Err(d)
         }
     }
+}
+
+/// `moved { from = clouddb_db_instance.a  to = clouddb_instance.a }`: the alias has this type's
+/// schema, so its state (version 1, or 0 through the usual upgrade) is taken over unchanged,
+/// with its private state (pending operation, ETag). No API call: the instance stays as it is.
+fn move_from_alias(req: MoveStateRequest) -> Result<MoveStateResult, Diagnostics> {
+    let refuse = |why: String| -> Diagnostics {
+        Diagnostic::error(
+            "Move to clouddb_instance not supported",
+            format!(
+                "{why} clouddb_instance accepts moved blocks only from {DEPRECATED_ALIAS} of the \
+                 clouddb/clouddb provider, at schema version 0 or {SCHEMA_VERSION}."
+            ),
+        )
+        .into()
+    };
+    let from_this_provider = req
+        .source_provider_address
+        .trim_end_matches('/')
+        .ends_with(&format!("/{PROVIDER_NAMESPACE_TYPE}"));
+    if req.source_type_name != DEPRECATED_ALIAS || !from_this_provider {
+        return Err(refuse(format!(
+            "Cannot move {} of provider {:?}.",
+            req.source_type_name, req.source_provider_address
+        )));
+    }
+    let json = match req.source_schema_version {
+        0 => upgrade::upgrade_v0_to_v1(req.source_state).map_err(|e| {
+            Diagnostic::error(
+                format!("Unable to upgrade {DEPRECATED_ALIAS} state from version 0"),
+                e,
+            )
+        })?,
+        SCHEMA_VERSION => req.source_state,
+        v => {
+            return Err(refuse(format!(
+                "The {DEPRECATED_ALIAS} state has schema version {v}, which this provider does not know."
+            )));
+        }
+    };
+    let decoded = tfplugin::value::raw_state::from_json_state(&schema().implied_type(), &json)
+        .map_err(|e| {
+            Diagnostic::error(
+                format!("Unable to read {DEPRECATED_ALIAS} state"),
+                format!("The stored state does not fit the clouddb_instance schema: {e}"),
+            )
+        })?;
+    // Through the model, so a state that fits the type but not the model fails here, naming
+    // the attribute, instead of after the move.
+    let model: InstanceModel = decoded.to()?;
+    Ok(MoveStateResult {
+        target_state: state(&model)?,
+        target_private: req.source_private,
+        target_identity: None,
+        diagnostics: Diagnostics::new(),
+    })
 }
 
 /// The instance name in an import ID: `NAME` or `projects/<configured project>/instances/NAME`.
@@ -778,6 +842,14 @@ impl Resource<Client> for InstanceResource {
             )
             .into()),
         }
+    }
+
+    async fn move_state(
+        &self,
+        _ctx: &Context,
+        req: MoveStateRequest,
+    ) -> Result<MoveStateResult, Diagnostics> {
+        move_from_alias(req)
     }
 }
 
