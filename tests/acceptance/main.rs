@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod actions;
 mod backup;
 mod bad_input;
 mod data_sources;
@@ -15,6 +16,7 @@ mod examples;
 mod firewall_rule;
 mod functions;
 mod instance;
+mod moved;
 mod provider;
 mod reliability;
 mod security;
