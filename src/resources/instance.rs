@@ -1596,3 +1596,48 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod move_tests {
+    use super::*;
+
+    fn request(source_type: &str, address: &str, version: i64) -> MoveStateRequest {
+        let ty = schema().implied_type();
+        let model = InstanceModel {
+            name: "db1".into(),
+            tier: "db-small".into(),
+            ..Default::default()
+        };
+        let value = Value::from_model(&model).expect("model writes");
+        let value = tfplugin::model::conform(value, &ty).expect("fits the schema");
+        MoveStateRequest {
+            source_provider_address: address.into(),
+            source_type_name: source_type.into(),
+            source_schema_version: version,
+            source_state: tfplugin::value::json::to_json(&ty, &value).expect("state JSON"),
+            source_private: PrivateState::new(),
+            source_identity: None,
+            source_identity_schema_version: 0,
+        }
+    }
+
+    /// The alias's version-1 state is taken over unchanged; other types, providers and
+    /// versions are refused naming what is accepted.
+    #[test]
+    fn moves_only_from_the_alias() {
+        let addr = "registry.terraform.io/clouddb/clouddb";
+        let moved =
+            move_from_alias(request(DEPRECATED_ALIAS, addr, SCHEMA_VERSION)).expect("moved");
+        let m: InstanceModel = moved.target_state.to().expect("reads");
+        assert_eq!(m.name.as_str(), Some("db1"));
+        assert_eq!(m.tier.as_str(), Some("db-small"));
+        for (ty, a, v) in [
+            ("clouddb_database", addr, 1),
+            (DEPRECATED_ALIAS, "registry.terraform.io/other/clouddb", 1),
+            (DEPRECATED_ALIAS, addr, 7),
+        ] {
+            let err = move_from_alias(request(ty, a, v)).expect_err("refused");
+            assert!(format!("{err:?}").contains(DEPRECATED_ALIAS), "{err:?}");
+        }
+    }
+}
