@@ -15,6 +15,8 @@
 //!   database logins opened, renewed and revoked on the API and never stored.
 //! - [`resources`]: the registry of resource types; [`resources::instance`] is `clouddb_instance`
 //!   (schema, plan-time checks, CRUD, import, state upgrade from schema version 0).
+//! - [`actions`]: the actions `clouddb_instance_restart`, `clouddb_instance_failover` and
+//!   `clouddb_backup_now` (Terraform 1.14+), run by `terraform apply -invoke` or `action_trigger`.
 //! - [`data_sources`]: the registry of data source types (`clouddb_instance`, `clouddb_instances`,
 //!   `clouddb_engine_versions`, `clouddb_tiers`, `clouddb_backups`), each on its typed model.
 //! - `main.rs`: parses `--debug` and hands the provider to `tfplugin`'s server.
@@ -22,6 +24,7 @@
 //! Acceptance tests live in `tests/acceptance/` and drive the real `terraform` CLI; see
 //! `tests/acceptance/README.md`.
 
+pub mod actions;
 pub mod client;
 pub mod data_sources;
 pub mod ephemeral;

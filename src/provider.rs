@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::provider::{
-    ConfigureRequest, Context, DataSource, EphemeralResource, Function, Provider, Resource,
+    Action, ConfigureRequest, Context, DataSource, EphemeralResource, Function, Provider, Resource,
 };
 use tfplugin::schema::timeouts::parse_duration;
 use tfplugin::schema::validators::{duration, int_between};
@@ -329,6 +329,10 @@ impl Provider for CloudDbProvider {
 
     fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<Client>>> {
         crate::ephemeral::all()
+    }
+
+    fn actions(&self) -> Vec<Arc<dyn Action<Client>>> {
+        crate::actions::all()
     }
 }
 

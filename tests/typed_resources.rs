@@ -33,7 +33,7 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 #[test]
 fn no_string_keyed_attribute_access_in_resources() {
     let mut files = Vec::new();
-    for dir in ["src/resources", "src/data_sources"] {
+    for dir in ["src/resources", "src/data_sources", "src/actions"] {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
         let before = files.len();
         rust_files(&root, &mut files);

@@ -34,7 +34,8 @@ use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::model::{Field, timeout};
 use tfplugin::provider::{
     ApplyResult, Context, CreateRequest, DeleteRequest, ImportBy, ImportRequest, ImportResult,
-    PlanRequest, PlanResponse, PrivateState, ReadRequest, ReadResult, Resource, UpdateRequest,
+    MoveStateRequest, MoveStateResult, PlanRequest, PlanResponse, PrivateState, ReadRequest,
+    ReadResult, Resource, UpdateRequest,
 };
 use tfplugin::schema::{IdentitySchema, Schema};
 use tfplugin::value::{AttributePath, Value};
@@ -76,6 +77,13 @@ pub const TIERS: &[&str] = &[
     "db-standard-4",
     "db-highmem-8",
 ];
+
+/// The deprecated old type name (`super::db_instance`) that `moved` blocks migrate from.
+pub const DEPRECATED_ALIAS: &str = "clouddb_db_instance";
+/// Namespace and type of this provider's source address. Moves are accepted from any hostname
+/// with it (registry.terraform.io, a mirror's or another registry's host): the same provider
+/// installed from elsewhere, with the same schema.
+const PROVIDER_NAMESPACE_TYPE: &str = "clouddb/clouddb";
 
 /// Private-state keys.
 const PRIVATE_PENDING: &str = "pending_operation";
@@ -332,6 +340,62 @@ async fn recover_create(
             Err(d)
         }
     }
+}
+
+/// `moved { from = clouddb_db_instance.a  to = clouddb_instance.a }`: the alias has this type's
+/// schema, so its state (version 1, or 0 through the usual upgrade) is taken over unchanged,
+/// with its private state (pending operation, ETag). No API call: the instance stays as it is.
+fn move_from_alias(req: MoveStateRequest) -> Result<MoveStateResult, Diagnostics> {
+    let refuse = |why: String| -> Diagnostics {
+        Diagnostic::error(
+            "Move to clouddb_instance not supported",
+            format!(
+                "{why} clouddb_instance accepts moved blocks only from {DEPRECATED_ALIAS} of the \
+                 clouddb/clouddb provider, at schema version 0 or {SCHEMA_VERSION}."
+            ),
+        )
+        .into()
+    };
+    let from_this_provider = req
+        .source_provider_address
+        .trim_end_matches('/')
+        .ends_with(&format!("/{PROVIDER_NAMESPACE_TYPE}"));
+    if req.source_type_name != DEPRECATED_ALIAS || !from_this_provider {
+        return Err(refuse(format!(
+            "Cannot move {} of provider {:?}.",
+            req.source_type_name, req.source_provider_address
+        )));
+    }
+    let json = match req.source_schema_version {
+        0 => upgrade::upgrade_v0_to_v1(req.source_state).map_err(|e| {
+            Diagnostic::error(
+                format!("Unable to upgrade {DEPRECATED_ALIAS} state from version 0"),
+                e,
+            )
+        })?,
+        SCHEMA_VERSION => req.source_state,
+        v => {
+            return Err(refuse(format!(
+                "The {DEPRECATED_ALIAS} state has schema version {v}, which this provider does not know."
+            )));
+        }
+    };
+    let decoded = tfplugin::value::raw_state::from_json_state(&schema().implied_type(), &json)
+        .map_err(|e| {
+            Diagnostic::error(
+                format!("Unable to read {DEPRECATED_ALIAS} state"),
+                format!("The stored state does not fit the clouddb_instance schema: {e}"),
+            )
+        })?;
+    // Through the model, so a state that fits the type but not the model fails here, naming
+    // the attribute, instead of after the move.
+    let model: InstanceModel = decoded.to()?;
+    Ok(MoveStateResult {
+        target_state: state(&model)?,
+        target_private: req.source_private,
+        target_identity: None,
+        diagnostics: Diagnostics::new(),
+    })
 }
 
 /// The instance name in an import ID: `NAME` or `projects/<configured project>/instances/NAME`.
@@ -833,6 +897,14 @@ impl Resource<Client> for InstanceResource {
             )
             .into()),
         }
+    }
+
+    async fn move_state(
+        &self,
+        _ctx: &Context,
+        req: MoveStateRequest,
+    ) -> Result<MoveStateResult, Diagnostics> {
+        move_from_alias(req)
     }
 }
 
@@ -1577,5 +1649,50 @@ mod tests {
                 && !convert::tests::has_key(&body, "engine_version"),
             "{body}"
         );
+    }
+}
+
+#[cfg(test)]
+mod move_tests {
+    use super::*;
+
+    fn request(source_type: &str, address: &str, version: i64) -> MoveStateRequest {
+        let ty = schema().implied_type();
+        let model = InstanceModel {
+            name: "db1".into(),
+            tier: "db-small".into(),
+            ..Default::default()
+        };
+        let value = Value::from_model(&model).expect("model writes");
+        let value = tfplugin::model::conform(value, &ty).expect("fits the schema");
+        MoveStateRequest {
+            source_provider_address: address.into(),
+            source_type_name: source_type.into(),
+            source_schema_version: version,
+            source_state: tfplugin::value::json::to_json(&ty, &value).expect("state JSON"),
+            source_private: PrivateState::new(),
+            source_identity: None,
+            source_identity_schema_version: 0,
+        }
+    }
+
+    /// The alias's version-1 state is taken over unchanged; other types, providers and
+    /// versions are refused naming what is accepted.
+    #[test]
+    fn moves_only_from_the_alias() {
+        let addr = "registry.terraform.io/clouddb/clouddb";
+        let moved =
+            move_from_alias(request(DEPRECATED_ALIAS, addr, SCHEMA_VERSION)).expect("moved");
+        let m: InstanceModel = moved.target_state.to().expect("reads");
+        assert_eq!(m.name.as_str(), Some("db1"));
+        assert_eq!(m.tier.as_str(), Some("db-small"));
+        for (ty, a, v) in [
+            ("clouddb_database", addr, 1),
+            (DEPRECATED_ALIAS, "registry.terraform.io/other/clouddb", 1),
+            (DEPRECATED_ALIAS, addr, 7),
+        ] {
+            let err = move_from_alias(request(ty, a, v)).expect_err("refused");
+            assert!(format!("{err:?}").contains(DEPRECATED_ALIAS), "{err:?}");
+        }
     }
 }

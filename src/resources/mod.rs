@@ -8,6 +8,7 @@ pub mod backup;
 pub mod child;
 pub mod common;
 pub mod database;
+pub mod db_instance;
 pub mod firewall_rule;
 pub mod identity;
 pub mod instance;
@@ -27,5 +28,6 @@ pub fn all() -> Vec<Arc<dyn Resource<Client>>> {
         Arc::new(user::UserResource::default()),
         Arc::new(firewall_rule::FirewallRuleResource::default()),
         Arc::new(backup::BackupResource),
+        Arc::new(db_instance::DbInstanceAlias::default()),
     ]
 }

@@ -40,6 +40,7 @@ fn examples_validate() {
             "data-sources",
             "ephemeral-resources",
             "functions",
+            "actions",
         ] {
             let mut dirs: Vec<String> = std::fs::read_dir(root.join(group))
                 .into_iter()

@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod actions;
 mod backup;
 mod bad_input;
 mod data_sources;
@@ -16,6 +17,7 @@ mod firewall_rule;
 mod functions;
 mod identity_query;
 mod instance;
+mod moved;
 mod provider;
 mod reliability;
 mod security;

@@ -6,12 +6,27 @@ use tfplugin::testing::diagnostics::assert_no_errors;
 use crate::{INSTANCE, launch, shutdown_cleanly};
 
 /// The resource types, in the order GetMetadata lists them (by name).
-const RESOURCES: [&str; 5] = [
+const RESOURCES: [&str; 6] = [
+    "clouddb_backup",
+    "clouddb_database",
+    "clouddb_db_instance",
+    "clouddb_firewall_rule",
+    INSTANCE,
+    "clouddb_user",
+];
+/// The list resource types: every managed type but the deprecated alias.
+const LIST_RESOURCES: [&str; 5] = [
     "clouddb_backup",
     "clouddb_database",
     "clouddb_firewall_rule",
     INSTANCE,
     "clouddb_user",
+];
+/// The action types, by name.
+const ACTIONS: [&str; 3] = [
+    "clouddb_backup_now",
+    "clouddb_instance_failover",
+    "clouddb_instance_restart",
 ];
 /// The data source types, by name.
 const DATA_SOURCES: [&str; 5] = [
@@ -46,7 +61,7 @@ async fn get_metadata() {
         .iter()
         .map(|l| l.type_name.as_str())
         .collect();
-    assert_eq!(lists, RESOURCES);
+    assert_eq!(lists, LIST_RESOURCES);
     let ephemeral: Vec<&str> = m
         .ephemeral_resources
         .iter()
@@ -56,7 +71,10 @@ async fn get_metadata() {
     let mut functions: Vec<&str> = m.functions.iter().map(|f| f.name.as_str()).collect();
     functions.sort_unstable();
     assert_eq!(functions, ["connection_uri", "parse_tier"]);
-    assert!(m.state_stores.is_empty() && m.actions.is_empty());
+    assert!(m.state_stores.is_empty());
+    let mut actions: Vec<&str> = m.actions.iter().map(|a| a.type_name.as_str()).collect();
+    actions.sort_unstable();
+    assert_eq!(actions, ACTIONS);
     let caps = m.server_capabilities.expect("server capabilities");
     assert!(caps.get_provider_schema_optional);
     shutdown_cleanly(p).await;
@@ -153,7 +171,7 @@ async fn get_provider_schema() {
     // Every managed type can be listed (`terraform query`).
     let mut lists: Vec<&str> = s.list_resource_schemas.keys().map(String::as_str).collect();
     lists.sort_unstable();
-    assert_eq!(lists, RESOURCES);
+    assert_eq!(lists, LIST_RESOURCES);
     let mut functions: Vec<&str> = s.functions.keys().map(String::as_str).collect();
     functions.sort_unstable();
     assert_eq!(functions, ["connection_uri", "parse_tier"]);
@@ -169,7 +187,19 @@ async fn get_provider_schema() {
         .expect("password attribute");
     assert!(password.sensitive && password.computed);
     assert_eq!(s.ephemeral_resource_schemas.len(), 1);
-    assert!(s.state_store_schemas.is_empty() && s.action_schemas.is_empty());
+    assert!(s.state_store_schemas.is_empty());
+    let mut actions: Vec<&str> = s.action_schemas.keys().map(String::as_str).collect();
+    actions.sort_unstable();
+    assert_eq!(actions, ACTIONS);
+    let deprecated = s
+        .resource_schemas
+        .get("clouddb_db_instance")
+        .and_then(|r| r.block.as_ref())
+        .expect("clouddb_db_instance schema");
+    assert!(
+        deprecated.deprecated,
+        "clouddb_db_instance is not marked deprecated"
+    );
     assert!(s.server_capabilities.is_some());
     shutdown_cleanly(p).await;
 }

@@ -184,7 +184,9 @@ async fn list_resources() {
     shutdown_cleanly(p).await;
 }
 
-/// ValidateActionConfig, PlanAction, InvokeAction (one Completed event, then end of stream).
+/// ValidateActionConfig, PlanAction, InvokeAction of an action type the provider does not serve
+/// (its actions are clouddb_instance_restart, clouddb_instance_failover and clouddb_backup_now):
+/// one Completed event, then end of stream.
 #[tokio::test]
 async fn actions() {
     let p = launch().await;

@@ -6,6 +6,9 @@
 //!   `<provider>_` prefix), with `examples/resources/<type>/resource.tf` and `import.sh`;
 //! * `data-sources/<name>.md` (`examples/data-sources/<type>/data-source.tf`) and
 //!   `ephemeral-resources/<name>.md` (`examples/ephemeral-resources/<type>/ephemeral-resource.tf`);
+//! * `actions/<name>.md` (the `config` block's schema; `examples/actions/<type>/action.tf`) and
+//!   `list-resources/<name>.md` (the `list` block's `config` schema;
+//!   `examples/list-resources/<type>/<type>.tfquery.hcl`);
 //! * `functions/<name>.md` per provider function (`examples/functions/<name>/function.tf`), with
 //!   its summary, description, `## Signature` and numbered `## Arguments`, as tfplugindocs writes them.
 //!
@@ -44,7 +47,8 @@ pub const GENERATED_MARKER: &str =
 /// its full name). Examples are read from `examples_dir`; a missing example (or `import.sh`)
 /// file just leaves its section out. Schemas are not checked here.
 /// Returns `(path relative to docs/, content)` pairs: the provider page first, then resources,
-/// data sources and ephemeral resources, sorted by directory and type name, then functions by
+/// data sources, ephemeral resources, actions and list resources, sorted by directory and type
+/// name, then functions by
 /// name. Writes nothing.
 ///
 /// # Errors
@@ -78,11 +82,17 @@ pub fn render_provider_docs<P: Provider>(
     for e in provider.ephemeral_resources() {
         kinds.push(Kind::ephemeral(e.type_name(), e.schema()));
     }
+    for a in provider.actions() {
+        kinds.push(Kind::action(a.type_name(), a.schema()));
+    }
+    for l in provider.list_resources() {
+        kinds.push(Kind::list(l.type_name(), l.schema()));
+    }
     kinds.sort_by(|a, b| (a.dir, &a.type_name).cmp(&(b.dir, &b.type_name)));
 
     for k in kinds {
         let dir = examples_dir.join(k.dir).join(&k.type_name);
-        let example = read_optional(&dir.join(k.example_file))?;
+        let example = read_optional(&dir.join(&k.example_file))?;
         let import = if k.dir == "resources" {
             read_optional(&dir.join("import.sh"))?
         } else {
@@ -277,7 +287,9 @@ pub fn render_schema(schema: &Schema) -> String {
 struct Kind {
     dir: &'static str,
     label: &'static str,
-    example_file: &'static str,
+    /// The example's file name in `examples/<dir>/<type>/` (list resources name it after the
+    /// type, as `terraform query` files are looked up by their `.tfquery.hcl` suffix).
+    example_file: String,
     type_name: String,
     schema: Schema,
 }
@@ -287,7 +299,7 @@ impl Kind {
         Kind {
             dir: "resources",
             label: "Resource",
-            example_file: "resource.tf",
+            example_file: "resource.tf".to_string(),
             type_name: name.to_string(),
             schema,
         }
@@ -296,7 +308,7 @@ impl Kind {
         Kind {
             dir: "data-sources",
             label: "Data Source",
-            example_file: "data-source.tf",
+            example_file: "data-source.tf".to_string(),
             type_name: name.to_string(),
             schema,
         }
@@ -305,7 +317,25 @@ impl Kind {
         Kind {
             dir: "ephemeral-resources",
             label: "Ephemeral Resource",
-            example_file: "ephemeral-resource.tf",
+            example_file: "ephemeral-resource.tf".to_string(),
+            type_name: name.to_string(),
+            schema,
+        }
+    }
+    fn action(name: &str, schema: Schema) -> Self {
+        Kind {
+            dir: "actions",
+            label: "Action",
+            example_file: "action.tf".to_string(),
+            type_name: name.to_string(),
+            schema,
+        }
+    }
+    fn list(name: &str, schema: Schema) -> Self {
+        Kind {
+            dir: "list-resources",
+            label: "List Resource",
+            example_file: format!("{name}.tfquery.hcl"),
             type_name: name.to_string(),
             schema,
         }
