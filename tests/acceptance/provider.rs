@@ -140,6 +140,64 @@ fn provider_schema_json() {
             );
         }
 
+        // The newer kinds, each on the first CLI that shows it.
+        let keys = |v: &Value| -> Vec<String> {
+            let mut k: Vec<String> = v
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            k.sort();
+            k
+        };
+        if !env.tf_older_than(1, 8) {
+            assert_eq!(
+                keys(&p["functions"]),
+                ["connection_uri", "parse_tier"],
+                "functions"
+            );
+        }
+        if !env.tf_older_than(1, 10) {
+            assert_eq!(
+                keys(&p["ephemeral_resource_schemas"]),
+                ["clouddb_credentials"]
+            );
+        }
+        let managed = [
+            "clouddb_backup",
+            "clouddb_database",
+            "clouddb_firewall_rule",
+            "clouddb_instance",
+            "clouddb_user",
+        ];
+        if !env.tf_older_than(1, 12) {
+            let ids = keys(&p["resource_identity_schemas"]);
+            for t in managed {
+                assert!(
+                    ids.iter().any(|k| k == t),
+                    "identity schema of {t}: {ids:?}"
+                );
+            }
+            let inst = &p["resource_identity_schemas"]["clouddb_instance"]["attributes"];
+            assert_eq!(inst["name"]["required_for_import"], json!(true), "{inst}");
+            assert_eq!(
+                inst["project"]["optional_for_import"],
+                json!(true),
+                "{inst}"
+            );
+        }
+        if !env.tf_older_than(1, 14) {
+            assert_eq!(keys(&p["list_resource_schemas"]), managed, "list resources");
+            assert_eq!(
+                keys(&p["action_schemas"]),
+                [
+                    "clouddb_backup_now",
+                    "clouddb_instance_failover",
+                    "clouddb_instance_restart"
+                ],
+                "actions"
+            );
+        }
+
         env.tf_ok(&["validate", "-no-color"]);
         assert!(env.server.instance_names().is_empty());
         env.finish();
