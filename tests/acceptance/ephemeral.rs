@@ -378,3 +378,66 @@ resource "terraform_data" "use" {{
         env.finish();
     });
 }
+
+/// One ephemeral value feeding another through a `local`: the first credentials' `instance`
+/// result, passed through a local, configures the second, whose password becomes a user's
+/// write-only password. Both are opened and closed in every run; none is left active.
+#[test]
+fn ephemeral_credentials_feed_another_through_a_local() {
+    for_each_terraform_smoke("ephemeral_credentials_feed_another_through_a_local", |tf| {
+        let env = Env::new(tf);
+        if skip_before(&env, 1, 11, "write-only arguments") {
+            return;
+        }
+        let inst = "acc-ephlocal";
+        let children = r#"ephemeral "clouddb_credentials" "first" {
+  instance = clouddb_instance.db.id
+  ttl      = "10m"
+}
+
+locals {
+  login_instance = ephemeral.clouddb_credentials.first.instance
+}
+
+ephemeral "clouddb_credentials" "second" {
+  instance = local.login_instance
+  ttl      = "10m"
+}
+
+resource "clouddb_user" "app" {
+  instance            = clouddb_instance.db.name
+  name                = "app"
+  password_wo         = ephemeral.clouddb_credentials.second.password
+  password_wo_version = 1
+}
+"#;
+        env.write_config(&with_instance(inst, children));
+        env.apply_ok();
+        let user_posts = env
+            .server
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                r["method"] == "POST"
+                    && r["path"].as_str().is_some_and(|p| p.ends_with("/users"))
+                    && r["body_fields"]
+                        .as_array()
+                        .is_some_and(|f| f.contains(&json!("password")))
+            })
+            .count();
+        assert_eq!(
+            user_posts, 1,
+            "the user got the second credentials' password"
+        );
+        let opened = every_open_closed(&credential_calls(&env));
+        assert!(
+            opened.len() >= 2,
+            "both credentials were opened: {opened:?}"
+        );
+        assert!(
+            active(&env, inst).is_empty(),
+            "no credential is left active"
+        );
+        env.finish();
+    });
+}
