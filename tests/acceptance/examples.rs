@@ -21,7 +21,7 @@ fn required_version(file: &std::path::Path) -> Option<(u64, u64)> {
 
 /// Every example under examples/ passes `terraform validate`: the provider, quickstart and seed
 /// folders, and every folder under `resources/`, `data-sources/`, `ephemeral-resources/` and
-/// `functions/` (found, not listed, so a new type's example is covered the day it lands; those get
+/// `functions/`, `actions/` and `list-resources/` (query files, with `validate -query`) (found, not listed, so a new type's example is covered the day it lands; those get
 /// a required_providers block, as a user's root module would have). An example whose first line
 /// reads `# terraform >= X.Y` is skipped on older CLIs.
 #[test]
@@ -41,6 +41,7 @@ fn examples_validate() {
             "ephemeral-resources",
             "functions",
             "actions",
+            "list-resources",
         ] {
             let mut dirs: Vec<String> = std::fs::read_dir(root.join(group))
                 .into_iter()
@@ -62,9 +63,15 @@ fn examples_validate() {
                 .expect("read example dir")
                 .flatten()
                 .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+                .filter(|p| is_config_file(p))
                 .collect();
-            let needs = files.iter().filter_map(|f| required_version(f)).max();
+            // Query files (`.tfquery.hcl`) are read from Terraform 1.14 on, by `validate -query`.
+            let query = files.iter().any(|f| is_query_file(f));
+            let needs = files
+                .iter()
+                .filter_map(|f| required_version(f))
+                .chain(query.then_some((1, 14)))
+                .max();
             if let Some((major, minor)) = needs
                 && env.tf_older_than(major, minor)
             {
@@ -76,7 +83,7 @@ fn examples_validate() {
                 .expect("read work dir")
                 .flatten()
             {
-                if entry.path().extension().is_some_and(|e| e == "tf") {
+                if is_config_file(&entry.path()) {
                     std::fs::remove_file(entry.path()).expect("clean");
                 }
             }
@@ -88,7 +95,11 @@ fn examples_validate() {
                 std::fs::write(env.work.join("versions.tf"), versions).expect("versions.tf");
             }
             env.tf_ok(&["init", "-input=false", "-no-color", "-backend=false"]);
-            let run = env.tf(&["validate", "-no-color"]);
+            let run = if query {
+                env.tf(&["validate", "-no-color", "-query"])
+            } else {
+                env.tf(&["validate", "-no-color"])
+            };
             assert!(
                 run.code == 0,
                 "examples/{dir} does not validate:\n{}",
@@ -100,6 +111,16 @@ fn examples_validate() {
         assert!(env.server.instance_names().is_empty());
         env.finish();
     });
+}
+
+fn is_query_file(p: &std::path::Path) -> bool {
+    p.file_name()
+        .is_some_and(|n| n.to_string_lossy().ends_with(".tfquery.hcl"))
+}
+
+/// A file Terraform reads as configuration: `.tf`, or a query file.
+fn is_config_file(p: &std::path::Path) -> bool {
+    p.extension().is_some_and(|e| e == "tf") || is_query_file(p)
 }
 
 /// Copies the `.tf` files under `from` to `to` (same layout), leaving out those that need a newer
