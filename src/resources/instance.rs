@@ -390,10 +390,24 @@ fn move_from_alias(req: MoveStateRequest) -> Result<MoveStateResult, Diagnostics
     // Through the model, so a state that fits the type but not the model fails here, naming
     // the attribute, instead of after the move.
     let model: InstanceModel = decoded.to()?;
+    // The alias has the same identity schema, so its identity (when Terraform kept one: 1.12+)
+    // is the instance's; the framework checks it fits. Without one, the next read supplies it.
+    let target_identity = match req.source_identity {
+        Some(j) if !j.is_null() => {
+            let id: super::identity::InstanceIdentity = serde_json::from_value(j).map_err(|e| {
+                Diagnostic::error(
+                    format!("Unable to read the {DEPRECATED_ALIAS} identity"),
+                    format!("The stored identity does not fit clouddb_instance's: {e}"),
+                )
+            })?;
+            Some(super::identity::to_value(&id)?)
+        }
+        _ => None,
+    };
     Ok(MoveStateResult {
         target_state: state(&model)?,
         target_private: req.source_private,
-        target_identity: None,
+        target_identity,
         diagnostics: Diagnostics::new(),
     })
 }

@@ -89,6 +89,22 @@ fn moved_from_deprecated_db_instance() {
                 && state.contains_key("clouddb_instance.a"),
             "{state:?}"
         );
+        // The moved object keeps its identity (Terraform 1.12+ stores one).
+        if !env.tf_older_than(1, 12) {
+            let raw = env.raw_state();
+            let identity = raw["resources"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|r| r["type"] == "clouddb_instance")
+                .map(|r| r["instances"][0]["identity"].clone())
+                .unwrap_or_default();
+            assert_eq!(
+                identity["name"],
+                json!("acc-moved"),
+                "identity after the move: {raw}"
+            );
+        }
         env.finish();
     });
 }
