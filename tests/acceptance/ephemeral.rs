@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::database::with_instance;
-use crate::harness::{Env, for_each_terraform, for_each_terraform_smoke};
+use crate::harness::{Env, for_each_terraform_smoke};
 
 /// The prefix of every password the API issues.
 const PASSWORD_PREFIX: &str = "cdbpw_";
@@ -103,7 +103,7 @@ fn files_with(dir: &std::path::Path, needle: &str, skip: &str) -> Vec<String> {
 /// no credential is active and each open was revoked. Terraform 1.11+ (write-only arguments).
 #[test]
 fn ephemeral_credentials_feed_a_write_only_password_and_are_revoked() {
-    for_each_terraform(
+    for_each_terraform_smoke(
         "ephemeral_credentials_feed_a_write_only_password_and_are_revoked",
         |tf| {
             let mut env = Env::new(tf);
@@ -291,7 +291,7 @@ resource "terraform_data" "slow" {
 /// fails the open with the API's answer, and nothing is left active.
 #[test]
 fn ephemeral_credentials_errors() {
-    for_each_terraform("ephemeral_credentials_errors", |tf| {
+    for_each_terraform_smoke("ephemeral_credentials_errors", |tf| {
         let env = Env::new(tf);
         if skip_before(&env, 1, 10, "ephemeral resources") {
             return;

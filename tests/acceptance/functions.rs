@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::database::with_instance;
-use crate::harness::{Env, PROJECT, for_each_terraform, for_each_terraform_smoke};
+use crate::harness::{Env, PROJECT, for_each_terraform_smoke};
 
 fn skip_before_functions(env: &Env) -> bool {
     if env.tf_older_than(1, 8) {
@@ -87,7 +87,7 @@ output "instance_tier_max_storage" {
 /// the argument the provider pointed at, and the provider's reason.
 #[test]
 fn functions_errors_name_the_argument() {
-    for_each_terraform("functions_errors_name_the_argument", |tf| {
+    for_each_terraform_smoke("functions_errors_name_the_argument", |tf| {
         let env = Env::new(tf);
         if skip_before_functions(&env) {
             return;
