@@ -19,7 +19,17 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export CHECKPOINT_DISABLE=1
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step prints the time since the run began, so a slow CI run shows where its minutes went.
+started=$SECONDS
+step() { printf '\n==> [%dm%02ds] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$*"; }
+
+# cargo install builds tools (cargo-fuzz, cargo-deny) at opt-level 1 without LTO: about half the
+# build time of their release profile, and they only run for seconds here.
+install_tool() {
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
+        CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false \
+        cargo install --locked --quiet "$1"
+}
 
 # Every cargo test's output is also kept here, so that the run can close on one line counting all
 # of them (CI reads a run's closing lines; schemathesis and cargo deny print none of that shape).
@@ -63,12 +73,14 @@ step "chaos (short)"; CHAOS_TERRAFORM=$(command -v terraform || echo "$tf1155") 
 # with cargo-fuzz on the nightly toolchain. The pinned cargo-fuzz is installed when missing
 # (about 4 minutes once per machine). See docs/fuzzing.md.
 step "fuzz targets: corpus replay"
-counted cargo test --manifest-path fuzz/Cargo.toml --locked --no-default-features
-counted cargo test --manifest-path fuzz-api/Cargo.toml --locked --no-default-features
+# Built in the provider's target directory: fuzz-api depends on the whole provider, and with the same
+# dev profile (fuzz-api/Cargo.toml) the replay reuses what `cargo test --workspace` compiled.
+CARGO_TARGET_DIR=target counted cargo test --manifest-path fuzz/Cargo.toml --locked --no-default-features
+CARGO_TARGET_DIR=target counted cargo test --manifest-path fuzz-api/Cargo.toml --locked --no-default-features
 if cargo +nightly --version >/dev/null 2>&1; then
     fuzz_version=0.13.2
     if ! cargo fuzz --version 2>/dev/null | grep -q "$fuzz_version"; then
-        cargo install --locked --quiet "cargo-fuzz@$fuzz_version"
+        install_tool "cargo-fuzz@$fuzz_version"
     fi
     step "fuzz targets: ${FUZZ_SECONDS:-5}s each (cargo +nightly fuzz)"
     scratch=$(mktemp -d)
@@ -77,9 +89,12 @@ if cargo +nightly --version >/dev/null 2>&1; then
         cargo +nightly fuzz run --fuzz-dir fuzz -s none "$t" "$scratch/$t" "fuzz/corpus/$t" -- \
             -max_total_time="${FUZZ_SECONDS:-5}" -max_len=8192 -timeout=10 -rss_limit_mb=2048
     done
+    # fuzz-api builds the provider, the server and all their dependencies: a dev build (`--dev`,
+    # unoptimised, debug assertions on) compiles in about half the time of a release one, and five
+    # seconds of fuzzing is a smoke test of the targets, not a search (docs/fuzzing.md).
     for t in handshake_env client_response server_request; do
         mkdir -p "$scratch/$t"
-        cargo +nightly fuzz run --fuzz-dir fuzz-api -s none "$t" "$scratch/$t" "fuzz-api/corpus/$t" -- \
+        cargo +nightly fuzz run --dev --fuzz-dir fuzz-api -s none "$t" "$scratch/$t" "fuzz-api/corpus/$t" -- \
             -max_total_time="${FUZZ_SECONDS:-5}" -max_len=4096 -timeout=10 -rss_limit_mb=2048
     done
     rm -rf "$scratch" fuzz/target fuzz-api/target
@@ -95,10 +110,11 @@ fi
 step "cargo deny check licenses bans sources"
 deny_version=0.20.2
 if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $deny_version"; then
-    cargo install --locked --quiet "cargo-deny@$deny_version"
+    install_tool "cargo-deny@$deny_version"
 fi
 cargo deny --log-level error check licenses bans sources
 
 # The closing line: every libtest summary above, added up (ignored tests count as skipped).
+step "done"
 awk '/^test result:/ { p += $4; f += $6; i += $8 }
      END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$results"

@@ -3,7 +3,7 @@
 //!
 //! Functions cannot call the API (Terraform calls them before the provider is configured, and
 //! without credentials during `validate`), so the catalogue is a copy of the API's `GET /v1/tiers`;
-//! `tests/actions_credentials_tiers.rs` compares the two tier by tier against a running server.
+//! `tests/client_server.rs` compares the two tier by tier against a running server.
 
 use async_trait::async_trait;
 use tfplugin::provider::{Context, Function, FunctionError, Parameter, Signature};
