@@ -44,7 +44,9 @@ fn chromium() -> String {
 #[test]
 fn console_shows_instance_creating_then_ready_without_reload() {
     if !acceptance_requested() {
-        eprintln!("SKIP console_shows_instance_creating_then_ready_without_reload: TF_ACC is not set");
+        eprintln!(
+            "SKIP console_shows_instance_creating_then_ready_without_reload: TF_ACC is not set"
+        );
         return;
     }
     let tf = terraform_binaries()
@@ -125,7 +127,11 @@ fn console_shows_instance_creating_then_ready_without_reload() {
     );
 
     let png = std::fs::read(&shot).expect("the screenshot");
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000, "{} bytes", png.len());
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
     if std::env::var_os("UPDATE_DOCS").is_some() {
         let dst = repo().join("docs/console.png");
         std::fs::write(&dst, &png).expect("write docs/console.png");

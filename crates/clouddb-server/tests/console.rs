@@ -57,8 +57,16 @@ async fn login_is_required_and_a_wrong_token_is_refused() {
     // Without a session: the login form, never the console, and no data.
     let r = browser(&s, "GET", "/", None, None).await;
     assert_eq!(r.status, 200);
-    assert!(r.header("content-type").unwrap_or_default().starts_with("text/html"));
-    assert!(r.text().contains("action=\"/console/login\""), "{}", r.text());
+    assert!(
+        r.header("content-type")
+            .unwrap_or_default()
+            .starts_with("text/html")
+    );
+    assert!(
+        r.text().contains("action=\"/console/login\""),
+        "{}",
+        r.text()
+    );
     assert!(!r.text().contains("/console/app.js"), "{}", r.text());
     let r = browser(&s, "GET", "/console/data", None, None).await;
     assert_problem(&r, 401, "UNAUTHENTICATED");
@@ -71,7 +79,10 @@ async fn login_is_required_and_a_wrong_token_is_refused() {
         assert_eq!(r.status, 401, "{wrong}: {}", r.text());
         assert!(r.header("set-cookie").is_none(), "{wrong}");
         assert!(r.text().contains("role=\"alert\""), "{}", r.text());
-        assert!(!r.text().contains(wrong) || wrong.is_empty(), "{wrong} echoed");
+        assert!(
+            !r.text().contains(wrong) || wrong.is_empty(),
+            "{wrong} echoed"
+        );
     }
 }
 
@@ -112,7 +123,10 @@ async fn the_data_shows_instances_operations_children_requests_and_faults() {
         .await;
     let r = s
         .api
-        .post(&format!("{P}/instances/db1/databases"), &json!({"name": "app"}))
+        .post(
+            &format!("{P}/instances/db1/databases"),
+            &json!({"name": "app"}),
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 201, "{}", r.text());
@@ -243,14 +257,19 @@ async fn a_hostile_label_is_escaped_in_the_data() {
         !text.contains('<') && !text.contains('>') && !text.contains('&'),
         "{text}"
     );
-    assert!(text.contains("\\u003cimg src=x onerror=alert(1)\\u003e"), "{text}");
+    assert!(
+        text.contains("\\u003cimg src=x onerror=alert(1)\\u003e"),
+        "{text}"
+    );
     // Still JSON with the label as it is.
     assert_eq!(
         r.json()["projects"][0]["instances"][0]["labels"]["x"],
         hostile
     );
     // The page script builds text nodes only.
-    let js = browser(&s, "GET", "/console/app.js", None, None).await.text();
+    let js = browser(&s, "GET", "/console/app.js", None, None)
+        .await
+        .text();
     assert!(!js.contains("innerHTML") && !js.contains("insertAdjacentHTML"));
 }
 

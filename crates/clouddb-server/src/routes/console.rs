@@ -146,11 +146,7 @@ async fn index(State(st): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 async fn app_js() -> Response {
-    with_type(
-        StatusCode::OK,
-        "text/javascript; charset=utf-8",
-        APP_JS,
-    )
+    with_type(StatusCode::OK, "text/javascript; charset=utf-8", APP_JS)
 }
 
 async fn app_css() -> Response {
@@ -169,7 +165,8 @@ async fn login(State(st): State<AppState>, body: Bytes) -> Response {
     if !ok {
         tracing::info!("console login refused: wrong admin token");
         // The note is static text: nothing the client sent is echoed.
-        let failed = LOGIN_HTML.replace("<p id=\"error\" hidden>", "<p id=\"error\" role=\"alert\">");
+        let failed =
+            LOGIN_HTML.replace("<p id=\"error\" hidden>", "<p id=\"error\" role=\"alert\">");
         return page(StatusCode::UNAUTHORIZED, failed);
     }
     let id = match st.console_sessions.open() {
