@@ -1,7 +1,7 @@
 //! The clouddb-server console in a real browser: headless Chromium (Debian's, found or installed by
 //! scripts/install-chromium.sh) driven over the DevTools protocol by `console/watch.mjs` watches the
 //! console while `terraform apply` creates an instance, and must see it CREATING, then READY, without
-//! a reload. One CLI only (the first of the matrix): the console does not depend on the CLI.
+//! a reload, and a label drifted in with markup shown as text. One CLI only (the first of the matrix): the console does not depend on the CLI.
 //!
 //! The screenshot goes to the target dir (`console.png` under CARGO_TARGET_TMPDIR); with
 //! `UPDATE_DOCS=1` it also replaces docs/console.png, which the README shows.
@@ -107,13 +107,30 @@ fn console_shows_instance_creating_then_ready_without_reload() {
     let mut states = Vec::new();
     loop {
         let line = next("the instance's states");
-        if line == "done" {
+        if line == "shot" {
             break;
         }
         let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
         assert_eq!(v["reloads"], 0, "the page was reloaded: {line}");
         states.push(v["state"].as_str().unwrap_or_default().to_string());
     }
+
+    // Labels are validated by the API and the provider; drift writes past that, as a buggy or
+    // hostile cloud could. The page must show the markup as text.
+    let hostile = "<img src=x onerror=\"window.__pwned=1\">";
+    env.server.admin(
+        "PATCH",
+        &format!("/admin/drift/projects/{PROJECT}/instances/acc-console"),
+        Some(serde_json::json!({"labels": {"env": "dev", "team": "web", "x": hostile}})),
+    );
+    let line = next("the hostile label");
+    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    assert_eq!(
+        v["hostile"],
+        serde_json::json!({"text": format!("x={hostile}"), "elements": 0, "img": 0, "pwned": false}),
+        "{line}"
+    );
+    assert_eq!(next("the end"), "done");
     let status = watcher.0.wait().expect("wait for the watcher");
     assert!(status.success(), "watcher failed: {status}");
     assert_eq!(

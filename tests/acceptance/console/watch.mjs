@@ -8,7 +8,8 @@
 // It signs in through the login form, prints `ready` once the console shows, then reads the DOM
 // every 100 ms and prints one JSON line per change of the instance's state
 // ({"state": "CREATING", "navigations": 1}). When the state is the final one (READY) it takes a
-// screenshot, prints `done` and exits 0. Exit 1 with a message on stderr on any failure or timeout.
+// screenshot and prints `shot`; then it waits for a label the test drifts in (markup in its value),
+// prints what the page made of it ({"hostile": {...}}), prints `done` and exits 0. Exit 1 with a message on stderr on any failure or timeout.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -125,6 +126,8 @@ while (Date.now() < deadline) {
       await sleep(700);
       const shot = await send("Page.captureScreenshot", { format: "png" });
       writeFileSync(screenshot, Buffer.from(shot.data, "base64"));
+      process.stdout.write("shot\n");
+      await hostileLabel();
       process.stdout.write("done\n");
       cleanup();
       process.exit(0);
@@ -133,3 +136,24 @@ while (Date.now() < deadline) {
   await sleep(100);
 }
 fail(`timed out; last state seen: ${last}`);
+
+// Phase two: the test drifts a label whose value is markup (with an onerror that would set
+// window.__pwned). The page must show it as text: no element made from it, no script run.
+async function hostileLabel() {
+  const probe = `(() => {
+    const r = ${sel};
+    const l = r && [...r.querySelectorAll('.label')].find((e) => e.textContent.startsWith('x='));
+    return l ? { text: l.textContent, elements: r.querySelectorAll('.labels *:not(.label)').length,
+                 img: document.querySelectorAll('img').length, pwned: !!window.__pwned } : null;
+  })()`;
+  while (Date.now() < deadline) {
+    const seen = await evaluate(probe).catch(() => null);
+    if (seen) {
+      await sleep(600); // a later poll must not change that either (an onerror fires asynchronously)
+      process.stdout.write(JSON.stringify({ hostile: await evaluate(probe) }) + "\n");
+      return;
+    }
+    await sleep(100);
+  }
+  fail("timed out waiting for the drifted label");
+}
