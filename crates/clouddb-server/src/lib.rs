@@ -8,7 +8,7 @@
 //!   body's field names for the log, rate limit, fault injection and idempotency keys (outer to inner
 //!   in that order).
 //! - `routes/*`: one module per API resource (instances, operations, databases, users, firewall_rules,
-//!   backups, catalogue, admin).
+//!   backups, catalogue, admin), and `console` (the web page at `/`, its login and its data).
 //! - `store`: in-memory records written through to SQLite (WAL) by a dedicated writer thread (handlers
 //!   await it behind an async lock; a failed commit rolls memory back), and the operation state machine.
 //! - `error`: the `ApiError` enum rendered as RFC 9457 problem+json. `extract`: the JSON body
@@ -68,6 +68,8 @@ pub struct Config {
     /// Bounds of the idempotency table (records, bytes); the oldest records are evicted first.
     pub idempotency_max_records: usize,
     pub idempotency_max_bytes: usize,
+    /// Serve the console at `/` without a login (the binary allows it on a loopback listener only).
+    pub console_no_auth: bool,
 }
 
 /// Default of [`Config::admin_token`]; refused on a listener off loopback.
@@ -98,6 +100,7 @@ impl Default for Config {
             request_log_max_bytes: REQUEST_LOG_MAX_BYTES,
             idempotency_max_records: store::IdemLimits::default().max_records,
             idempotency_max_bytes: store::IdemLimits::default().max_bytes,
+            console_no_auth: false,
         }
     }
 }
@@ -114,6 +117,8 @@ pub struct LogEntry {
     /// Top-level keys of the JSON object body, sorted; never a value (see `middleware::body_fields`).
     pub body_fields: Vec<String>,
     pub status: u16,
+    /// Time the server took to answer, in ms.
+    pub duration_ms: f64,
     pub time: String,
     pub request_id: String,
 }
@@ -222,6 +227,8 @@ pub struct Shared {
     pub log: Mutex<RequestLog>,
     pub inflight_idem: Mutex<HashSet<(String, String)>>,
     pub req_seq: AtomicU64,
+    /// Console sessions opened by a login with the admin token.
+    pub console_sessions: routes::console::Sessions,
 }
 
 /// Cheaply clonable handle on the shared state.
@@ -261,6 +268,7 @@ impl AppState {
             log: Mutex::new(log),
             inflight_idem: Mutex::new(HashSet::new()),
             req_seq: AtomicU64::new(0),
+            console_sessions: routes::console::Sessions::default(),
         })))
     }
 

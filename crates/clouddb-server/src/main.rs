@@ -56,6 +56,9 @@ struct Args {
     /// Bucket size of --auth-failure-rate.
     #[arg(long, default_value_t = AUTH_FAILURE_BURST)]
     auth_failure_burst: f64,
+    /// Serve the console at / without a login (for local use: refused unless --listen is loopback).
+    #[arg(long)]
+    console_no_auth: bool,
 }
 
 /// Whether every address `listen` stands for is a loopback address.
@@ -102,6 +105,14 @@ fn config(args: &Args) -> Result<(Config, bool), String> {
             args.listen
         ));
     }
+    if args.console_no_auth && !is_loopback(&args.listen) {
+        return Err(format!(
+            "refusing --console-no-auth on {} (not a loopback address): anyone who can reach it \
+             would see every project; listen on 127.0.0.1 or drop --console-no-auth (the console \
+             then asks for the admin token)",
+            args.listen
+        ));
+    }
     Ok((
         Config {
             data: (!args.in_memory).then(|| args.data.clone()),
@@ -116,6 +127,7 @@ fn config(args: &Args) -> Result<(Config, bool), String> {
             rate_burst: args.rate_burst.unwrap_or(args.rate_limit * 2.0),
             auth_failure_rate: args.auth_failure_rate,
             auth_failure_burst: args.auth_failure_burst,
+            console_no_auth: args.console_no_auth,
             ..Config::default()
         },
         demo,
@@ -190,6 +202,15 @@ async fn main() -> std::process::ExitCode {
             let _ = writeln!(out, "demo token: demo-token (project demo)");
         }
         let _ = writeln!(out, "admin token: {}", args.admin_token);
+        let _ = writeln!(
+            out,
+            "console: http://{addr}/{}",
+            if args.console_no_auth {
+                " (no login)"
+            } else {
+                " (sign in with the admin token)"
+            }
+        );
         let _ = out.flush();
     }
     tracing::info!(%addr, "clouddb-server listening");
@@ -231,6 +252,29 @@ mod tests {
         );
         for listen in ["127.0.0.1:0", "[::1]:0", "127.0.0.2:9000"] {
             assert!(config(&args(&["--listen", listen])).is_ok(), "{listen}");
+        }
+    }
+
+    #[test]
+    fn console_no_auth_is_refused_off_loopback() {
+        for listen in ["0.0.0.0:8080", "[::]:0", "192.0.2.1:80"] {
+            let e = config(&args(&[
+                "--listen",
+                listen,
+                "--admin-token",
+                "s3cret",
+                "--console-no-auth",
+            ]))
+            .err();
+            assert!(
+                e.as_deref()
+                    .is_some_and(|e| e.contains("--console-no-auth") && e.contains(listen)),
+                "{listen}: {e:?}"
+            );
+        }
+        for listen in ["127.0.0.1:0", "[::1]:0"] {
+            let c = config(&args(&["--listen", listen, "--console-no-auth"]));
+            assert!(c.is_ok_and(|(c, _)| c.console_no_auth), "{listen}");
         }
     }
 }

@@ -123,6 +123,7 @@ pub async fn context(State(st): State<AppState>, mut req: Request, next: Next) -
             idempotency_key: idem_key.flatten(),
             body_fields: fields.take(),
             status,
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             time: rfc3339_ms(real_now_ms()),
             request_id,
         };
@@ -135,6 +136,14 @@ pub async fn context(State(st): State<AppState>, mut req: Request, next: Next) -
 async fn problemize(resp: Response) -> Response {
     let status = resp.status();
     if status.as_u16() < 400 || resp.extensions().get::<Dropped>().is_some() {
+        return resp;
+    }
+    // The console's HTML answers (its login form after a wrong token) are meant for a browser.
+    if resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
+    {
         return resp;
     }
     let is_problem = resp

@@ -1,11 +1,12 @@
 //! The router: one module per API resource (`instance_actions` holds the instance's restart and
-//! failover, `credentials` its temporary logins), plus shared helpers for JSON answers, query strings and
+//! failover, `credentials` its temporary logins, `console` the web page at `/`), plus shared helpers for JSON answers, query strings and
 //! pagination.
 
 pub mod admin;
 pub mod backups;
 pub mod catalog;
 pub mod children;
+pub mod console;
 pub mod credentials;
 pub mod databases;
 pub mod firewall_rules;
@@ -61,6 +62,7 @@ pub fn router(st: AppState) -> Router {
     Router::new()
         .merge(public)
         .merge(admin)
+        .merge(console::router(&st))
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -129,6 +129,7 @@ impl Batch<'_> {
             restore: plan.restore,
             done_ms: None,
             done_real_ms: None,
+            started_ms: Some(now),
         }
     }
 
@@ -158,6 +159,7 @@ impl Batch<'_> {
             restore: None,
             done_ms: Some(now),
             done_real_ms: Some(crate::util::real_now_ms()),
+            started_ms: None,
         })
     }
 

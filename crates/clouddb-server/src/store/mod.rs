@@ -94,6 +94,10 @@ pub struct OpRec {
     pub done_ms: Option<i64>,
     #[serde(default)]
     pub done_real_ms: Option<i64>,
+    /// Virtual time at which it started, in ms (for the console's progress; absent in records
+    /// written before it was kept).
+    #[serde(default)]
+    pub started_ms: Option<i64>,
 }
 
 impl OpRec {
@@ -266,7 +270,7 @@ impl Store {
     }
 
     /// The children of kind `kind` of one instance, in name order.
-    fn children_of<'a>(
+    pub fn children_of<'a>(
         &'a self,
         project: &'a str,
         instance: &'a str,
