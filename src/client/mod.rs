@@ -141,6 +141,8 @@ struct Inner {
     request_timeout: Duration,
     retry: RetryPolicy,
     poll_interval: Duration,
+    /// The tier catalogue, fetched once per provider instance ([`Client::cached_tiers`]).
+    tiers: tokio::sync::OnceCell<Vec<catalog::Tier>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -225,6 +227,7 @@ impl Client {
                 request_timeout: cfg.request_timeout,
                 retry: cfg.retry,
                 poll_interval: cfg.poll_interval,
+                tiers: tokio::sync::OnceCell::new(),
             }),
             stop: None,
             deadline: None,

@@ -79,7 +79,7 @@ pub struct TransportFailure {
     pub kind: TransportKind,
     /// The endpoint (scheme, host, port) as it may be shown.
     pub endpoint: String,
-    /// The causes in the source chain, innermost last, joined with ": ".
+    /// The innermost cause in the source chain (the OS's or the TLS library's words).
     pub cause: String,
 }
 
@@ -138,7 +138,7 @@ pub fn classify(err: &reqwest::Error, endpoint: &str) -> TransportFailure {
     TransportFailure {
         kind,
         endpoint: endpoint.to_string(),
-        cause: causes.join(": "),
+        cause: causes.pop().unwrap_or_default(),
     }
 }
 

@@ -10,6 +10,7 @@ use tfplugin::value::AttributePath;
 
 use super::convert::{DEFAULT_BACKUP_RETENTION_DAYS, DEFAULT_ENGINE};
 use super::model::{BackupModel, InstanceModel};
+use crate::client::catalog::Tier;
 use crate::client::types::SourceBackup;
 
 /// Numeric components of a dotted version ("8.0.36" → [8, 0, 36]); non-numeric parts count as 0.
@@ -39,6 +40,48 @@ pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
         }
     }
     std::cmp::Ordering::Equal
+}
+
+/// Whether this plan sets a tier/storage pair the API has not accepted yet (a create, or a
+/// change of either), both known: only then is the catalogue worth consulting.
+pub fn storage_to_check(prior: Option<&InstanceModel>, planned: &InstanceModel) -> bool {
+    planned.tier.is_known()
+        && planned.storage_gb.is_known()
+        && prior.is_none_or(|p| p.tier != planned.tier || p.storage_gb != planned.storage_gb)
+}
+
+/// `storage_gb` over the planned tier's maximum, as one plan error on `storage_gb` (the API
+/// would refuse the create or update with the same rule). A tier the catalogue does not list
+/// is left to the API, which names the valid ones.
+pub fn check_tier_storage(planned: &InstanceModel, tiers: &[Tier], diags: &mut Diagnostics) {
+    let (Some(name), Some(&gb)) = (planned.tier.as_str(), planned.storage_gb.known()) else {
+        return;
+    };
+    let Some(tier) = tiers.iter().find(|t| t.name == name) else {
+        return;
+    };
+    if gb > tier.max_storage_gb {
+        let larger: Vec<&str> = tiers
+            .iter()
+            .filter(|t| t.max_storage_gb >= gb)
+            .map(|t| t.name.as_str())
+            .collect();
+        let choose = if larger.is_empty() {
+            String::new()
+        } else {
+            format!(", or choose a tier that allows {gb} GB: {}", larger.join(", "))
+        };
+        diags.push(
+            Diagnostic::error(
+                "storage_gb is over the tier's maximum",
+                format!(
+                    "storage_gb = {gb}, but tier {name:?} allows at most {} GB. Set storage_gb to {} or less{choose}.",
+                    tier.max_storage_gb, tier.max_storage_gb
+                ),
+            )
+            .at(AttributePath::attr("storage_gb")),
+        );
+    }
 }
 
 /// True when the plan settles `planned` to something other than `prior`.
