@@ -82,3 +82,50 @@ pub fn diagnostic(e: &ApiError, project: &str) -> Option<Diagnostic> {
     };
     Some(Diagnostic::error(summary, detail).at(AttributePath::attr(attr)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{ClientConfig, fake};
+
+    /// 401 names `token`, 404 names `project`, both with "the token is not valid for project
+    /// X"; a 5xx says nothing about the settings and passes.
+    #[tokio::test]
+    async fn only_answers_that_prove_a_setting_wrong_fail() {
+        let (url, log) = fake::serve(|r, _| match r.path.as_str() {
+            p if p.starts_with("/v1/projects/bad-token/") => {
+                (401, vec![], fake::problem(401, "UNAUTHENTICATED", false, "no"))
+            }
+            p if p.starts_with("/v1/projects/other/") => {
+                (404, vec![], fake::problem(404, "NOT_FOUND", false, "project other not found"))
+            }
+            p if p.starts_with("/v1/projects/flaky/") => {
+                (500, vec![], fake::problem(500, "INTERNAL", false, "boom"))
+            }
+            _ => (200, vec![], r#"{"instances":[]}"#.into()),
+        })
+        .await;
+        let ctx = Context::background();
+        let check_for = |project: &str| {
+            let mut cfg = ClientConfig::new(url.clone(), "tok-123", project);
+            cfg.retry.max_retries = 0;
+            let client = Client::new(cfg).expect("client");
+            let ctx = ctx.clone();
+            async move { check(&ctx, &client).await }
+        };
+        assert!(check_for("good").await.is_ok());
+        assert!(check_for("flaky").await.is_ok());
+        let d = check_for("bad-token").await.expect_err("401");
+        assert_eq!(d.attribute, Some(AttributePath::attr("token")));
+        assert!(
+            d.detail
+                .starts_with("the token is not valid for project \"bad-token\": the CloudDB API refused it with HTTP 401 UNAUTHENTICATED"),
+            "{}",
+            d.detail
+        );
+        let d = check_for("other").await.expect_err("404");
+        assert_eq!(d.attribute, Some(AttributePath::attr("project")));
+        assert!(d.detail.starts_with("the token is not valid for project \"other\""));
+        assert!(log.lock().expect("lock").iter().all(|r| r.path.contains("page_size=1")));
+    }
+}

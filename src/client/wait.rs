@@ -138,3 +138,23 @@ where
         hint = h;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The progress line names the operation, what it does and the whole seconds waited.
+    #[test]
+    fn progress_line() {
+        let op = Operation {
+            id: "op-1".into(),
+            verb: "create".into(),
+            target: "instances/db1".into(),
+            ..Operation::default()
+        };
+        assert_eq!(
+            progress(&op, Duration::from_millis(40_900)),
+            "waiting for operation op-1 (create instances/db1): 40 s elapsed"
+        );
+    }
+}

@@ -832,4 +832,42 @@ mod tests {
             Some(AttributePath::attr("admin_password_wo_version"))
         );
     }
+
+    /// Over the tier's maximum: one error on storage_gb naming the limit and the tiers that
+    /// fit; within it, an unknown tier or the same pair as the prior state: nothing to check.
+    #[test]
+    fn storage_over_the_tier_maximum_is_one_error_on_storage_gb() {
+        let tiers = [("db-micro", 100), ("db-small", 500)].map(|(n, max)| Tier {
+            name: n.into(),
+            max_storage_gb: max,
+            ..Tier::default()
+        });
+        let planned = |tier: &str, gb: i64| InstanceModel {
+            tier: tier.into(),
+            storage_gb: gb.into(),
+            ..InstanceModel::default()
+        };
+        let mut d = Diagnostics::new();
+        check_tier_storage(&planned("db-micro", 300), &tiers, &mut d);
+        assert_eq!(d.0.len(), 1, "{d:?}");
+        assert_eq!(d.0[0].attribute, Some(AttributePath::attr("storage_gb")));
+        assert_eq!(
+            d.0[0].detail,
+            "storage_gb = 300, but tier \"db-micro\" allows at most 100 GB. Set storage_gb to 100 or \
+             less, or choose a tier that allows 300 GB: db-small."
+        );
+        let mut d = Diagnostics::new();
+        check_tier_storage(&planned("db-micro", 100), &tiers, &mut d);
+        check_tier_storage(&planned("db-unheard-of", 9000), &tiers, &mut d);
+        assert!(d.0.is_empty(), "{d:?}");
+        let prior = planned("db-micro", 100);
+        assert!(!storage_to_check(Some(&prior), &planned("db-micro", 100)));
+        assert!(storage_to_check(Some(&prior), &planned("db-micro", 200)));
+        assert!(storage_to_check(None, &planned("db-micro", 100)));
+        let unknown = InstanceModel {
+            storage_gb: Field::Unknown,
+            ..planned("db-micro", 1)
+        };
+        assert!(!storage_to_check(None, &unknown));
+    }
 }
