@@ -53,7 +53,9 @@ pub fn diagnostic(e: &ApiError, project: &str) -> Option<Diagnostic> {
     let (attr, detail) = match (e, e.status()) {
         (ApiError::Transport { failure, .. }, _) => (
             "endpoint",
-            format!("The provider checks its settings with one API call at start-up, and it failed: {failure}"),
+            format!(
+                "The provider checks its settings with one API call at start-up, and it failed: {failure}"
+            ),
         ),
         (_, Some(401 | 403)) => (
             "token",
@@ -93,12 +95,16 @@ mod tests {
     #[tokio::test]
     async fn only_answers_that_prove_a_setting_wrong_fail() {
         let (url, log) = fake::serve(|r, _| match r.path.as_str() {
-            p if p.starts_with("/v1/projects/bad-token/") => {
-                (401, vec![], fake::problem(401, "UNAUTHENTICATED", false, "no"))
-            }
-            p if p.starts_with("/v1/projects/other/") => {
-                (404, vec![], fake::problem(404, "NOT_FOUND", false, "project other not found"))
-            }
+            p if p.starts_with("/v1/projects/bad-token/") => (
+                401,
+                vec![],
+                fake::problem(401, "UNAUTHENTICATED", false, "no"),
+            ),
+            p if p.starts_with("/v1/projects/other/") => (
+                404,
+                vec![],
+                fake::problem(404, "NOT_FOUND", false, "project other not found"),
+            ),
             p if p.starts_with("/v1/projects/flaky/") => {
                 (500, vec![], fake::problem(500, "INTERNAL", false, "boom"))
             }
@@ -125,7 +131,15 @@ mod tests {
         );
         let d = check_for("other").await.expect_err("404");
         assert_eq!(d.attribute, Some(AttributePath::attr("project")));
-        assert!(d.detail.starts_with("the token is not valid for project \"other\""));
-        assert!(log.lock().expect("lock").iter().all(|r| r.path.contains("page_size=1")));
+        assert!(
+            d.detail
+                .starts_with("the token is not valid for project \"other\"")
+        );
+        assert!(
+            log.lock()
+                .expect("lock")
+                .iter()
+                .all(|r| r.path.contains("page_size=1"))
+        );
     }
 }

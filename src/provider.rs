@@ -302,11 +302,7 @@ impl Provider for CloudDbProvider {
         d
     }
 
-    async fn configure(
-        &self,
-        ctx: &Context,
-        req: ConfigureRequest,
-    ) -> Result<Client, Diagnostics> {
+    async fn configure(&self, ctx: &Context, req: ConfigureRequest) -> Result<Client, Diagnostics> {
         let mut diags = Diagnostics::new();
         // The framework calls configure with a wholly known configuration only.
         let Some(cfg) = client_config(&req.config, &req.terraform_version, &mut diags) else {

@@ -537,9 +537,10 @@ impl Client {
                 Ok(reply) => return Ok(reply),
                 Err(err)
                     if err.is_retryable()
-                        && attempt < err.retry_cap().map_or(policy.max_retries, |cap| {
-                            cap.min(policy.max_retries)
-                        }) =>
+                        && attempt
+                            < err
+                                .retry_cap()
+                                .map_or(policy.max_retries, |cap| cap.min(policy.max_retries)) =>
                 {
                     let delay = policy.delay(attempt, err.retry_after());
                     if let Some(deadline) = self.deadline

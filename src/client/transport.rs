@@ -125,9 +125,15 @@ pub fn classify(err: &reqwest::Error, endpoint: &str) -> TransportFailure {
         TransportKind::ConnectionRefused
     } else if all.contains("dns error") || all.contains("failed to lookup address") {
         TransportKind::Dns
-    } else if ["certificate", "tls", "handshake", "corrupt message", "alert"]
-        .iter()
-        .any(|w| all.contains(w))
+    } else if [
+        "certificate",
+        "tls",
+        "handshake",
+        "corrupt message",
+        "alert",
+    ]
+    .iter()
+    .any(|w| all.contains(w))
     {
         TransportKind::Tls
     } else if err.is_timeout() {

@@ -162,7 +162,9 @@ async fn check_tier_storage(
         .with_deadline(Instant::now() + BACKUP_LOOKUP_BUDGET);
     match client.cached_tiers().await {
         Ok(tiers) => plan::check_tier_storage(planned, tiers, diags),
-        Err(e) => tracing::warn!(error = %e, "cannot read the tier catalogue; storage_gb is checked at apply"),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the tier catalogue; storage_gb is checked at apply")
+        }
     }
 }
 

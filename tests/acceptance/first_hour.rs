@@ -17,9 +17,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::harness::{
-    Env, PROJECT, Run, ServerOpts, TOKEN, smoke_binaries, terraform_binaries,
-};
+use crate::harness::{Env, PROJECT, Run, ServerOpts, TOKEN, smoke_binaries, terraform_binaries};
 use crate::instance::instance_hcl;
 
 /// Runs `test` on the first full-suite CLI and the smoke CLIs (once each).
@@ -79,7 +77,11 @@ fn first_hour_api_not_running_fails_plan_fast_saying_connection_refused() {
              listening at that address and port?"
                 .to_string(),
         ] {
-            assert!(text.contains(&want), "missing {want:?} in:\n{}", r.combined());
+            assert!(
+                text.contains(&want),
+                "missing {want:?} in:\n{}",
+                r.combined()
+            );
         }
         assert!(!text.contains("error sending request"), "{text}");
         // Two quick retries (~0.6 s of backoff), not the default 24 s budget.
@@ -113,7 +115,10 @@ fn first_hour_wrong_token_or_project_fails_plan_at_configure() {
         ] {
             assert!(text.contains(&want), "missing {want:?} in:\n{}", r.combined());
         }
-        assert!(!text.contains("not-the-token-1234"), "the token is echoed:\n{text}");
+        assert!(
+            !text.contains("not-the-token-1234"),
+            "the token is echoed:\n{text}"
+        );
 
         // The check can be skipped: plan then makes no API call for a create and passes.
         env.extra_env
@@ -129,10 +134,18 @@ fn first_hour_wrong_token_or_project_fails_plan_at_configure() {
         let (r, _) = plan(&env);
         assert_eq!(r.code, 1, "plan must fail:\n{}", r.combined());
         let want = "Error: Invalid CloudDB credentials";
-        assert!(flat(&r).contains(want), "missing {want:?}:\n{}", r.combined());
+        assert!(
+            flat(&r).contains(want),
+            "missing {want:?}:\n{}",
+            r.combined()
+        );
         let want = "the token is not valid for project \"someone-else\": the CloudDB API knows no \
                     project \"someone-else\" for this token (HTTP 404 NOT_FOUND)";
-        assert!(flat(&r).contains(want), "missing {want:?}:\n{}", r.combined());
+        assert!(
+            flat(&r).contains(want),
+            "missing {want:?}:\n{}",
+            r.combined()
+        );
         env.extra_env.remove("CLOUDDB_PROJECT");
         env.finish();
     });
@@ -148,7 +161,12 @@ fn first_hour_storage_over_tier_maximum_is_one_plan_error() {
         let (r, _) = plan(&env);
         assert_eq!(r.code, 1, "plan must fail:\n{}", r.combined());
         let text = flat(&r);
-        assert_eq!(text.matches("Error:").count(), 1, "one error:\n{}", r.combined());
+        assert_eq!(
+            text.matches("Error:").count(),
+            1,
+            "one error:\n{}",
+            r.combined()
+        );
         for want in [
             "Error: storage_gb is over the tier's maximum",
             "with clouddb_instance.db,",
@@ -157,7 +175,11 @@ fn first_hour_storage_over_tier_maximum_is_one_plan_error() {
              less, or choose a tier that allows 500 GB: db-small, db-standard-2, db-standard-4, \
              db-highmem-8.",
         ] {
-            assert!(text.contains(want), "missing {want:?} in:\n{}", r.combined());
+            assert!(
+                text.contains(want),
+                "missing {want:?} in:\n{}",
+                r.combined()
+            );
         }
         let posts = env
             .server
@@ -202,7 +224,10 @@ fn first_hour_logs_show_api_calls_waiter_progress_and_no_secret() {
         let lines = provider_lines(&env);
         let all = lines.join("\n");
         for secret in [TOKEN, PASSWORD] {
-            assert!(!all.contains(secret) && !out.contains(secret), "{secret:?} is logged");
+            assert!(
+                !all.contains(secret) && !out.contains(secret),
+                "{secret:?} is logged"
+            );
         }
         // One INFO line per API call, after the answer, with the RPC's fields.
         let create = lines
@@ -238,16 +263,23 @@ fn first_hour_logs_show_api_calls_waiter_progress_and_no_secret() {
         // DEBUG: the request body, its password redacted.
         let body = lines
             .iter()
-            .find(|l| l.contains("[DEBUG]") && l.contains("CloudDB API request:") && l.contains("acc-first-log"))
+            .find(|l| {
+                l.contains("[DEBUG]")
+                    && l.contains("CloudDB API request:")
+                    && l.contains("acc-first-log")
+            })
             .unwrap_or_else(|| panic!("no request body line:\n{all}"));
         assert!(body.contains("<redacted>"), "{body}");
         assert!(
-            lines.iter().any(|l| l.contains("CloudDB API response:") && l.contains("response_body=")),
+            lines
+                .iter()
+                .any(|l| l.contains("CloudDB API response:") && l.contains("response_body=")),
             "no response body line"
         );
 
         // TRACE for the provider: the protocol calls, with the RPC's fields.
-        env.extra_env.insert("TF_LOG_PROVIDER".into(), "trace".into());
+        env.extra_env
+            .insert("TF_LOG_PROVIDER".into(), "trace".into());
         let _ = std::fs::remove_file(env.dir.path().join("terraform.log"));
         env.tf_ok(&["plan", "-input=false", "-no-color"]);
         let lines = provider_lines(&env);

@@ -31,9 +31,9 @@ use serde_json::{Map, Value as Json};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Field-name fragments that are never logged: a field whose lower-cased name contains one
@@ -400,7 +400,13 @@ mod tests {
         let layer = HclogLayer::new("provider.terraform-provider-test", move || b2.clone());
         let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::with_default(subscriber, || {
-            let outer = tracing::error_span!("rpc", tf_rpc = "ReadResource", tf_req_id = "r-1", token = "s3cr3t", tf_resource_type = tracing::field::Empty);
+            let outer = tracing::error_span!(
+                "rpc",
+                tf_rpc = "ReadResource",
+                tf_req_id = "r-1",
+                token = "s3cr3t",
+                tf_resource_type = tracing::field::Empty
+            );
             outer.record("tf_resource_type", "test_widget");
             let _g = outer.enter();
             let inner = tracing::info_span!("call", tf_rpc = "inner");

@@ -69,7 +69,10 @@ pub fn check_tier_storage(planned: &InstanceModel, tiers: &[Tier], diags: &mut D
         let choose = if larger.is_empty() {
             String::new()
         } else {
-            format!(", or choose a tier that allows {gb} GB: {}", larger.join(", "))
+            format!(
+                ", or choose a tier that allows {gb} GB: {}",
+                larger.join(", ")
+            )
         };
         diags.push(
             Diagnostic::error(

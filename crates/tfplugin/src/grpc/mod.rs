@@ -239,19 +239,17 @@ impl<P: Provider> PbProvider for ProviderService<P> {
         r: Request<pb::upgrade_resource_state::Request>,
     ) -> Res<pb::upgrade_resource_state::Response> {
         let span = rpc_span("UpgradeResourceState", &r.get_ref().type_name, "");
-        traced(span, async move {
-            ok(self.upgrade_state(r.into_inner()))
-        })
-        .await
+        traced(span, async move { ok(self.upgrade_state(r.into_inner())) }).await
     }
     async fn upgrade_resource_identity(
         &self,
         r: Request<pb::upgrade_resource_identity::Request>,
     ) -> Res<pb::upgrade_resource_identity::Response> {
         let span = rpc_span("UpgradeResourceIdentity", &r.get_ref().type_name, "");
-        traced(span, async move {
-            ok(self.upgrade_identity(r.into_inner()))
-        })
+        traced(
+            span,
+            async move { ok(self.upgrade_identity(r.into_inner())) },
+        )
         .await
     }
     async fn read_resource(
@@ -259,49 +257,38 @@ impl<P: Provider> PbProvider for ProviderService<P> {
         r: Request<pb::read_resource::Request>,
     ) -> Res<pb::read_resource::Response> {
         let span = rpc_span("ReadResource", &r.get_ref().type_name, "");
-        traced(span, async move {
-            ok(self.read(r.into_inner()).await)
-        })
-        .await
+        traced(span, async move { ok(self.read(r.into_inner()).await) }).await
     }
     async fn plan_resource_change(
         &self,
         r: Request<pb::plan_resource_change::Request>,
     ) -> Res<pb::plan_resource_change::Response> {
         let span = rpc_span("PlanResourceChange", &r.get_ref().type_name, "");
-        traced(span, async move {
-            ok(self.plan(r.into_inner()).await)
-        })
-        .await
+        traced(span, async move { ok(self.plan(r.into_inner()).await) }).await
     }
     async fn apply_resource_change(
         &self,
         r: Request<pb::apply_resource_change::Request>,
     ) -> Res<pb::apply_resource_change::Response> {
         let span = rpc_span("ApplyResourceChange", &r.get_ref().type_name, "");
-        traced(span, async move {
-            ok(self.apply(r.into_inner()).await)
-        })
-        .await
+        traced(span, async move { ok(self.apply(r.into_inner()).await) }).await
     }
     async fn import_resource_state(
         &self,
         r: Request<pb::import_resource_state::Request>,
     ) -> Res<pb::import_resource_state::Response> {
         let span = rpc_span("ImportResourceState", &r.get_ref().type_name, "");
-        traced(span, async move {
-            ok(self.import(r.into_inner()).await)
-        })
-        .await
+        traced(span, async move { ok(self.import(r.into_inner()).await) }).await
     }
     async fn move_resource_state(
         &self,
         r: Request<pb::move_resource_state::Request>,
     ) -> Res<pb::move_resource_state::Response> {
         let span = rpc_span("MoveResourceState", &r.get_ref().target_type_name, "");
-        traced(span, async move {
-            ok(self.move_state(r.into_inner()).await)
-        })
+        traced(
+            span,
+            async move { ok(self.move_state(r.into_inner()).await) },
+        )
         .await
     }
     async fn read_data_source(
@@ -309,9 +296,10 @@ impl<P: Provider> PbProvider for ProviderService<P> {
         r: Request<pb::read_data_source::Request>,
     ) -> Res<pb::read_data_source::Response> {
         let span = rpc_span("ReadDataSource", "", &r.get_ref().type_name);
-        traced(span, async move {
-            ok(self.read_data(r.into_inner()).await)
-        })
+        traced(
+            span,
+            async move { ok(self.read_data(r.into_inner()).await) },
+        )
         .await
     }
     async fn generate_resource_config(
@@ -324,7 +312,11 @@ impl<P: Provider> PbProvider for ProviderService<P> {
         &self,
         r: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Res<pb::validate_ephemeral_resource_config::Response> {
-        let span = rpc_span("ValidateEphemeralResourceConfig", &r.get_ref().type_name, "");
+        let span = rpc_span(
+            "ValidateEphemeralResourceConfig",
+            &r.get_ref().type_name,
+            "",
+        );
         traced(span, async move {
             let r = r.into_inner();
             let d = self
@@ -371,10 +363,7 @@ impl<P: Provider> PbProvider for ProviderService<P> {
         r: Request<pb::list_resource::Request>,
     ) -> Res<BoxStream<pb::list_resource::Event>> {
         let span = rpc_span("ListResource", &r.get_ref().type_name, "");
-        traced(span, async move {
-            ok(self.list(r.into_inner()))
-        })
-        .await
+        traced(span, async move { ok(self.list(r.into_inner())) }).await
     }
     async fn validate_list_resource_config(
         &self,
@@ -404,10 +393,7 @@ impl<P: Provider> PbProvider for ProviderService<P> {
         r: Request<pb::call_function::Request>,
     ) -> Res<pb::call_function::Response> {
         let span = rpc_span("CallFunction", "", "");
-        traced(span, async move {
-            ok(self.call(r.into_inner()).await)
-        })
-        .await
+        traced(span, async move { ok(self.call(r.into_inner()).await) }).await
     }
 
     // ---- state stores: this framework has none; answer with a clear diagnostic.
@@ -486,9 +472,10 @@ impl<P: Provider> PbProvider for ProviderService<P> {
         r: Request<pb::plan_action::Request>,
     ) -> Res<pb::plan_action::Response> {
         let span = rpc_span("PlanAction", "", "");
-        traced(span, async move {
-            ok(self.plan_action(r.into_inner()).await)
-        })
+        traced(
+            span,
+            async move { ok(self.plan_action(r.into_inner()).await) },
+        )
         .await
     }
     async fn invoke_action(
@@ -496,10 +483,7 @@ impl<P: Provider> PbProvider for ProviderService<P> {
         r: Request<pb::invoke_action::Request>,
     ) -> Res<BoxStream<pb::invoke_action::Event>> {
         let span = rpc_span("InvokeAction", "", "");
-        traced(span, async move {
-            ok(self.invoke_action(r.into_inner()))
-        })
-        .await
+        traced(span, async move { ok(self.invoke_action(r.into_inner())) }).await
     }
     async fn validate_action_config(
         &self,
