@@ -26,6 +26,7 @@
 
 pub mod actions;
 pub mod client;
+pub mod credential_check;
 pub mod data_sources;
 pub mod ephemeral;
 pub mod functions;

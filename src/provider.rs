@@ -166,6 +166,16 @@ pub fn client_config(
     Some(cfg)
 }
 
+/// `skip_credentials_validation`, else its environment variable (`true`/`1`); false when unset.
+fn skip_credentials_validation(config: &Value) -> bool {
+    use crate::credential_check::{SKIP_ATTRIBUTE, SKIP_ENV};
+    match config.get(SKIP_ATTRIBUTE).as_bool() {
+        Some(b) => b,
+        None => std::env::var(SKIP_ENV)
+            .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1")),
+    }
+}
+
 /// Why `endpoint` is not an `http(s)://` URL with a host (the rule `Client::new` applies).
 fn check_endpoint(endpoint: &str) -> Result<(), String> {
     let url = reqwest::Url::parse(endpoint.trim()).map_err(|e| e.to_string())?;
@@ -235,6 +245,11 @@ impl Provider for CloudDbProvider {
                     .validator(duration())
                     .description("How often to poll a running operation when the API gives no `Retry-After` (default `\"2s\"`)."),
             )
+            .attribute(
+                Attribute::bool(crate::credential_check::SKIP_ATTRIBUTE)
+                    .optional()
+                    .description("Skip the one API call that checks `endpoint`, `token` and `project` when the provider is configured (so a wrong token fails `terraform plan`, not half-way through `apply`). Defaults to the `CLOUDDB_SKIP_CREDENTIALS_VALIDATION` environment variable, else `false`."),
+            )
     }
 
     /// `terraform validate` (and the start of every plan and apply) sends the provider block here,
@@ -287,17 +302,13 @@ impl Provider for CloudDbProvider {
         d
     }
 
-    async fn configure(
-        &self,
-        _ctx: &Context,
-        req: ConfigureRequest,
-    ) -> Result<Client, Diagnostics> {
+    async fn configure(&self, ctx: &Context, req: ConfigureRequest) -> Result<Client, Diagnostics> {
         let mut diags = Diagnostics::new();
         // The framework calls configure with a wholly known configuration only.
         let Some(cfg) = client_config(&req.config, &req.terraform_version, &mut diags) else {
             return Err(diags);
         };
-        Client::new(cfg)
+        let client = Client::new(cfg)
             .inspect(|c| tracing::debug!(client = ?c, "CloudDB client configured"))
             .map_err(|e| {
                 let attr = match &e {
@@ -305,10 +316,17 @@ impl Provider for CloudDbProvider {
                     crate::client::ApiError::Config(m) if m.starts_with("token") => "token",
                     _ => "endpoint",
                 };
-                Diagnostic::error("Invalid CloudDB provider configuration", e.to_string())
-                    .at(AttributePath::attr(attr))
-                    .into()
-            })
+                Diagnostics::from(
+                    Diagnostic::error("Invalid CloudDB provider configuration", e.to_string())
+                        .at(AttributePath::attr(attr)),
+                )
+            })?;
+        if !skip_credentials_validation(&req.config) {
+            crate::credential_check::check(ctx, &client)
+                .await
+                .map_err(Diagnostics::from)?;
+        }
+        Ok(client)
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Client>>> {

@@ -94,6 +94,18 @@ impl Client {
         let list: TierList = decode(&reply, &self.secrets(None))?;
         Ok(list.tiers)
     }
+
+    /// The tiers, fetched with [`Client::list_tiers`] on first use and then kept for the life
+    /// of this provider instance (every clone shares them): the catalogue does not change
+    /// while Terraform runs, and a plan of many instances should not ask once per instance.
+    /// A failure is not kept, so the next caller asks again.
+    pub async fn cached_tiers(&self) -> Result<&[Tier], ApiError> {
+        self.inner
+            .tiers
+            .get_or_try_init(|| self.list_tiers())
+            .await
+            .map(Vec::as_slice)
+    }
 }
 
 #[cfg(test)]
@@ -141,5 +153,9 @@ mod tests {
             .expect_err("unknown engine");
         assert_eq!(e.field_violations()[0].field, "engine");
         assert_eq!(log.lock().expect("lock").len(), 3);
+        // Cached: two more look-ups, one request.
+        assert_eq!(c.cached_tiers().await.expect("tiers")[0].name, "db-micro");
+        assert_eq!(c.clone().cached_tiers().await.expect("tiers").len(), 1);
+        assert_eq!(log.lock().expect("lock").len(), 4);
     }
 }

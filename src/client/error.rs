@@ -15,11 +15,13 @@ pub enum ApiError {
     /// The API answered with an error status (problem+json body, or whatever it sent).
     #[error("{0}")]
     Status(Box<StatusError>),
-    /// No HTTP response: connection refused or reset, timeout, dropped response.
-    #[error("{method} {path}: request failed: {source}")]
+    /// No HTTP response: connection refused or reset, DNS, TLS, timeout, dropped response;
+    /// `failure` says which, for which endpoint, and what to check.
+    #[error("{failure} (while calling {method} {path})")]
     Transport {
         method: String,
         path: String,
+        failure: super::transport::TransportFailure,
         #[source]
         source: reqwest::Error,
     },
@@ -153,6 +155,16 @@ impl ApiError {
             }
             ApiError::Transport { .. } => true,
             _ => false,
+        }
+    }
+
+    /// The most retries this error is worth, when fewer than the policy's: a refused
+    /// connection, an unknown host or a TLS failure is a configuration problem
+    /// ([`TransportKind::max_retries`](super::transport::TransportKind::max_retries)).
+    pub fn retry_cap(&self) -> Option<u32> {
+        match self {
+            ApiError::Transport { failure, .. } => failure.kind.max_retries(),
+            _ => None,
         }
     }
 

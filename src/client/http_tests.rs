@@ -293,6 +293,30 @@ async fn connection_refused_is_retried_then_reported() {
     let c = client(&format!("http://{addr}"), 2);
     let err = c.get_instance("db1").await.expect_err("refused");
     assert!(matches!(err, ApiError::Transport { .. }), "{err:?}");
+    assert!(
+        err.to_string().starts_with(&format!(
+            "cannot reach the CloudDB API at http://{addr}: connection refused"
+        )),
+        "{err}"
+    );
+}
+
+/// A refused connection is a configuration problem: two quick retries, not the whole budget
+/// (8 retries with up to 10 s backoff would take ~24 s).
+#[tokio::test]
+async fn connection_refused_fails_fast_whatever_the_budget() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let c = client(&format!("http://{addr}"), 8);
+    let started = std::time::Instant::now();
+    let err = c.get_instance("db1").await.expect_err("refused");
+    assert_eq!(err.retry_cap(), Some(2));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

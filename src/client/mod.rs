@@ -21,6 +21,7 @@ pub mod error;
 pub mod instance_actions;
 pub mod redact;
 pub mod retry;
+pub mod transport;
 pub mod types;
 pub mod wait;
 
@@ -140,6 +141,8 @@ struct Inner {
     request_timeout: Duration,
     retry: RetryPolicy,
     poll_interval: Duration,
+    /// The tier catalogue, fetched once per provider instance ([`Client::cached_tiers`]).
+    tiers: tokio::sync::OnceCell<Vec<catalog::Tier>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -224,6 +227,7 @@ impl Client {
                 request_timeout: cfg.request_timeout,
                 retry: cfg.retry,
                 poll_interval: cfg.poll_interval,
+                tiers: tokio::sync::OnceCell::new(),
             }),
             stop: None,
             deadline: None,
@@ -448,6 +452,25 @@ impl Client {
         out
     }
 
+    /// `text` (a body) as a log line may show it: without [`Client::secrets`] of the request,
+    /// the secret-looking values of the response (a generated password), bounded.
+    fn log_text(&self, text: &[u8], body: Option<&[u8]>, response: Option<&[u8]>) -> String {
+        let mut secrets = self.secrets(body);
+        if let Some(r) = response {
+            secrets.extend(redact::secrets_in_json(r));
+        }
+        let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        redact::redact(&String::from_utf8_lossy(text), &refs)
+    }
+
+    /// The endpoint as errors show it: scheme, host and port, credentials removed.
+    fn shown_endpoint(&self) -> String {
+        let mut u = self.inner.base.clone();
+        u.set_path("");
+        u.set_query(None);
+        redact::endpoint(u.as_str().trim_end_matches('/'))
+    }
+
     /// An operation answer, with the text of its problem (if any) scrubbed.
     fn decode_operation(&self, reply: &Reply) -> Result<Operation, ApiError> {
         let secrets = self.secrets(None);
@@ -508,11 +531,17 @@ impl Client {
         let mut attempt: u32 = 0;
         loop {
             let result = self
-                .attempt(&method, &url, path, body.as_deref(), key, if_match)
+                .attempt(&method, &url, body.as_deref(), key, if_match)
                 .await;
             match result {
                 Ok(reply) => return Ok(reply),
-                Err(err) if err.is_retryable() && attempt < policy.max_retries => {
+                Err(err)
+                    if err.is_retryable()
+                        && attempt
+                            < err
+                                .retry_cap()
+                                .map_or(policy.max_retries, |cap| cap.min(policy.max_retries)) =>
+                {
                     let delay = policy.delay(attempt, err.retry_after());
                     if let Some(deadline) = self.deadline
                         && Instant::now() + delay >= deadline
@@ -577,7 +606,6 @@ impl Client {
         &self,
         method: &Method,
         url: &Url,
-        path: &str,
         body: Option<&[u8]>,
         key: Option<&IdempotencyKey>,
         if_match: Option<&str>,
@@ -593,12 +621,29 @@ impl Client {
                     .min(left.max(Duration::from_secs(1))),
             );
         }
-        // reqwest's error text carries the URL; the path is reported separately.
-        let transport = |source: reqwest::Error| ApiError::Transport {
-            method: method.to_string(),
-            path: full_path.clone(),
-            source: source.without_url(),
+        // reqwest's error text carries the URL; the endpoint (redacted) and path are reported
+        // separately, and the cause is dug out of the source chain.
+        let started = Instant::now();
+        let transport = |source: reqwest::Error| {
+            let failure = transport::classify(&source, &self.shown_endpoint());
+            tracing::info!(
+                method = %method, path = %full_path, duration_ms = started.elapsed().as_millis() as u64,
+                error = %failure, "CloudDB API call failed"
+            );
+            ApiError::Transport {
+                method: method.to_string(),
+                path: full_path.clone(),
+                failure,
+                source: source.without_url(),
+            }
         };
+        if let Some(b) = body {
+            tracing::debug!(
+                method = %method, path = %full_path,
+                request_body = %self.log_text(b, body, None),
+                "CloudDB API request"
+            );
+        }
         let mut resp = rb.send().await.map_err(transport)?;
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -629,7 +674,22 @@ impl Client {
         }
         let request_id =
             header_str(&headers, "x-request-id").map(|id| safe_request_id(&id, &secrets));
-        tracing::debug!(method = %method, path, status = status.as_u16(), request_id = ?request_id, "CloudDB API call");
+        // One line per call at INFO (what TF_LOG=info shows), the body at DEBUG, redacted like
+        // every API text: the token, the request's passwords and secret-looking keys.
+        tracing::info!(
+            method = %method, path = %full_path, status = status.as_u16(),
+            request_id = request_id.as_deref().unwrap_or(""),
+            duration_ms = started.elapsed().as_millis() as u64,
+            "CloudDB API call"
+        );
+        if !resp_body.is_empty() {
+            tracing::debug!(
+                method = %method, path = %full_path, status = status.as_u16(),
+                request_id = request_id.as_deref().unwrap_or(""),
+                response_body = %self.log_text(&resp_body, body, Some(&resp_body)),
+                "CloudDB API response"
+            );
+        }
         interpret(method, url, full_path, status, headers, resp_body, &secrets)
     }
 }

@@ -42,6 +42,21 @@ pub enum WaitError {
 const MIN_POLL: Duration = Duration::from_millis(50);
 /// Upper bound between polls whatever the server says.
 const MAX_POLL: Duration = Duration::from_secs(30);
+/// Least elapsed time between two INFO progress lines: often enough to show a long create is
+/// alive, rarely enough that a 20-minute wait is a screenful, not a log flood.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+/// The INFO line a user reads while waiting: `waiting for operation op-1 (create
+/// instances/db1): 40 s elapsed`.
+fn progress(op: &Operation, elapsed: Duration) -> String {
+    format!(
+        "waiting for operation {} ({} {}): {} s elapsed",
+        op.id,
+        op.verb,
+        op.target,
+        elapsed.as_secs()
+    )
+}
 
 /// Wait until `op` is done. Returns the finished operation, or [`WaitError`].
 pub async fn wait_operation<S>(
@@ -56,6 +71,7 @@ where
     let started = Instant::now();
     let mut stop = std::pin::pin!(stop);
     let mut hint: Option<Duration> = None;
+    let mut next_progress = PROGRESS_EVERY;
     loop {
         if op.done {
             return match op.error.take() {
@@ -84,6 +100,17 @@ where
             .unwrap_or(poll)
             .clamp(MIN_POLL, MAX_POLL)
             .min(deadline.saturating_duration_since(now));
+        let elapsed = now.duration_since(started);
+        if elapsed >= next_progress {
+            tracing::info!(operation = %op.id, elapsed_s = elapsed.as_secs(), "{}", progress(&op, elapsed));
+            // The next line one PROGRESS_EVERY later, on a round number of seconds.
+            next_progress = (elapsed + PROGRESS_EVERY)
+                .as_secs()
+                .checked_div(PROGRESS_EVERY.as_secs())
+                .map_or(elapsed + PROGRESS_EVERY, |n| {
+                    PROGRESS_EVERY.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX))
+                });
+        }
         tracing::debug!(operation = %op.id, delay_ms = delay.as_millis() as u64, "waiting for operation");
         tokio::select! {
             biased;
@@ -109,5 +136,25 @@ where
         let (fresh, h) = polled?;
         op = fresh;
         hint = h;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The progress line names the operation, what it does and the whole seconds waited.
+    #[test]
+    fn progress_line() {
+        let op = Operation {
+            id: "op-1".into(),
+            verb: "create".into(),
+            target: "instances/db1".into(),
+            ..Operation::default()
+        };
+        assert_eq!(
+            progress(&op, Duration::from_millis(40_900)),
+            "waiting for operation op-1 (create instances/db1): 40 s elapsed"
+        );
     }
 }

@@ -148,6 +148,26 @@ async fn lookup_backup(
     }
 }
 
+/// The tier's storage limit at plan time, from the catalogue cached per provider instance. A
+/// catalogue that cannot be read skips the check (the API applies the same rule at apply):
+/// a plan should not fail because of a read-only convenience.
+async fn check_tier_storage(
+    ctx: &Context,
+    client: &Client,
+    planned: &InstanceModel,
+    diags: &mut Diagnostics,
+) {
+    let client = client
+        .with_stop(ctx)
+        .with_deadline(Instant::now() + BACKUP_LOOKUP_BUDGET);
+    match client.cached_tiers().await {
+        Ok(tiers) => plan::check_tier_storage(planned, tiers, diags),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the tier catalogue; storage_gb is checked at apply")
+        }
+    }
+}
+
 fn wait_diags(summary: &str, err: &WaitError, name: &str) -> Diagnostics {
     match err {
         WaitError::Api(api) => api_diags(summary, api),
@@ -521,6 +541,11 @@ impl Resource<Client> for InstanceResource {
             backup.as_ref(),
             &mut plan.diagnostics,
         );
+        if let Some(client) = client
+            && plan::storage_to_check(prior.as_ref(), &planned)
+        {
+            check_tier_storage(ctx, client, &planned, &mut plan.diagnostics).await;
+        }
         // The declarative `RequiresReplace` judged the engine before the plan rules settled it
         // (unknown, since it has no schema default): judge it again on the final value.
         let engine = AttributePath::attr("engine");
@@ -1446,7 +1471,13 @@ mod tests {
         assert_eq!(p.state.engine.as_str(), Some("mysql"));
         assert!(p.state.engine_version.is_unknown());
         assert_eq!(p.state.tier.as_str(), Some(DEFAULT_TIER));
-        assert!(log.lock().expect("lock").is_empty());
+        // Only the tier catalogue (for the storage check; a 404 here skips it).
+        assert!(
+            log.lock()
+                .expect("lock")
+                .iter()
+                .all(|r| r.path == "/v1/tiers")
+        );
 
         // The instance it makes: an empty plan, then a tier change in place (not a replace).
         let inst: Instance =
@@ -1488,6 +1519,7 @@ mod tests {
             .lock()
             .expect("lock")
             .iter()
+            .filter(|r| r.path != "/v1/tiers")
             .map(|r| format!("{} {}", r.method, r.path))
             .collect();
         assert_eq!(seen, vec!["GET /v1/projects/proj1/backups/pg-snap"]);

@@ -113,7 +113,12 @@ pub fn for_each_terraform_smoke(name: &str, test: impl Fn(&Path)) {
 /// Run `test` once per CLI `coverage` selects. With no Terraform at all it skips (a note on
 /// stderr), unless `TF_ACC` asks for acceptance tests: then it panics.
 pub fn for_each_terraform_in(name: &str, coverage: Coverage, test: impl Fn(&Path)) {
-    let bins = matrix(coverage);
+    for_each_of(name, matrix(coverage), test)
+}
+
+/// Run `test` once per CLI of `bins` (a test that needs only part of the matrix picks it); no
+/// CLI at all skips, or fails under `TF_ACC`, as [`for_each_terraform_in`] does.
+pub fn for_each_of(name: &str, bins: Vec<PathBuf>, test: impl Fn(&Path)) {
     if bins.is_empty() {
         assert!(
             !acceptance_requested(),

@@ -15,6 +15,7 @@ mod database;
 mod ephemeral;
 mod examples;
 mod firewall_rule;
+mod first_hour;
 mod functions;
 mod identity_query;
 mod instance;

@@ -53,6 +53,7 @@ fn closed_port_config() -> Value {
     val(
         &provider_ty(),
         json!({"endpoint": "http://127.0.0.1:9", "token": TOKEN, "project": PROJECT, "max_retries": 0,
+               "skip_credentials_validation": true,
                "request_timeout": "1s"}),
     )
 }

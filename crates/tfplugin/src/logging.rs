@@ -12,6 +12,12 @@
 //! (which then filters with the same variable). When none is set nothing is
 //! written: Terraform drops provider logs then anyway.
 //!
+//! **Inherited fields.** An event also carries the fields of the spans it is in (the
+//! innermost span's first, the event's own before any): the framework's gRPC layer opens one
+//! span per RPC with `tf_rpc`, `tf_req_id`, `tf_resource_type`, … so every provider line says
+//! which Terraform call it belongs to, as terraform-plugin-log's do. Span fields go through
+//! the same [`DENYLIST`].
+//!
 //! **Sensitive values.** Never pass the value of a sensitive attribute, a
 //! token, or a whole config/state `Value` as a log field. As a safety net, a
 //! field is never written when its name contains (case-insensitively) one of
@@ -23,9 +29,11 @@ use std::io::Write;
 
 use serde_json::{Map, Value as Json};
 use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Field-name fragments that are never logged: a field whose lower-cased name contains one
@@ -101,6 +109,28 @@ pub fn level_from_env(provider_type: &str) -> LevelFilter {
         .unwrap_or(LevelFilter::OFF)
 }
 
+/// A fresh request id for the `tf_req_id` log field: UUIDv4-shaped, like the Go framework's,
+/// from std's randomly seeded hasher (an id for reading logs, not a secret).
+pub fn request_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let word = |salt: u64| {
+        let mut h = std::hash::RandomState::new().build_hasher();
+        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed) ^ salt);
+        h.finish()
+    };
+    let (a, b) = (word(0), word(u64::MAX));
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        (a >> 32) as u32,
+        (a >> 16) as u16,
+        (a as u16) & 0x0fff,
+        ((b >> 48) as u16 & 0x3fff) | 0x8000,
+        b & 0xffff_ffff_ffff
+    )
+}
+
 /// Formats a time the way hclog does: `2006-01-02T15:04:05.000000Z07:00`, converted to UTC so
 /// the zone is always `Z`, with exactly six fractional digits (truncated, not rounded).
 pub fn hclog_timestamp(t: time::OffsetDateTime) -> String {
@@ -162,8 +192,9 @@ where
         }
     }
 
-    /// Renders one event as a JSON line (without newline).
-    fn render(&self, event: &Event<'_>) -> String {
+    /// Renders one event as a JSON line (without newline); `inherited` are the fields of its
+    /// spans, innermost first.
+    fn render(&self, event: &Event<'_>, inherited: Vec<(String, Json)>) -> String {
         let mut visitor = FieldVisitor::default();
         event.record(&mut visitor);
         let mut obj = Map::new();
@@ -184,22 +215,55 @@ where
             "@timestamp".into(),
             Json::String(hclog_timestamp(time::OffsetDateTime::now_utc())),
         );
-        for (k, v) in visitor.fields {
+        for (k, v) in visitor.fields.into_iter().chain(inherited) {
             obj.entry(k).or_insert(v);
         }
         Json::Object(obj).to_string()
     }
 }
 
+/// The recorded fields of one span, kept in its extensions for the events inside it.
+struct SpanFields(Vec<(String, Json)>);
+
 impl<S, W, O> Layer<S> for HclogLayer<W>
 where
-    S: Subscriber,
+    S: Subscriber + for<'a> LookupSpan<'a>,
     W: Fn() -> O + Send + Sync + 'static,
     O: Write,
 {
+    /// Keeps the span's fields (denylist applied) for the events inside it.
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut visitor = FieldVisitor::default();
+        attrs.record(&mut visitor);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(SpanFields(visitor.fields));
+        }
+    }
+
+    /// A field recorded later (`Span::record`) joins the span's fields.
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let mut visitor = FieldVisitor::default();
+        values.record(&mut visitor);
+        if let Some(span) = ctx.span(id) {
+            let mut ext = span.extensions_mut();
+            match ext.get_mut::<SpanFields>() {
+                Some(f) => f.0.extend(visitor.fields),
+                None => ext.insert(SpanFields(visitor.fields)),
+            }
+        }
+    }
+
     /// Writes the event as one JSON line; I/O errors are ignored.
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let mut line = self.render(event);
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let mut inherited = Vec::new();
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope {
+                if let Some(f) = span.extensions().get::<SpanFields>() {
+                    inherited.extend(f.0.iter().cloned());
+                }
+            }
+        }
+        let mut line = self.render(event, inherited);
         line.push('\n');
         let mut w = (self.make_writer)();
         // One write per line so concurrent lines do not interleave.
@@ -326,6 +390,38 @@ mod tests {
         assert!(t.would_enable("tfplugin::server", &Level::TRACE));
         let t = targets(LevelFilter::ERROR);
         assert!(!t.would_enable("rustls::server", &Level::WARN));
+    }
+
+    /// An event inside a span carries the span's fields (its own win), denylist included.
+    #[test]
+    fn events_inherit_span_fields() {
+        let buf = Buf::default();
+        let b2 = buf.clone();
+        let layer = HclogLayer::new("provider.terraform-provider-test", move || b2.clone());
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let outer = tracing::error_span!(
+                "rpc",
+                tf_rpc = "ReadResource",
+                tf_req_id = "r-1",
+                token = "s3cr3t",
+                tf_resource_type = tracing::field::Empty
+            );
+            outer.record("tf_resource_type", "test_widget");
+            let _g = outer.enter();
+            let inner = tracing::info_span!("call", tf_rpc = "inner");
+            let _g2 = inner.enter();
+            tracing::info!(tf_req_id = "own", "inside");
+        });
+        let out = String::from_utf8(buf.0.lock().map(|v| v.clone()).unwrap_or_default())
+            .unwrap_or_default();
+        assert!(!out.contains("s3cr3t"), "{out}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json line");
+        assert_eq!(v["tf_rpc"], "inner");
+        assert_eq!(v["tf_req_id"], "own");
+        assert_eq!(v["tf_resource_type"], "test_widget");
+        assert_ne!(request_id(), request_id());
+        assert_eq!(request_id().len(), 36);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use tfplugin::value::AttributePath;
 
 use super::convert::{DEFAULT_BACKUP_RETENTION_DAYS, DEFAULT_ENGINE};
 use super::model::{BackupModel, InstanceModel};
+use crate::client::catalog::Tier;
 use crate::client::types::SourceBackup;
 
 /// Numeric components of a dotted version ("8.0.36" → [8, 0, 36]); non-numeric parts count as 0.
@@ -39,6 +40,51 @@ pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
         }
     }
     std::cmp::Ordering::Equal
+}
+
+/// Whether this plan sets a tier/storage pair the API has not accepted yet (a create, or a
+/// change of either), both known: only then is the catalogue worth consulting.
+pub fn storage_to_check(prior: Option<&InstanceModel>, planned: &InstanceModel) -> bool {
+    planned.tier.is_known()
+        && planned.storage_gb.is_known()
+        && prior.is_none_or(|p| p.tier != planned.tier || p.storage_gb != planned.storage_gb)
+}
+
+/// `storage_gb` over the planned tier's maximum, as one plan error on `storage_gb` (the API
+/// would refuse the create or update with the same rule). A tier the catalogue does not list
+/// is left to the API, which names the valid ones.
+pub fn check_tier_storage(planned: &InstanceModel, tiers: &[Tier], diags: &mut Diagnostics) {
+    let (Some(name), Some(&gb)) = (planned.tier.as_str(), planned.storage_gb.known()) else {
+        return;
+    };
+    let Some(tier) = tiers.iter().find(|t| t.name == name) else {
+        return;
+    };
+    if gb > tier.max_storage_gb {
+        let larger: Vec<&str> = tiers
+            .iter()
+            .filter(|t| t.max_storage_gb >= gb)
+            .map(|t| t.name.as_str())
+            .collect();
+        let choose = if larger.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", or choose a tier that allows {gb} GB: {}",
+                larger.join(", ")
+            )
+        };
+        diags.push(
+            Diagnostic::error(
+                "storage_gb is over the tier's maximum",
+                format!(
+                    "storage_gb = {gb}, but tier {name:?} allows at most {} GB. Set storage_gb to {} or less{choose}.",
+                    tier.max_storage_gb, tier.max_storage_gb
+                ),
+            )
+            .at(AttributePath::attr("storage_gb")),
+        );
+    }
 }
 
 /// True when the plan settles `planned` to something other than `prior`.
@@ -788,5 +834,43 @@ mod tests {
             version_only[0].0,
             Some(AttributePath::attr("admin_password_wo_version"))
         );
+    }
+
+    /// Over the tier's maximum: one error on storage_gb naming the limit and the tiers that
+    /// fit; within it, an unknown tier or the same pair as the prior state: nothing to check.
+    #[test]
+    fn storage_over_the_tier_maximum_is_one_error_on_storage_gb() {
+        let tiers = [("db-micro", 100), ("db-small", 500)].map(|(n, max)| Tier {
+            name: n.into(),
+            max_storage_gb: max,
+            ..Tier::default()
+        });
+        let planned = |tier: &str, gb: i64| InstanceModel {
+            tier: tier.into(),
+            storage_gb: gb.into(),
+            ..InstanceModel::default()
+        };
+        let mut d = Diagnostics::new();
+        check_tier_storage(&planned("db-micro", 300), &tiers, &mut d);
+        assert_eq!(d.0.len(), 1, "{d:?}");
+        assert_eq!(d.0[0].attribute, Some(AttributePath::attr("storage_gb")));
+        assert_eq!(
+            d.0[0].detail,
+            "storage_gb = 300, but tier \"db-micro\" allows at most 100 GB. Set storage_gb to 100 or \
+             less, or choose a tier that allows 300 GB: db-small."
+        );
+        let mut d = Diagnostics::new();
+        check_tier_storage(&planned("db-micro", 100), &tiers, &mut d);
+        check_tier_storage(&planned("db-unheard-of", 9000), &tiers, &mut d);
+        assert!(d.0.is_empty(), "{d:?}");
+        let prior = planned("db-micro", 100);
+        assert!(!storage_to_check(Some(&prior), &planned("db-micro", 100)));
+        assert!(storage_to_check(Some(&prior), &planned("db-micro", 200)));
+        assert!(storage_to_check(None, &planned("db-micro", 100)));
+        let unknown = InstanceModel {
+            storage_gb: Field::Unknown,
+            ..planned("db-micro", 1)
+        };
+        assert!(!storage_to_check(None, &unknown));
     }
 }

@@ -74,6 +74,7 @@ pub async fn serve_provider<P: Provider>(
     opts: crate::server::ServeOptions,
 ) -> Result<(), crate::server::ServeError> {
     let svc = ProviderService::new(provider);
+    let _ = PROVIDER_ADDRESS.set(opts.provider_address.clone());
     stop_on_shutdown(opts.shutdown.clone(), svc.stop_signal());
     crate::server::serve(svc, opts).await
 }
@@ -85,6 +86,53 @@ fn stop_on_shutdown(shutdown: crate::server::ShutdownSignal, stop: StopSignal) {
         tracing::info!("shutting down: asking in-flight operations to stop");
         stop.stop();
     });
+}
+
+/// The provider's source address, for the `tf_provider_addr` log field; set once by
+/// [`serve_provider`] (a process serves one provider).
+static PROVIDER_ADDRESS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The span every provider log line of one RPC inherits: the fields the Go framework's
+/// logs carry (`tf_rpc`, `tf_resource_type` or `tf_data_source_type`, a fresh `tf_req_id`),
+/// so a line written deep in a handler (an API call, a waiter) says which Terraform call and
+/// resource type it belongs to. An ERROR-level span, so it is enabled whatever the level.
+fn rpc_span(rpc: &'static str, resource_type: &str, data_source_type: &str) -> tracing::Span {
+    let span = tracing::error_span!(
+        "rpc",
+        tf_rpc = rpc,
+        tf_req_id = %crate::logging::request_id(),
+        tf_resource_type = tracing::field::Empty,
+        tf_data_source_type = tracing::field::Empty,
+        tf_provider_addr = tracing::field::Empty,
+    );
+    if let Some(addr) = PROVIDER_ADDRESS.get() {
+        span.record("tf_provider_addr", addr.as_str());
+    }
+    if !resource_type.is_empty() {
+        span.record("tf_resource_type", resource_type);
+    }
+    if !data_source_type.is_empty() {
+        span.record("tf_data_source_type", data_source_type);
+    }
+    span
+}
+
+/// Runs one RPC inside `span`, with the TRACE lines terraform-plugin-go writes around every
+/// call ("Received request", "Served request"): what `TF_LOG_PROVIDER=trace` shows.
+async fn traced<T>(span: tracing::Span, call: impl std::future::Future<Output = T>) -> T {
+    use tracing::Instrument;
+    async move {
+        tracing::trace!("Received request");
+        let started = std::time::Instant::now();
+        let out = call.await;
+        tracing::trace!(
+            tf_req_duration_ms = started.elapsed().as_millis() as u64,
+            "Served request"
+        );
+        out
+    }
+    .instrument(span)
+    .await
 }
 
 fn ok<T>(t: T) -> Res<T> {
@@ -127,96 +175,132 @@ impl<P: Provider> PbProvider for ProviderService<P> {
         &self,
         r: Request<pb::validate_provider_config::Request>,
     ) -> Res<pb::validate_provider_config::Response> {
-        let r = r.into_inner();
-        let d = self.validate_provider(r.config.as_ref()).await;
-        ok(pb::validate_provider_config::Response {
-            diagnostics: diags_to_pb(&d),
+        let span = rpc_span("ValidateProviderConfig", "", "");
+        traced(span, async move {
+            let r = r.into_inner();
+            let d = self.validate_provider(r.config.as_ref()).await;
+            ok(pb::validate_provider_config::Response {
+                diagnostics: diags_to_pb(&d),
+            })
         })
+        .await
     }
     async fn configure_provider(
         &self,
         r: Request<pb::configure_provider::Request>,
     ) -> Res<pb::configure_provider::Response> {
-        let d = self.configure(r.into_inner()).await;
-        ok(pb::configure_provider::Response {
-            diagnostics: diags_to_pb(&d),
+        let span = rpc_span("ConfigureProvider", "", "");
+        traced(span, async move {
+            let d = self.configure(r.into_inner()).await;
+            ok(pb::configure_provider::Response {
+                diagnostics: diags_to_pb(&d),
+            })
         })
+        .await
     }
     async fn validate_resource_config(
         &self,
         r: Request<pb::validate_resource_config::Request>,
     ) -> Res<pb::validate_resource_config::Response> {
-        let r = r.into_inner();
-        let d = self
-            .validate_resource(
-                &r.type_name,
-                r.config.as_ref(),
-                r.client_capabilities.as_ref(),
-            )
-            .await;
-        ok(pb::validate_resource_config::Response {
-            diagnostics: diags_to_pb(&d),
+        let span = rpc_span("ValidateResourceConfig", &r.get_ref().type_name, "");
+        traced(span, async move {
+            let r = r.into_inner();
+            let d = self
+                .validate_resource(
+                    &r.type_name,
+                    r.config.as_ref(),
+                    r.client_capabilities.as_ref(),
+                )
+                .await;
+            ok(pb::validate_resource_config::Response {
+                diagnostics: diags_to_pb(&d),
+            })
         })
+        .await
     }
     async fn validate_data_resource_config(
         &self,
         r: Request<pb::validate_data_resource_config::Request>,
     ) -> Res<pb::validate_data_resource_config::Response> {
-        let r = r.into_inner();
-        let d = self
-            .validate_data_source(&r.type_name, r.config.as_ref())
-            .await;
-        ok(pb::validate_data_resource_config::Response {
-            diagnostics: diags_to_pb(&d),
+        let span = rpc_span("ValidateDataResourceConfig", "", &r.get_ref().type_name);
+        traced(span, async move {
+            let r = r.into_inner();
+            let d = self
+                .validate_data_source(&r.type_name, r.config.as_ref())
+                .await;
+            ok(pb::validate_data_resource_config::Response {
+                diagnostics: diags_to_pb(&d),
+            })
         })
+        .await
     }
     async fn upgrade_resource_state(
         &self,
         r: Request<pb::upgrade_resource_state::Request>,
     ) -> Res<pb::upgrade_resource_state::Response> {
-        ok(self.upgrade_state(r.into_inner()))
+        let span = rpc_span("UpgradeResourceState", &r.get_ref().type_name, "");
+        traced(span, async move { ok(self.upgrade_state(r.into_inner())) }).await
     }
     async fn upgrade_resource_identity(
         &self,
         r: Request<pb::upgrade_resource_identity::Request>,
     ) -> Res<pb::upgrade_resource_identity::Response> {
-        ok(self.upgrade_identity(r.into_inner()))
+        let span = rpc_span("UpgradeResourceIdentity", &r.get_ref().type_name, "");
+        traced(
+            span,
+            async move { ok(self.upgrade_identity(r.into_inner())) },
+        )
+        .await
     }
     async fn read_resource(
         &self,
         r: Request<pb::read_resource::Request>,
     ) -> Res<pb::read_resource::Response> {
-        ok(self.read(r.into_inner()).await)
+        let span = rpc_span("ReadResource", &r.get_ref().type_name, "");
+        traced(span, async move { ok(self.read(r.into_inner()).await) }).await
     }
     async fn plan_resource_change(
         &self,
         r: Request<pb::plan_resource_change::Request>,
     ) -> Res<pb::plan_resource_change::Response> {
-        ok(self.plan(r.into_inner()).await)
+        let span = rpc_span("PlanResourceChange", &r.get_ref().type_name, "");
+        traced(span, async move { ok(self.plan(r.into_inner()).await) }).await
     }
     async fn apply_resource_change(
         &self,
         r: Request<pb::apply_resource_change::Request>,
     ) -> Res<pb::apply_resource_change::Response> {
-        ok(self.apply(r.into_inner()).await)
+        let span = rpc_span("ApplyResourceChange", &r.get_ref().type_name, "");
+        traced(span, async move { ok(self.apply(r.into_inner()).await) }).await
     }
     async fn import_resource_state(
         &self,
         r: Request<pb::import_resource_state::Request>,
     ) -> Res<pb::import_resource_state::Response> {
-        ok(self.import(r.into_inner()).await)
+        let span = rpc_span("ImportResourceState", &r.get_ref().type_name, "");
+        traced(span, async move { ok(self.import(r.into_inner()).await) }).await
     }
     async fn move_resource_state(
         &self,
         r: Request<pb::move_resource_state::Request>,
     ) -> Res<pb::move_resource_state::Response> {
-        ok(self.move_state(r.into_inner()).await)
+        let span = rpc_span("MoveResourceState", &r.get_ref().target_type_name, "");
+        traced(
+            span,
+            async move { ok(self.move_state(r.into_inner()).await) },
+        )
+        .await
     }
     async fn read_data_source(
         &self,
         r: Request<pb::read_data_source::Request>,
     ) -> Res<pb::read_data_source::Response> {
-        ok(self.read_data(r.into_inner()).await)
+        let span = rpc_span("ReadDataSource", "", &r.get_ref().type_name);
+        traced(
+            span,
+            async move { ok(self.read_data(r.into_inner()).await) },
+        )
+        .await
     }
     async fn generate_resource_config(
         &self,
@@ -228,47 +312,72 @@ impl<P: Provider> PbProvider for ProviderService<P> {
         &self,
         r: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Res<pb::validate_ephemeral_resource_config::Response> {
-        let r = r.into_inner();
-        let d = self
-            .validate_ephemeral(&r.type_name, r.config.as_ref())
-            .await;
-        ok(pb::validate_ephemeral_resource_config::Response {
-            diagnostics: diags_to_pb(&d),
+        let span = rpc_span(
+            "ValidateEphemeralResourceConfig",
+            &r.get_ref().type_name,
+            "",
+        );
+        traced(span, async move {
+            let r = r.into_inner();
+            let d = self
+                .validate_ephemeral(&r.type_name, r.config.as_ref())
+                .await;
+            ok(pb::validate_ephemeral_resource_config::Response {
+                diagnostics: diags_to_pb(&d),
+            })
         })
+        .await
     }
     async fn open_ephemeral_resource(
         &self,
         r: Request<pb::open_ephemeral_resource::Request>,
     ) -> Res<pb::open_ephemeral_resource::Response> {
-        ok(self.open_ephemeral(r.into_inner()).await)
+        let span = rpc_span("OpenEphemeralResource", &r.get_ref().type_name, "");
+        traced(span, async move {
+            ok(self.open_ephemeral(r.into_inner()).await)
+        })
+        .await
     }
     async fn renew_ephemeral_resource(
         &self,
         r: Request<pb::renew_ephemeral_resource::Request>,
     ) -> Res<pb::renew_ephemeral_resource::Response> {
-        ok(self.renew_ephemeral(r.into_inner()).await)
+        let span = rpc_span("RenewEphemeralResource", &r.get_ref().type_name, "");
+        traced(span, async move {
+            ok(self.renew_ephemeral(r.into_inner()).await)
+        })
+        .await
     }
     async fn close_ephemeral_resource(
         &self,
         r: Request<pb::close_ephemeral_resource::Request>,
     ) -> Res<pb::close_ephemeral_resource::Response> {
-        ok(self.close_ephemeral(r.into_inner()).await)
+        let span = rpc_span("CloseEphemeralResource", &r.get_ref().type_name, "");
+        traced(span, async move {
+            ok(self.close_ephemeral(r.into_inner()).await)
+        })
+        .await
     }
     async fn list_resource(
         &self,
         r: Request<pb::list_resource::Request>,
     ) -> Res<BoxStream<pb::list_resource::Event>> {
-        ok(self.list(r.into_inner()))
+        let span = rpc_span("ListResource", &r.get_ref().type_name, "");
+        traced(span, async move { ok(self.list(r.into_inner())) }).await
     }
     async fn validate_list_resource_config(
         &self,
         r: Request<pb::validate_list_resource_config::Request>,
     ) -> Res<pb::validate_list_resource_config::Response> {
-        let r = r.into_inner();
-        let d = self.validate_list(&r.type_name, r.config.as_ref()).await;
-        ok(pb::validate_list_resource_config::Response {
-            diagnostics: diags_to_pb(&d),
+        let span = rpc_span("ValidateListResourceConfig", &r.get_ref().type_name, "");
+        traced(span, async move {
+            let r = r.into_inner();
+            let d = self.validate_list(&r.type_name, r.config.as_ref()).await;
+            ok(pb::validate_list_resource_config::Response {
+                diagnostics: diags_to_pb(&d),
+            })
         })
+        .await
     }
     async fn get_functions(
         &self,
@@ -283,7 +392,8 @@ impl<P: Provider> PbProvider for ProviderService<P> {
         &self,
         r: Request<pb::call_function::Request>,
     ) -> Res<pb::call_function::Response> {
-        ok(self.call(r.into_inner()).await)
+        let span = rpc_span("CallFunction", "", "");
+        traced(span, async move { ok(self.call(r.into_inner()).await) }).await
     }
 
     // ---- state stores: this framework has none; answer with a clear diagnostic.
@@ -361,19 +471,29 @@ impl<P: Provider> PbProvider for ProviderService<P> {
         &self,
         r: Request<pb::plan_action::Request>,
     ) -> Res<pb::plan_action::Response> {
-        ok(self.plan_action(r.into_inner()).await)
+        let span = rpc_span("PlanAction", "", "");
+        traced(
+            span,
+            async move { ok(self.plan_action(r.into_inner()).await) },
+        )
+        .await
     }
     async fn invoke_action(
         &self,
         r: Request<pb::invoke_action::Request>,
     ) -> Res<BoxStream<pb::invoke_action::Event>> {
-        ok(self.invoke_action(r.into_inner()))
+        let span = rpc_span("InvokeAction", "", "");
+        traced(span, async move { ok(self.invoke_action(r.into_inner())) }).await
     }
     async fn validate_action_config(
         &self,
         r: Request<pb::validate_action_config::Request>,
     ) -> Res<pb::validate_action_config::Response> {
-        ok(self.validate_action(r.into_inner()).await)
+        let span = rpc_span("ValidateActionConfig", "", "");
+        traced(span, async move {
+            ok(self.validate_action(r.into_inner()).await)
+        })
+        .await
     }
 
     async fn stop_provider(
