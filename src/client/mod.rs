@@ -19,6 +19,7 @@ pub mod children;
 pub mod credentials;
 pub mod error;
 pub mod instance_actions;
+pub mod rate_limit;
 pub mod redact;
 pub mod retry;
 pub mod types;
@@ -36,6 +37,8 @@ use tfplugin::provider::Context;
 use tokio::time::Instant;
 
 pub use error::ApiError;
+pub use rate_limit::RateLimit;
+use rate_limit::RateLimiter;
 pub use retry::{IdempotencyKey, RetryPolicy};
 use types::{
     CreateInstanceRequest, Instance, InstancePage, Operation, OperationPage, Problem, SourceBackup,
@@ -81,6 +84,8 @@ pub struct ClientConfig {
     /// Limit for a single HTTP attempt.
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
+    /// Client-side pacing of every request (first attempts and retries) of this client.
+    pub rate_limit: RateLimit,
     /// Poll interval for operations when the server gives no `Retry-After`.
     pub poll_interval: Duration,
     /// Terraform CLI version, for the User-Agent.
@@ -99,6 +104,7 @@ impl ClientConfig {
             project: project.into(),
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            rate_limit: RateLimit::default(),
             poll_interval: Duration::from_secs(2),
             terraform_version: String::new(),
         }
@@ -139,6 +145,8 @@ struct Inner {
     auth: HeaderValue,
     request_timeout: Duration,
     retry: RetryPolicy,
+    /// Shared by every handle cloned from this client, so one provider instance paces as one.
+    limiter: RateLimiter,
     poll_interval: Duration,
 }
 
@@ -223,6 +231,7 @@ impl Client {
                 auth,
                 request_timeout: cfg.request_timeout,
                 retry: cfg.retry,
+                limiter: RateLimiter::new(cfg.rate_limit),
                 poll_interval: cfg.poll_interval,
             }),
             stop: None,
@@ -263,6 +272,17 @@ impl Client {
 
     pub fn poll_interval(&self) -> Duration {
         self.inner.poll_interval
+    }
+
+    /// How many 429 answers this client (and every handle derived from it) has received.
+    pub fn throttled_count(&self) -> u64 {
+        self.inner.limiter.throttled_count()
+    }
+
+    /// Whether two handles share one connection pool and one rate limiter (they were derived from
+    /// the same configured client).
+    pub fn shares_pool_with(&self, other: &Client) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// `GET /instances/{name}`; `Ok(None)` on 404.
@@ -505,11 +525,40 @@ impl Client {
         }
         let policy = &self.inner.retry;
         let stop = self.stop.as_ref();
+        // Computed once per logical request, not per attempt: the body is parsed to find passwords.
+        let secrets = self.secrets(body.as_deref());
+        // Every attempt sends a reference-counted handle on this buffer, not a copy of it.
+        let body = body.map(bytes::Bytes::from);
         let mut attempt: u32 = 0;
         loop {
+            // Every attempt, retries included, takes a token from the provider-wide bucket.
+            let stopped = async {
+                match stop {
+                    Some(ctx) => ctx.stopped().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = stopped => {
+                    tracing::info!(method = %method, path, "not sent: Terraform asked the provider to stop");
+                    return Err(ApiError::Stopped { method: method.to_string(), path: url.path().to_string() });
+                }
+                _ = self.inner.limiter.acquire() => {}
+            }
             let result = self
-                .attempt(&method, &url, path, body.as_deref(), key, if_match)
+                .attempt(&method, &url, path, body.as_ref(), &secrets, key, if_match)
                 .await;
+            if let Err(err) = &result
+                && err.status() == Some(429)
+            {
+                // Our pace is above what the API grants: everybody waits, not just this request.
+                let pause = err
+                    .retry_after()
+                    .unwrap_or(Duration::from_secs(1))
+                    .min(policy.max_retry_after);
+                self.inner.limiter.throttled(pause);
+            }
             match result {
                 Ok(reply) => return Ok(reply),
                 Err(err) if err.is_retryable() && attempt < policy.max_retries => {
@@ -551,7 +600,7 @@ impl Client {
         &self,
         method: &Method,
         url: &Url,
-        body: Option<&[u8]>,
+        body: Option<&bytes::Bytes>,
         key: Option<&IdempotencyKey>,
         if_match: Option<&str>,
     ) -> reqwest::RequestBuilder {
@@ -562,7 +611,8 @@ impl Client {
             .header(AUTHORIZATION, self.inner.auth.clone())
             .header("Accept", "application/json");
         if let Some(b) = body {
-            rb = rb.header(CONTENT_TYPE, "application/json").body(b.to_vec());
+            // A reference count, not a copy of the body.
+            rb = rb.header(CONTENT_TYPE, "application/json").body(b.clone());
         }
         if let Some(k) = key {
             rb = rb.header("Idempotency-Key", k.as_str());
@@ -573,12 +623,14 @@ impl Client {
         rb
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn attempt(
         &self,
         method: &Method,
         url: &Url,
         path: &str,
-        body: Option<&[u8]>,
+        body: Option<&bytes::Bytes>,
+        secrets: &[String],
         key: Option<&IdempotencyKey>,
         if_match: Option<&str>,
     ) -> Result<Reply, ApiError> {
@@ -602,13 +654,12 @@ impl Client {
         let mut resp = rb.send().await.map_err(transport)?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let secrets = self.secrets(body);
         // A hostile or broken API must not make the provider read an unbounded body.
         let too_large = |what: String| ApiError::Decode {
             method: method.to_string(),
             path: full_path.clone(),
             request_id: header_str(&headers, "x-request-id")
-                .map(|id| safe_request_id(&id, &secrets)),
+                .map(|id| safe_request_id(&id, secrets)),
             message: format!(
                 "HTTP {}: the response body is larger than {} MiB ({what}); refusing to read it",
                 status.as_u16(),
@@ -628,9 +679,9 @@ impl Client {
             resp_body.extend_from_slice(&chunk);
         }
         let request_id =
-            header_str(&headers, "x-request-id").map(|id| safe_request_id(&id, &secrets));
+            header_str(&headers, "x-request-id").map(|id| safe_request_id(&id, secrets));
         tracing::debug!(method = %method, path, status = status.as_u16(), request_id = ?request_id, "CloudDB API call");
-        interpret(method, url, full_path, status, headers, resp_body, &secrets)
+        interpret(method, url, full_path, status, headers, resp_body, secrets)
     }
 }
 
@@ -672,7 +723,7 @@ fn interpret(
         return Ok(Reply {
             status,
             headers,
-            body: body.to_vec(),
+            body,
             method: method.clone(),
             path: full_path,
         });
