@@ -708,7 +708,11 @@ async fn a_429_pauses_every_request_of_the_client_for_the_retry_after() {
         .expect("second request");
     // Not at 200 ms, where it was issued: after the 1 s Retry-After, like the retry.
     assert!(second_at >= Duration::from_millis(950), "{arrivals:?}");
-    assert_eq!(arrivals.len(), 3, "one 429, its retry and the second read: {arrivals:?}");
+    assert_eq!(
+        arrivals.len(),
+        3,
+        "one 429, its retry and the second read: {arrivals:?}"
+    );
 }
 
 #[tokio::test]
@@ -728,7 +732,11 @@ async fn stop_ends_a_wait_for_the_rate_limiter_without_sending() {
         .expect("task");
     assert!(matches!(r, Err(ApiError::Stopped { .. })), "{r:?}");
     assert!(format!("{:?}", r).contains("/instances/b"));
-    assert_eq!(log.lock().expect("lock").len(), 1, "the waiting request was never sent");
+    assert_eq!(
+        log.lock().expect("lock").len(),
+        1,
+        "the waiting request was never sent"
+    );
 }
 
 /// One keep-alive connection pool per configured client: sequential requests through every kind of

@@ -196,9 +196,17 @@ mod tests {
         let l = limiter(50.0, 10);
         let times = release_times(&l, 30).await;
         // The first 10 go at once, then one every 20 ms.
-        assert!(times[..10].iter().all(|t| *t == Duration::ZERO), "{times:?}");
+        assert!(
+            times[..10].iter().all(|t| *t == Duration::ZERO),
+            "{times:?}"
+        );
         for (i, t) in times[10..].iter().enumerate() {
-            assert_eq!(*t, Duration::from_millis(20 * (i as u64 + 1)), "request {}", i + 10);
+            assert_eq!(
+                *t,
+                Duration::from_millis(20 * (i as u64 + 1)),
+                "request {}",
+                i + 10
+            );
         }
     }
 
@@ -212,7 +220,10 @@ mod tests {
                 .iter()
                 .take_while(|u| **u < *t + Duration::from_secs(1))
                 .count();
-            assert!(in_window <= 55, "{in_window} requests in the second after {t:?}");
+            assert!(
+                in_window <= 55,
+                "{in_window} requests in the second after {t:?}"
+            );
         }
         // 200 requests at 50/s after a burst of 5: 195 intervals of 20 ms.
         assert_eq!(times.last().copied(), Some(Duration::from_millis(195 * 20)));
@@ -290,7 +301,10 @@ mod tests {
         let l = limiter(0.0, 1);
         l.throttled(Duration::from_secs(1));
         let times = release_times(&l, 3).await;
-        assert!(times.iter().all(|t| *t == Duration::from_secs(1)), "{times:?}");
+        assert!(
+            times.iter().all(|t| *t == Duration::from_secs(1)),
+            "{times:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -21,4 +21,5 @@ mod moved;
 mod provider;
 mod reliability;
 mod security;
+mod throttling;
 mod user;
