@@ -653,7 +653,8 @@ impl Client {
         };
         let mut resp = rb.send().await.map_err(transport)?;
         let status = resp.status();
-        let headers = resp.headers().clone();
+        // Taken, not copied: only the body is read from `resp` from here on.
+        let headers = std::mem::take(resp.headers_mut());
         // A hostile or broken API must not make the provider read an unbounded body.
         let too_large = |what: String| ApiError::Decode {
             method: method.to_string(),

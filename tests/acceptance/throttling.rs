@@ -5,8 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use crate::harness::{Env, PlanExpect, ServerOpts, for_first_terraform};
 
 /// `count` instances under a provider block paced at `rate_limit` requests/s.
@@ -22,10 +20,7 @@ fn scale_hcl(count: usize, rate_limit: u32) -> String {
 /// What the server's request log says about a run: (requests, 429 answers).
 fn throttle_figures(env: &Env) -> (usize, usize) {
     let log = env.server.requests();
-    let throttled = log
-        .iter()
-        .filter(|e| e["status"] == Value::from(429))
-        .count();
+    let throttled = log.iter().filter(|e| e["status"] == 429).count();
     (log.len(), throttled)
 }
 
