@@ -531,7 +531,9 @@ impl Client {
         let body = body.map(bytes::Bytes::from);
         let mut attempt: u32 = 0;
         loop {
-            // Every attempt, retries included, takes a token from the provider-wide bucket.
+            // Every attempt, retries included, takes a token from the provider-wide bucket. A
+            // token at hand is taken first (the limiter's branch completes on its first poll), so
+            // a stop only cuts short an actual wait, as it does a retry's backoff.
             let stopped = async {
                 match stop {
                     Some(ctx) => ctx.stopped().await,
@@ -540,11 +542,11 @@ impl Client {
             };
             tokio::select! {
                 biased;
+                _ = self.inner.limiter.acquire() => {}
                 _ = stopped => {
                     tracing::info!(method = %method, path, "not sent: Terraform asked the provider to stop");
                     return Err(ApiError::Stopped { method: method.to_string(), path: url.path().to_string() });
                 }
-                _ = self.inner.limiter.acquire() => {}
             }
             let result = self
                 .attempt(&method, &url, path, body.as_ref(), &secrets, key, if_match)

@@ -100,7 +100,12 @@ impl RateLimiter {
     /// leaves its slot unused, which errs on the slow side.
     pub async fn acquire(&self) {
         loop {
-            let slot = self.reserve(Instant::now());
+            let now = Instant::now();
+            let slot = self.reserve(now);
+            if slot.at <= now {
+                // The common, unthrottled case completes on its first poll, without a timer.
+                return;
+            }
             tokio::time::sleep_until(slot.at).await;
             // A 429 while we slept means our slot was computed for a rate the server rejected.
             if self.lock().epoch == slot.epoch {
