@@ -19,7 +19,7 @@ use tfplugin::schema::validators::{duration, int_between};
 use tfplugin::schema::{Attribute, Schema};
 use tfplugin::value::{AttributePath, Value};
 
-use crate::client::{Client, ClientConfig, RetryPolicy};
+use crate::client::{Client, ClientConfig, RateLimit, RetryPolicy};
 
 /// Full registry address of this provider.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/clouddb/clouddb";
@@ -31,6 +31,36 @@ pub const ENV_PROJECT: &str = "CLOUDDB_PROJECT";
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_MAX_RETRIES: u32 = 8;
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// The API's documented limit per token (docs/clouddb-api.md, "Throttling").
+const DEFAULT_RATE_LIMIT: u32 = 1000;
+/// Upper bounds of `rate_limit` and `rate_burst`: beyond them a typo, not a setting.
+const MAX_RATE_LIMIT: i64 = 100_000;
+const MAX_RATE_BURST: i64 = 100_000;
+
+/// Read an integer setting in `min..=max`; `default` when null, with a diagnostic naming `attr`
+/// when out of range (the schema validator reports it first at validate time).
+fn int_setting(
+    config: &Value,
+    attr: &str,
+    (min, max): (i64, i64),
+    default: u32,
+    diags: &mut Diagnostics,
+) -> u32 {
+    let Some(n) = config.get(attr).as_i64() else {
+        return default;
+    };
+    match u32::try_from(n) {
+        Ok(v) if (min..=max).contains(&n) => v,
+        _ => {
+            diags.attribute_error(
+                AttributePath::attr(attr),
+                format!("Invalid {attr}"),
+                format!("{attr} must be between {min} and {max}, got {n}"),
+            );
+            default
+        }
+    }
+}
 
 /// The provider implementation. Its [`Provider::Data`] is the configured [`Client`], which the
 /// framework hands to every resource handler (and answers for them while it does not exist yet).
@@ -78,8 +108,10 @@ pub fn client_config(
     let request_timeout = get("request_timeout", None);
     let poll_interval = get("poll_interval", None);
     let max_retries = config.get("max_retries");
-    if max_retries.is_unknown() {
-        unknown.push("max_retries".into());
+    for attr in ["max_retries", "rate_limit", "rate_burst"] {
+        if config.get(attr).is_unknown() {
+            unknown.push(attr.into());
+        }
     }
     if !unknown.is_empty() {
         tracing::info!(attributes = ?unknown, "provider configuration has unknown values; deferring client set-up");
@@ -149,6 +181,22 @@ pub fn client_config(
             }
         },
     };
+    let rate = int_setting(
+        config,
+        "rate_limit",
+        (0, MAX_RATE_LIMIT),
+        DEFAULT_RATE_LIMIT,
+        diags,
+    );
+    // One second's worth by default: half the API's bucket (twice the rate), so the requests we
+    // let through back to back always fit in what the server still holds.
+    let burst = int_setting(
+        config,
+        "rate_burst",
+        (1, MAX_RATE_BURST),
+        rate.max(1),
+        diags,
+    );
     let (Some(endpoint), Some(token), Some(project)) = (endpoint, token, project) else {
         return None;
     };
@@ -161,6 +209,10 @@ pub fn client_config(
     cfg.retry = RetryPolicy {
         max_retries,
         ..RetryPolicy::default()
+    };
+    cfg.rate_limit = RateLimit {
+        per_second: f64::from(rate),
+        burst,
     };
     cfg.terraform_version = terraform_version.to_string();
     Some(cfg)
@@ -250,13 +302,25 @@ impl Provider for CloudDbProvider {
                     .optional()
                     .description("Skip the one API call that checks `endpoint`, `token` and `project` when the provider is configured (so a wrong token fails `terraform plan`, not half-way through `apply`). Defaults to the `CLOUDDB_SKIP_CREDENTIALS_VALIDATION` environment variable, else `false`."),
             )
+            .attribute(
+                Attribute::int64("rate_limit")
+                    .optional()
+                    .validator(int_between(0, MAX_RATE_LIMIT))
+                    .description("Requests per second this provider configuration sends at most, shared by every resource, data source, list, action and ephemeral resource (retries included); `0` turns pacing off. Default 1000, the API's documented limit per token. After a 429 every request waits out the API's `Retry-After`."),
+            )
+            .attribute(
+                Attribute::int64("rate_burst")
+                    .optional()
+                    .validator(int_between(1, MAX_RATE_BURST))
+                    .description("Requests that may be sent back to back after a quiet period (token bucket size); default one second's worth of `rate_limit`, half the API's bucket."),
+            )
     }
 
     /// `terraform validate` (and the start of every plan and apply) sends the provider block here,
     /// before anything is configured: literals are known, references and (in the validate walk)
     /// variables are unknown and stay allowed, settings left out are null. The framework has already
     /// run the schema validators (`duration()` on `request_timeout`/`poll_interval`,
-    /// `int_between(0, 50)` on `max_retries`); this adds what they cannot express, so each bad setting
+    /// `int_between` on `max_retries`, `rate_limit` and `rate_burst`); this adds what they cannot express, so each bad setting
     /// gets exactly one diagnostic, naming its attribute:
     /// - `endpoint`: an `http://` or `https://` URL with a host;
     /// - `request_timeout`, `poll_interval`: greater than zero;
@@ -443,6 +507,10 @@ mod tests {
             ("poll_interval", Value::string("0")),
             ("max_retries", Value::int(51)),
             ("max_retries", Value::int(-1)),
+            ("rate_limit", Value::int(-1)),
+            ("rate_limit", Value::int(100_001)),
+            ("rate_burst", Value::int(0)),
+            ("rate_burst", Value::int(100_001)),
             ("project", Value::string("my project")),
             ("project", Value::string("")),
         ] {
@@ -476,6 +544,8 @@ mod tests {
             ("request_timeout", Value::string("1m30s")),
             ("poll_interval", Value::string("100ms")),
             ("max_retries", Value::int(0)),
+            ("rate_limit", Value::int(0)),
+            ("rate_burst", Value::int(1)),
         ]);
         assert!(good.is_empty(), "{good:?}");
         let unknown: Vec<(&str, Value)> = [
@@ -485,6 +555,8 @@ mod tests {
             "request_timeout",
             "max_retries",
             "poll_interval",
+            "rate_limit",
+            "rate_burst",
         ]
         .into_iter()
         .map(|a| (a, Value::unknown()))
@@ -492,6 +564,55 @@ mod tests {
         let d = validate(&unknown);
         assert!(d.is_empty(), "{d:?}");
         assert!(validate(&[]).is_empty());
+    }
+
+    #[test]
+    fn rate_settings_build_the_limit_with_defaults_fitting_the_api() {
+        let base = [
+            ("endpoint", Value::string("http://127.0.0.1:1")),
+            ("token", Value::string("t")),
+            ("project", Value::string("p")),
+        ];
+        let build = |extra: &[(&str, Value)]| {
+            let mut d = Diagnostics::new();
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            let got = client_config(&cfg(&pairs), "", &mut d);
+            (got.map(|c| c.rate_limit), d)
+        };
+        // The documented API limit is 1000/s with a bucket of 2000: we pace at 1000/s, burst 1000.
+        let (limit, d) = build(&[]);
+        assert!(!d.has_errors(), "{d:?}");
+        assert_eq!(
+            limit,
+            Some(RateLimit {
+                per_second: 1000.0,
+                burst: 1000
+            })
+        );
+        // A set rate brings its own one-second burst; both can be set; 0 turns pacing off.
+        let (limit, _) = build(&[("rate_limit", Value::int(50))]);
+        assert_eq!(
+            limit,
+            Some(RateLimit {
+                per_second: 50.0,
+                burst: 50
+            })
+        );
+        let (limit, _) = build(&[
+            ("rate_limit", Value::int(50)),
+            ("rate_burst", Value::int(5)),
+        ]);
+        assert_eq!(limit.map(|l| l.burst), Some(5));
+        let (limit, _) = build(&[("rate_limit", Value::int(0))]);
+        assert_eq!(limit.map(|l| (l.per_second, l.burst)), Some((0.0, 1)));
+        // Out of range at configure time names the attribute (validate does too, see above).
+        let (limit, d) = build(&[("rate_burst", Value::int(0))]);
+        assert!(limit.is_none());
+        assert_eq!(attrs(&d), vec!["rate_burst".to_string()], "{d:?}");
+        // Unknown defers the set-up without an error.
+        let (limit, d) = build(&[("rate_limit", Value::unknown())]);
+        assert!(limit.is_none() && !d.has_errors(), "{d:?}");
     }
 
     #[test]

@@ -15,4 +15,6 @@ provider "clouddb" {
   request_timeout = "30s"
   max_retries     = 8
   poll_interval   = "2s" # operation polling when the API sends no Retry-After
+  rate_limit      = 1000 # requests/s shared by everything this provider block does; 0 = unpaced
+  rate_burst      = 1000 # back-to-back requests after a quiet period
 }

@@ -33,6 +33,10 @@ pub struct BackupNowModel {
 #[derive(Debug, Default)]
 pub struct BackupNow;
 
+/// Built once per process: every call looks attribute names up in it (errors name the attribute),
+/// and rebuilding the schema per call would be wasted work.
+static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(schema);
+
 pub fn schema() -> Schema {
     Schema::new()
         .description(
@@ -147,9 +151,9 @@ impl Action<Client> for BackupNow {
                     .with_deadline(Instant::now() + std::time::Duration::from_secs(15));
                 match find_taken(&lookup, &instance, &key).await {
                     Ok(Some(b)) => b,
-                    Ok(None) => return Err(api_diags(&schema(), &summary, &e)),
+                    Ok(None) => return Err(api_diags(&SCHEMA, &summary, &e)),
                     Err(lookup_err) => {
-                        let mut d = api_diags(&schema(), &summary, &e);
+                        let mut d = api_diags(&SCHEMA, &summary, &e);
                         d.push(Diagnostic::error(
                             "Cannot tell whether the backup was taken",
                             format!(
@@ -163,7 +167,7 @@ impl Action<Client> for BackupNow {
                     }
                 }
             }
-            Err(e) => return Err(api_diags(&schema(), &summary, &e)),
+            Err(e) => return Err(api_diags(&SCHEMA, &summary, &e)),
         };
         progress
             .send(format!(

@@ -24,6 +24,10 @@ pub struct FailoverModel {
 #[derive(Debug, Default)]
 pub struct InstanceFailover;
 
+/// Built once per process: every call looks attribute names up in it (errors name the attribute),
+/// and rebuilding the schema per call would be wasted work.
+static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(schema);
+
 pub fn schema() -> Schema {
     Schema::new()
         .description(
@@ -79,7 +83,7 @@ impl Action<Client> for InstanceFailover {
         super::run_instance_action(
             ctx,
             client,
-            &schema(),
+            &SCHEMA,
             InstanceAction::Failover,
             &name,
             progress,

@@ -23,6 +23,10 @@ pub struct RestartModel {
 #[derive(Debug, Default)]
 pub struct InstanceRestart;
 
+/// Built once per process: every call looks attribute names up in it (errors name the attribute),
+/// and rebuilding the schema per call would be wasted work.
+static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(schema);
+
 pub fn schema() -> Schema {
     Schema::new()
         .description(
@@ -56,7 +60,7 @@ impl Action<Client> for InstanceRestart {
         super::run_instance_action(
             ctx,
             client,
-            &schema(),
+            &SCHEMA,
             InstanceAction::Restart,
             &name,
             progress,

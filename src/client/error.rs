@@ -52,6 +52,12 @@ pub enum ApiError {
         /// Where it pointed, without credentials or query.
         location: String,
     },
+    /// Terraform asked the provider to stop while the request waited for the rate limiter: it was
+    /// never sent.
+    #[error(
+        "{method} {path}: not sent: Terraform asked the provider to stop while it waited for the rate limiter"
+    )]
+    Stopped { method: String, path: String },
     /// The client could not be built from its configuration.
     #[error("invalid client configuration: {0}")]
     Config(String),

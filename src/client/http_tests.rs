@@ -632,3 +632,183 @@ async fn redirects_are_not_followed() {
     assert_eq!(log.lock().expect("lock").len(), 1);
     assert!(elsewhere_log.lock().expect("lock").is_empty());
 }
+
+/// A client paced at `per_second` with a bucket of `burst`, on an otherwise default configuration.
+fn paced_client(endpoint: &str, per_second: f64, burst: u32) -> Client {
+    let mut cfg = ClientConfig::new(endpoint, "secret-token", "proj1");
+    cfg.rate_limit = RateLimit { per_second, burst };
+    cfg.retry.base_delay = Duration::from_millis(1);
+    Client::new(cfg).expect("client")
+}
+
+/// When each request reached the fake server, relative to `start`.
+type Arrivals = Arc<Mutex<Vec<(String, Duration)>>>;
+
+async fn timed_server(
+    start: tokio::time::Instant,
+    answer: impl Fn(&fake::Seen, &[fake::Seen]) -> fake::Answer + Send + Sync + 'static,
+) -> (String, Arrivals) {
+    let arrivals: Arrivals = Arc::default();
+    let seen = arrivals.clone();
+    let (url, _log) = fake::serve(move |req, earlier| {
+        seen.lock()
+            .expect("lock")
+            .push((req.path.clone(), start.elapsed()));
+        answer(req, earlier)
+    })
+    .await;
+    (url, arrivals)
+}
+
+fn instance_json(name: &str) -> String {
+    serde_json::json!({"name": name, "state": "RUNNING"}).to_string()
+}
+
+#[tokio::test]
+async fn requests_of_all_handles_are_paced_by_one_shared_bucket() {
+    let start = tokio::time::Instant::now();
+    let (url, arrivals) = timed_server(start, |_, _| (404, vec![], String::new())).await;
+    // 20/s, burst 2: ten concurrent reads through differently bound handles of one client.
+    let c = paced_client(&url, 20.0, 2);
+    let ctx = tfplugin::provider::StopSignal::new().context(String::new());
+    let handles = [
+        c.clone(),
+        c.with_stop(&ctx),
+        c.without_stop(),
+        c.with_deadline(tokio::time::Instant::now() + Duration::from_secs(30)),
+    ];
+    let reads: Vec<_> = (0..10)
+        .map(|i| {
+            let h = handles[i % handles.len()].clone();
+            tokio::spawn(async move { h.get_instance(&format!("db{i}")).await })
+        })
+        .collect();
+    for r in reads {
+        let r = r.await.expect("read task");
+        assert!(matches!(r, Ok(None)), "{r:?}");
+    }
+    let arrivals = arrivals.lock().expect("lock");
+    assert_eq!(arrivals.len(), 10);
+    // 2 at once, then 8 more at 50 ms intervals: the last one no earlier than 400 ms.
+    let last = arrivals.iter().map(|a| a.1).max().unwrap_or_default();
+    assert!(last >= Duration::from_millis(390), "{arrivals:?}");
+    assert!(last < Duration::from_secs(3), "{arrivals:?}");
+}
+
+#[tokio::test]
+async fn a_429_pauses_every_request_of_the_client_for_the_retry_after() {
+    let start = tokio::time::Instant::now();
+    let (url, arrivals) = timed_server(start, |req, earlier| {
+        if earlier.is_empty() {
+            (
+                429,
+                vec![("retry-after".into(), "1".into())],
+                fake::problem(429, "RATE_LIMITED", true, "slow down"),
+            )
+        } else {
+            let name = req.path.rsplit('/').next().unwrap_or_default().to_string();
+            (200, vec![], instance_json(&name))
+        }
+    })
+    .await;
+    // Unlimited pacing: only the shared pause after a 429 holds requests back.
+    let c = paced_client(&url, 0.0, 1);
+    let first = c.get_instance("first");
+    let other = c.without_stop();
+    let second = async move {
+        // Sent while the first request's 429 pause is running.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        other.get_instance("second").await
+    };
+    let (a, b) = tokio::join!(first, second);
+    assert!(matches!(a, Ok(Some(_))), "{a:?}");
+    assert!(matches!(b, Ok(Some(_))), "{b:?}");
+    assert_eq!(c.throttled_count(), 1);
+    let arrivals = arrivals.lock().expect("lock");
+    let second_at = arrivals
+        .iter()
+        .find(|a| a.0.ends_with("/second"))
+        .map(|a| a.1)
+        .expect("second request");
+    // Not at 200 ms, where it was issued: after the 1 s Retry-After, like the retry.
+    assert!(second_at >= Duration::from_millis(950), "{arrivals:?}");
+    assert_eq!(
+        arrivals.len(),
+        3,
+        "one 429, its retry and the second read: {arrivals:?}"
+    );
+}
+
+#[tokio::test]
+async fn stop_ends_a_wait_for_the_rate_limiter_without_sending() {
+    let (url, log) = fake::serve(|_, _| (404, vec![], String::new())).await;
+    // One request per 10 s: the second waits for its token.
+    let c = paced_client(&url, 0.1, 1);
+    assert!(matches!(c.get_instance("a").await, Ok(None)));
+    let signal = tfplugin::provider::StopSignal::new();
+    let bound = c.with_stop(&signal.context(String::new()));
+    let waiting = tokio::spawn(async move { bound.get_instance("b").await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    signal.stop();
+    let r = tokio::time::timeout(Duration::from_secs(2), waiting)
+        .await
+        .expect("the stop ends the wait")
+        .expect("task");
+    assert!(matches!(r, Err(ApiError::Stopped { .. })), "{r:?}");
+    assert!(format!("{:?}", r).contains("/instances/b"));
+    assert_eq!(
+        log.lock().expect("lock").len(),
+        1,
+        "the waiting request was never sent"
+    );
+}
+
+/// One keep-alive connection pool per configured client: sequential requests through every kind of
+/// derived handle (the ones resources bind to a call, and the lookup handles after an ambiguous
+/// create) reuse one TCP connection.
+#[tokio::test]
+async fn derived_handles_share_one_keep_alive_connection() {
+    use std::net::SocketAddr;
+    let peers: Arc<Mutex<Vec<SocketAddr>>> = Arc::default();
+    let seen = peers.clone();
+    let app = Router::new().fallback(
+        move |axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().expect("lock").push(peer);
+                (StatusCode::NOT_FOUND, "")
+            }
+        },
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    let c = client(&format!("http://{addr}"), 0);
+    let ctx = tfplugin::provider::StopSignal::new().context(String::new());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let handles = [
+        c.clone(),
+        c.with_stop(&ctx).with_deadline(deadline),
+        c.with_stop(&ctx).without_stop().with_deadline(deadline),
+        c.without_stop(),
+    ];
+    for h in &handles {
+        assert!(h.shares_pool_with(&c));
+        assert!(matches!(h.get_instance("x").await, Ok(None)));
+    }
+    let peers = peers.lock().expect("lock");
+    assert_eq!(peers.len(), 4);
+    assert!(
+        peers.iter().all(|p| *p == peers[0]),
+        "one connection for all handles: {peers:?}"
+    );
+    // A separately configured client is a separate pool.
+    let other = client(&format!("http://{addr}"), 0);
+    assert!(!other.shares_pool_with(&c));
+}

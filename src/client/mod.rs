@@ -19,6 +19,7 @@ pub mod children;
 pub mod credentials;
 pub mod error;
 pub mod instance_actions;
+pub mod rate_limit;
 pub mod redact;
 pub mod retry;
 pub mod transport;
@@ -37,6 +38,8 @@ use tfplugin::provider::Context;
 use tokio::time::Instant;
 
 pub use error::ApiError;
+pub use rate_limit::RateLimit;
+use rate_limit::RateLimiter;
 pub use retry::{IdempotencyKey, RetryPolicy};
 use types::{
     CreateInstanceRequest, Instance, InstancePage, Operation, OperationPage, Problem, SourceBackup,
@@ -82,6 +85,8 @@ pub struct ClientConfig {
     /// Limit for a single HTTP attempt.
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
+    /// Client-side pacing of every request (first attempts and retries) of this client.
+    pub rate_limit: RateLimit,
     /// Poll interval for operations when the server gives no `Retry-After`.
     pub poll_interval: Duration,
     /// Terraform CLI version, for the User-Agent.
@@ -100,6 +105,7 @@ impl ClientConfig {
             project: project.into(),
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            rate_limit: RateLimit::default(),
             poll_interval: Duration::from_secs(2),
             terraform_version: String::new(),
         }
@@ -140,6 +146,8 @@ struct Inner {
     auth: HeaderValue,
     request_timeout: Duration,
     retry: RetryPolicy,
+    /// Shared by every handle cloned from this client, so one provider instance paces as one.
+    limiter: RateLimiter,
     poll_interval: Duration,
     /// The tier catalogue, fetched once per provider instance ([`Client::cached_tiers`]).
     tiers: tokio::sync::OnceCell<Vec<catalog::Tier>>,
@@ -226,6 +234,7 @@ impl Client {
                 auth,
                 request_timeout: cfg.request_timeout,
                 retry: cfg.retry,
+                limiter: RateLimiter::new(cfg.rate_limit),
                 poll_interval: cfg.poll_interval,
                 tiers: tokio::sync::OnceCell::new(),
             }),
@@ -267,6 +276,17 @@ impl Client {
 
     pub fn poll_interval(&self) -> Duration {
         self.inner.poll_interval
+    }
+
+    /// How many 429 answers this client (and every handle derived from it) has received.
+    pub fn throttled_count(&self) -> u64 {
+        self.inner.limiter.throttled_count()
+    }
+
+    /// Whether two handles share one connection pool and one rate limiter (they were derived from
+    /// the same configured client).
+    pub fn shares_pool_with(&self, other: &Client) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// `GET /instances/{name}`; `Ok(None)` on 404.
@@ -454,8 +474,8 @@ impl Client {
 
     /// `text` (a body) as a log line may show it: without [`Client::secrets`] of the request,
     /// the secret-looking values of the response (a generated password), bounded.
-    fn log_text(&self, text: &[u8], body: Option<&[u8]>, response: Option<&[u8]>) -> String {
-        let mut secrets = self.secrets(body);
+    fn log_text(text: &[u8], secrets: &[String], response: Option<&[u8]>) -> String {
+        let mut secrets = secrets.to_vec();
         if let Some(r) = response {
             secrets.extend(redact::secrets_in_json(r));
         }
@@ -528,11 +548,42 @@ impl Client {
         }
         let policy = &self.inner.retry;
         let stop = self.stop.as_ref();
+        // Computed once per logical request, not per attempt: the body is parsed to find passwords.
+        let secrets = self.secrets(body.as_deref());
+        // Every attempt sends a reference-counted handle on this buffer, not a copy of it.
+        let body = body.map(bytes::Bytes::from);
         let mut attempt: u32 = 0;
         loop {
+            // Every attempt, retries included, takes a token from the provider-wide bucket. A
+            // token at hand is taken first (the limiter's branch completes on its first poll), so
+            // a stop only cuts short an actual wait, as it does a retry's backoff.
+            let stopped = async {
+                match stop {
+                    Some(ctx) => ctx.stopped().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = self.inner.limiter.acquire() => {}
+                _ = stopped => {
+                    tracing::info!(method = %method, path, "not sent: Terraform asked the provider to stop");
+                    return Err(ApiError::Stopped { method: method.to_string(), path: url.path().to_string() });
+                }
+            }
             let result = self
-                .attempt(&method, &url, body.as_deref(), key, if_match)
+                .attempt(&method, &url, body.as_ref(), &secrets, key, if_match)
                 .await;
+            if let Err(err) = &result
+                && err.status() == Some(429)
+            {
+                // Our pace is above what the API grants: everybody waits, not just this request.
+                let pause = err
+                    .retry_after()
+                    .unwrap_or(Duration::from_secs(1))
+                    .min(policy.max_retry_after);
+                self.inner.limiter.throttled(pause);
+            }
             match result {
                 Ok(reply) => return Ok(reply),
                 Err(err)
@@ -580,7 +631,7 @@ impl Client {
         &self,
         method: &Method,
         url: &Url,
-        body: Option<&[u8]>,
+        body: Option<&bytes::Bytes>,
         key: Option<&IdempotencyKey>,
         if_match: Option<&str>,
     ) -> reqwest::RequestBuilder {
@@ -591,7 +642,8 @@ impl Client {
             .header(AUTHORIZATION, self.inner.auth.clone())
             .header("Accept", "application/json");
         if let Some(b) = body {
-            rb = rb.header(CONTENT_TYPE, "application/json").body(b.to_vec());
+            // A reference count, not a copy of the body.
+            rb = rb.header(CONTENT_TYPE, "application/json").body(b.clone());
         }
         if let Some(k) = key {
             rb = rb.header("Idempotency-Key", k.as_str());
@@ -602,11 +654,13 @@ impl Client {
         rb
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn attempt(
         &self,
         method: &Method,
         url: &Url,
-        body: Option<&[u8]>,
+        body: Option<&bytes::Bytes>,
+        secrets: &[String],
         key: Option<&IdempotencyKey>,
         if_match: Option<&str>,
     ) -> Result<Reply, ApiError> {
@@ -640,20 +694,20 @@ impl Client {
         if let Some(b) = body {
             tracing::debug!(
                 method = %method, path = %full_path,
-                request_body = %self.log_text(b, body, None),
+                request_body = %Self::log_text(b, secrets, None),
                 "CloudDB API request"
             );
         }
         let mut resp = rb.send().await.map_err(transport)?;
         let status = resp.status();
-        let headers = resp.headers().clone();
-        let secrets = self.secrets(body);
+        // Taken, not copied: only the body is read from `resp` from here on.
+        let headers = std::mem::take(resp.headers_mut());
         // A hostile or broken API must not make the provider read an unbounded body.
         let too_large = |what: String| ApiError::Decode {
             method: method.to_string(),
             path: full_path.clone(),
             request_id: header_str(&headers, "x-request-id")
-                .map(|id| safe_request_id(&id, &secrets)),
+                .map(|id| safe_request_id(&id, secrets)),
             message: format!(
                 "HTTP {}: the response body is larger than {} MiB ({what}); refusing to read it",
                 status.as_u16(),
@@ -673,7 +727,7 @@ impl Client {
             resp_body.extend_from_slice(&chunk);
         }
         let request_id =
-            header_str(&headers, "x-request-id").map(|id| safe_request_id(&id, &secrets));
+            header_str(&headers, "x-request-id").map(|id| safe_request_id(&id, secrets));
         // One line per call at INFO (what TF_LOG=info shows), the body at DEBUG, redacted like
         // every API text: the token, the request's passwords and secret-looking keys.
         tracing::info!(
@@ -686,11 +740,11 @@ impl Client {
             tracing::debug!(
                 method = %method, path = %full_path, status = status.as_u16(),
                 request_id = request_id.as_deref().unwrap_or(""),
-                response_body = %self.log_text(&resp_body, body, Some(&resp_body)),
+                response_body = %Self::log_text(&resp_body, secrets, Some(&resp_body)),
                 "CloudDB API response"
             );
         }
-        interpret(method, url, full_path, status, headers, resp_body, &secrets)
+        interpret(method, url, full_path, status, headers, resp_body, secrets)
     }
 }
 
@@ -732,7 +786,7 @@ fn interpret(
         return Ok(Reply {
             status,
             headers,
-            body: body.to_vec(),
+            body,
             method: method.clone(),
             path: full_path,
         });

@@ -25,6 +25,10 @@ pub struct BackupListConfig {
 #[derive(Debug, Default)]
 pub struct BackupList;
 
+/// Built once per process: every call looks attribute names up in it (errors name the attribute),
+/// and rebuilding the schema per call would be wasted work.
+static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(schema);
+
 fn schema() -> Schema {
     Schema::new()
         .description("Lists the project's CloudDB backups.")
@@ -66,7 +70,7 @@ impl ListResource<Client> for BackupList {
         let config: BackupListConfig = req.config.to()?;
         let client = &client.with_stop(ctx);
         let instance = config.instance.as_deref();
-        let schema = &schema();
+        let schema = &*SCHEMA;
         stream_pages(
             out,
             "CloudDB backups",

@@ -33,6 +33,10 @@ pub struct InstanceListConfig {
 #[derive(Debug, Default)]
 pub struct InstanceList;
 
+/// Built once per process: every call looks attribute names up in it (errors name the attribute),
+/// and rebuilding the schema per call would be wasted work.
+static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(schema);
+
 fn schema() -> Schema {
     Schema::new()
         .description("Lists the project's CloudDB instances; every filter given must match.")
@@ -118,7 +122,7 @@ impl ListResource<Client> for InstanceList {
         };
         let client = &client.with_stop(ctx);
         let query = &query;
-        let schema = &schema();
+        let schema = &*SCHEMA;
         // Filtered here, pages may hold fewer matches than asked for: ask for full pages then.
         let engine = config.engine.as_deref();
         stream_pages(

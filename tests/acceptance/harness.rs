@@ -110,6 +110,23 @@ pub fn for_each_terraform_smoke(name: &str, test: impl Fn(&Path)) {
     for_each_terraform_in(name, Coverage::Smoke, test)
 }
 
+/// Run `test` once, on the first full-suite CLI (the newest in CI): for scale tests, whose cost
+/// would multiply with the matrix while their subject (the provider's pacing) does not depend on it.
+pub fn for_first_terraform(name: &str, test: impl Fn(&Path)) {
+    let Some(tf) = terraform_binaries().into_iter().next() else {
+        // No CLI: the matrix runner's skip (or, under TF_ACC, its failure).
+        return for_each_terraform_in(name, Coverage::Full, test);
+    };
+    let started = Instant::now();
+    eprintln!("=== {name} with {} (first CLI only)", tf.display());
+    test(&tf);
+    eprintln!(
+        "=== {name} with {} passed in {:.1?}",
+        tf.display(),
+        started.elapsed()
+    );
+}
+
 /// Run `test` once per CLI `coverage` selects. With no Terraform at all it skips (a note on
 /// stderr), unless `TF_ACC` asks for acceptance tests: then it panics.
 pub fn for_each_terraform_in(name: &str, coverage: Coverage, test: impl Fn(&Path)) {
@@ -167,6 +184,9 @@ pub struct ServerOpts {
     pub update_time: u64,
     /// `--delete-time` virtual seconds a delete takes.
     pub delete_time: u64,
+    /// `--rate-limit` requests/s per token (`None`: the server's default, 1000); the bucket is the
+    /// server's default, twice the rate.
+    pub rate_limit: Option<u32>,
 }
 
 /// A running `clouddb-server`; killed on drop.
@@ -188,6 +208,11 @@ impl Server {
             .args(["--provision-time", &opts.provision_time.to_string()])
             .args(["--update-time", &opts.update_time.to_string()])
             .args(["--delete-time", &opts.delete_time.to_string()])
+            .args(
+                opts.rate_limit
+                    .map(|r| vec!["--rate-limit".to_string(), r.to_string()])
+                    .unwrap_or_default(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr))

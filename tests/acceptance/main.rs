@@ -23,4 +23,5 @@ mod moved;
 mod provider;
 mod reliability;
 mod security;
+mod throttling;
 mod user;

@@ -225,9 +225,9 @@ fn assert_names_attribute(env: &Env, r: &Run, summary: &str, attr: &str, value: 
 
 /// `terraform validate` checks the provider block (ValidateProviderConfig, before any API call):
 /// a bad `endpoint` (no URL), a zero `request_timeout`, a `poll_interval` without a unit,
-/// `max_retries` out of bounds and a `project` with a space each get one error naming the
-/// attribute, and a plan fails the same way without calling the API. A reference (unknown at
-/// validate) is allowed. With no resources Terraform never starts the provider.
+/// `max_retries`, `rate_limit` and `rate_burst` out of bounds and a `project` with a space each
+/// get one error naming the attribute, and a plan fails the same way without calling the API. A
+/// reference (unknown at validate) is allowed. With no resources Terraform never starts the provider.
 #[test]
 fn provider_validate_rejects_bad_settings() {
     for_each_terraform_smoke("provider_validate_rejects_bad_settings", |tf| {
@@ -239,6 +239,8 @@ fn provider_validate_rejects_bad_settings() {
             ("Invalid attribute value", "poll_interval", "\"5\""),
             ("Invalid attribute value", "max_retries", "51"),
             ("Invalid project", "project", "\"my project\""),
+            ("Invalid attribute value", "rate_limit", "-1"),
+            ("Invalid attribute value", "rate_burst", "0"),
         ];
         let block: String = bad
             .iter()

@@ -258,34 +258,41 @@ impl<P: Provider> ProviderService<P> {
 
     pub(super) async fn read(&self, r: pb::read_resource::Request) -> pb::read_resource::Response {
         let mut d = Diagnostics::new();
-        let mut resp = pb::read_resource::Response {
-            private: r.private.clone(),
-            new_state: r.current_state.clone(),
-            new_identity: r.current_identity.clone(),
-            ..Default::default()
-        };
+        // What Terraform sent comes back unchanged when the request cannot be served; it is
+        // moved there, not copied on every refresh (this is the hottest RPC of a plan).
+        let unchanged =
+            |r: pb::read_resource::Request, d: &Diagnostics| pb::read_resource::Response {
+                private: r.private,
+                new_state: r.current_state,
+                new_identity: r.current_identity,
+                diagnostics: diags_to_pb(d),
+                ..Default::default()
+            };
         let Some(e) = self.engine.resource(&r.type_name).collect_into(&mut d) else {
-            resp.diagnostics = diags_to_pb(&d);
-            return resp;
+            return unchanged(r, &d);
         };
         let id_ty = e.identity.as_ref().map(|(_, t)| t);
         let inputs = decode_dv(r.current_state.as_ref(), &e.s.ty, "current state")
             .collect_into(&mut d)
             .zip(identity_in(r.current_identity.as_ref(), id_ty, &mut d));
-        if let Some((state, identity)) = inputs {
-            let deferral = deferral(r.client_capabilities.as_ref());
-            let out = self
-                .engine
-                .read(&r.type_name, state, &r.private, identity, deferral)
-                .await;
-            d.extend(out.diagnostics);
-            resp.new_state =
-                encode_dv(&e.s.ty, &out.new_state, "refreshed state").collect_into(&mut d);
-            resp.private = out.private;
-            resp.new_identity = identity_out(out.identity.as_ref(), id_ty, &mut d);
+        let Some((state, identity)) = inputs else {
+            return unchanged(r, &d);
+        };
+        let deferral = deferral(r.client_capabilities.as_ref());
+        let out = self
+            .engine
+            .read(&r.type_name, state, &r.private, identity, deferral)
+            .await;
+        d.extend(out.diagnostics);
+        let new_state = encode_dv(&e.s.ty, &out.new_state, "refreshed state").collect_into(&mut d);
+        let new_identity = identity_out(out.identity.as_ref(), id_ty, &mut d);
+        pb::read_resource::Response {
+            private: out.private,
+            new_state,
+            new_identity,
+            diagnostics: diags_to_pb(&d),
+            ..Default::default()
         }
-        resp.diagnostics = diags_to_pb(&d);
-        resp
     }
 
     pub(super) async fn plan(
