@@ -19,6 +19,7 @@ mod identity_query;
 mod instance;
 mod moved;
 mod provider;
+mod release;
 mod reliability;
 mod security;
 mod user;
