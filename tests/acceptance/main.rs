@@ -11,6 +11,7 @@ mod backup;
 mod bad_input;
 mod data_sources;
 mod database;
+mod docs_commands;
 mod ephemeral;
 mod examples;
 mod firewall_rule;
