@@ -50,6 +50,8 @@ const COVERED: &[(&str, By)] = &[
         r"^scripts/bump-version\.sh 0\.2\.0$",
         By::ThisFile("docs_release_procedure"),
     ),
+    // release.rs runs it with `--binary` (the debug build packed the same way); CI spends no
+    // minutes on the release build itself.
     (
         r"^scripts/release\.sh$",
         By::File("tests/acceptance/release.rs", "scripts/release.sh"),
