@@ -21,7 +21,10 @@ if [ -f "$root/Cargo.lock" ]; then
 fi
 sed -i "s/^pub const PROVIDER_VERSION: &str = \"$old\";/pub const PROVIDER_VERSION: \&str = \"$new\";/" \
     "$root/tests/acceptance/harness.rs"
-grep -q "^## $new " "$root/CHANGELOG.md" || awk -v v="$new" '
-    !done && /^## / { print "## " v " (Unreleased)\n\nFEATURES:\n\nENHANCEMENTS:\n\nBUG FIXES:\n"; done = 1 }
-    { print }' "$root/CHANGELOG.md" >"$root/CHANGELOG.md.new" && mv "$root/CHANGELOG.md.new" "$root/CHANGELOG.md"
+if ! grep -q "^## $new " "$root/CHANGELOG.md"; then
+    awk -v v="$new" '
+        !done && /^## / { print "## " v " (Unreleased)\n\nFEATURES:\n\nENHANCEMENTS:\n\nBUG FIXES:\n"; done = 1 }
+        { print }' "$root/CHANGELOG.md" >"$root/CHANGELOG.md.new"
+    mv "$root/CHANGELOG.md.new" "$root/CHANGELOG.md"
+fi
 echo "bumped $old -> $new: Cargo.toml, Cargo.lock, tests/acceptance/harness.rs, CHANGELOG.md" >&2
