@@ -182,7 +182,7 @@ def main() -> int:
     ap.add_argument("--out", default=os.path.join(root, "docs", "benchmarks.md"),
                     help="Markdown report ('-' = do not write)")
     ap.add_argument("--timeout", type=float, default=600, help="limit per terraform command, s")
-    ap.add_argument("--budget-min", type=float, default=30,
+    ap.add_argument("--budget-min", type=float, default=20,
                     help="stop starting new measurements after this many minutes (the report says so)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
@@ -233,12 +233,26 @@ def main() -> int:
             static["peer_handshake"] = handshake(peer_bin, a.handshake_runs, os.path.join(work, "hs-go.json"))
 
         ws = Workspace(work, provider, server)
-        plan = [("clouddb", lat, par, n) for lat in lats for par in pars for n in ns]
-        plan += [("floor", 0, par, n) for par in pars for n in ns]
-        for i, key in enumerate(plan, 1):
+        # Order: what the targets need first (no latency, the floor, the Go peer), then the latency
+        # rows, so a run cut short by the time budget still answers the targets.
+        tasks = [("clouddb", lat, par, n) for lat in lats if lat == 0 for par in pars for n in ns]
+        tasks += [("floor", 0, par, n) for par in pars for n in ns]
+        tasks += [("peer", 0, par, n) for par in pars for n in ns] if have_shared else []
+        tasks += [("clouddb", lat, par, n) for lat in lats if lat != 0 for par in pars for n in ns]
+        if not have_shared:
+            meta["skipped"].append(f"Go peer: {shared}/go-peer-scale.sh not found")
+        for i, key in enumerate(tasks, 1):
             subject, lat, par, n = key
             if time.time() - t_start > a.budget_min * 60:
                 meta["skipped"].append(f"{subject} N={n} p={par} latency={lat} ms (time budget)")
+                continue
+            if subject == "peer":
+                log(f"[{i}/{len(tasks)}] Go peer N={n} p={par} ...")
+                p = go_peer(shared, n, par, tf, plan_runs)
+                if p:
+                    peers.append(p)
+                    log(f"Go peer N={n} p={par}: {p['wall_s']} s, provider CPU {p['provider_cpu_s']} s, "
+                        f"peak RSS {p['provider_peak_rss_mib']} MiB, requests {p['requests']}")
                 continue
             d = ws.config_dir(subject, n, settings, tf)
             srv = server if subject == "clouddb" else None
@@ -247,23 +261,9 @@ def main() -> int:
             for command in COMMANDS:
                 r = measure_command(ws, srv, tf, d, key, command, plan_runs, a.timeout)
                 results.append(r)
-                log(f"[{i}/{len(plan)}] {subject:7} latency={lat}ms p={par:<2} N={n:<4} {command:14} "
+                log(f"[{i}/{len(tasks)}] {subject:7} latency={lat}ms p={par:<2} N={n:<4} {command:14} "
                     f"{r.m.wall_s:6.2f} s  provider CPU {r.m.provider_cpu_s or 0:5.2f} s  "
                     f"requests {r.requests if r.requests is not None else '-'}")
-        if have_shared:
-            for par in pars:
-                for n in ns:
-                    if time.time() - t_start > a.budget_min * 60:
-                        meta["skipped"].append(f"Go peer N={n} p={par} (time budget)")
-                        continue
-                    log(f"Go peer N={n} p={par} ...")
-                    p = go_peer(shared, n, par, tf, plan_runs)
-                    if p:
-                        peers.append(p)
-                        log(f"Go peer N={n} p={par}: {p['wall_s']} s, provider CPU {p['provider_cpu_s']} s, "
-                            f"peak RSS {p['provider_peak_rss_mib']} MiB, requests {p['requests']}")
-        else:
-            meta["skipped"].append(f"Go peer: {shared}/go-peer-scale.sh not found")
     finally:
         server.stop()
         if a.keep:
