@@ -207,7 +207,7 @@ def render(meta, static, results, peers) -> tuple[str, dict[str, str]]:
          f"load average {m['load']} at the start and {m.get('load_end', '?')} at the end "
          f"(the machine is shared, so absolute figures move with it; all columns of a table are from the same run). "
          f"Took {meta.get('elapsed_s', '?')} s.", "",
-         "clouddb-server: `--in-memory`, instant provisioning (`--provision-time 0` etc.), rate limit off, "
+         f"clouddb-server (`{meta.get('server', '?')}`): `--in-memory`, instant provisioning (`--provision-time 0` etc.), rate limit off, "
          "on loopback; the latency rows add a fault rule `{\"kind\":\"latency\",\"millis\":2}` on every request. "
          f"Plans run {meta['plan_runs']} time(s), the median is shown; apply and destroy run once. "
          "Provider CPU and peak RSS are polled from /proc over **every** provider process Terraform starts "

@@ -184,6 +184,8 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=600, help="limit per terraform command, s")
     ap.add_argument("--budget-min", type=float, default=20,
                     help="stop starting new measurements after this many minutes (the report says so)")
+    ap.add_argument("--server", default=os.environ.get("BENCH_SERVER"),
+                    help="clouddb-server binary (default the release build)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
 
@@ -197,10 +199,10 @@ def main() -> int:
         print(f"bench: terraform CLI {a.tf!r} not found", file=sys.stderr)
         return 2
     provider = os.path.join(a.target_dir, "release", "terraform-provider-clouddb")
-    server_bin = os.path.join(a.target_dir, "release", "clouddb-server")
+    server_bin = a.server or os.path.join(a.target_dir, "release", "clouddb-server")
     for b in (provider, server_bin):
         if not os.access(b, os.X_OK):
-            print(f"bench: {b} missing: run `cargo build --release --bins` (bench/scale.sh does)", file=sys.stderr)
+            print(f"bench: {b} missing: run `cargo build --release -p terraform-provider-clouddb -p clouddb-server --bins` (bench/scale.sh does)", file=sys.stderr)
             return 2
     shared = os.path.abspath(a.shared)
     have_shared = os.path.isfile(os.path.join(shared, "go-peer-scale.sh"))
@@ -212,7 +214,7 @@ def main() -> int:
     commit = subprocess.run(["git", "-C", root, "describe", "--always", "--dirty"],
                             capture_output=True, text=True).stdout.strip()
     meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "terraform": tfv,
-            "commit": commit, "settings": settings, "machine": machine_info(), "ns": ns,
+            "commit": commit, "settings": settings, "server": os.path.relpath(server_bin, root), "machine": machine_info(), "ns": ns,
             "parallelism": pars, "latencies": lats, "plan_runs": plan_runs, "quick": a.quick,
             "skipped": []}
     log(f"{tfv}, provider {commit}, N={ns}, -parallelism={pars}, latency={lats} ms, "

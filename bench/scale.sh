@@ -15,6 +15,6 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 case " $* " in *" --help "*|*" -h "*) exec python3 "$root/bench/scale.py" --help ;; esac
-echo "bench: cargo build --release --locked --bins" >&2
-cargo build --release --locked --bins --manifest-path "$root/Cargo.toml" >&2
+echo "bench: cargo build --release --locked -p terraform-provider-clouddb -p clouddb-server --bins" >&2
+cargo build --release --locked -p terraform-provider-clouddb -p clouddb-server --bins --manifest-path "$root/Cargo.toml" >&2
 exec python3 "$root/bench/scale.py" "$@"
