@@ -212,7 +212,10 @@ def render(meta, static, results, peers) -> tuple[str, dict[str, str]]:
          f"Plans run {meta['plan_runs']} time(s), the median is shown; apply and destroy run once. "
          "Provider CPU and peak RSS are polled from /proc over **every** provider process Terraform starts "
          "for the command (\"provider launches\"), as `../shared/bench/go-peer-scale.sh` measures the Go peer; "
-         "requests are counted from the server's request log (`GET /admin/requests`).", ""]
+         "requests are counted from the server's request log (`GET /admin/requests`). "
+         "Polling has limits: CPU is counted in 10 ms ticks per process (so N = 1 rows read 0.00–0.01 s) "
+         "and a launch shorter than the poll period can be missed by \"provider launches\" "
+         "(`bench/profile.py` counts them exactly: 3 per plan, 4 per apply, 5 per destroy on 1.11.4).", ""]
     if meta["skipped"]:
         L += ["**Not measured in this run:** " + "; ".join(meta["skipped"]), ""]
     L += ["## Targets (issue 11)", "", "| figure | target | measured | |", "|---|---|---|---|"]
