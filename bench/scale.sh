@@ -2,7 +2,7 @@
 # Scale benchmark (issue 11), one command: builds the release binaries, then runs bench/scale.py,
 # which prints the tables and writes docs/benchmarks.md with its plots (docs/benchmarks/*.svg).
 #
-#   bench/scale.sh                 full run: N = 1, 100, 1000 × -parallelism 10, 50 × latency 0, 2 ms (≈ 10 min)
+#   bench/scale.sh                 full run: N = 1, 100, 1000 × -parallelism 10, 50 × latency 0, 2 ms (≈ 10 min on a quiet machine; --budget-min bounds it)
 #   bench/scale.sh --quick         N = 1, 100, one run per plan (≈ 2 min)
 #   bench/scale.sh --tf /work/main/.cache/terraform-1.15.5/terraform   another CLI (default: terraform on PATH)
 #   bench/scale.sh --out -         print only, do not write docs/benchmarks.md
