@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Profiles a large refresh plan (issue 11): where the time goes, ours vs Terraform core's.
+
+    cargo build --release --bins          # clouddb-server
+    CARGO_PROFILE_RELEASE_STRIP=false CARGO_PROFILE_RELEASE_DEBUG=line-tables-only \\
+        cargo build --release --target-dir target/profiling -p terraform-provider-clouddb
+    bench/profile.py [--n 1000] [--tf terraform] [--callgrind] [--out .cache/profile]
+
+The provider is the release build with symbols (same code and optimisation as the shipped one, only
+not stripped). Terraform finds it through `dev_overrides` and a wrapper script that logs every launch
+(so "provider launches per command" is exact, not polled) and, for the callgrind run, execs it under
+valgrind. Steps: apply N instances (setup), then
+
+1. `terraform plan` (refresh) under `perf record -g` (perf follows the provider Terraform starts, so
+   one profile holds both processes): samples by process/DSO, the provider's top symbols;
+2. the same for `terraform plan -refresh=false` (Terraform's own planning of our schema);
+3. with --callgrind: `terraform plan` with the provider under callgrind (instructions by function,
+   inclusive), for the launch that did the reads;
+4. `terraform destroy`, counting launches.
+
+Loopback only; the server and Terraform are stopped by PID. Results: OUT/summary.txt.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import procmeter  # noqa: E402
+from apiserver import PROJECT, TOKEN, ApiServer  # noqa: E402
+from scale import config_hcl  # noqa: E402
+
+WRAPPER = """#!/bin/sh
+# Logs the launch, then runs the provider (under callgrind when BENCH_WRAP=callgrind).
+echo "$$ ${{BENCH_PHASE:-?}}" >> "{log}"
+if [ "${{BENCH_WRAP:-}}" = callgrind ]; then
+    exec valgrind -q --tool=callgrind --callgrind-out-file="{out}/callgrind.%p" "{bin}" "$@"
+fi
+exec "{bin}" "$@"
+"""
+
+
+def sh(cmd: list[str], **kw) -> str:
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    return r.stdout + (r.stderr if r.returncode else "")
+
+
+def main() -> int:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--tf", default="terraform")
+    ap.add_argument("--provider", default=os.path.join(root, "target/profiling/release/terraform-provider-clouddb"))
+    ap.add_argument("--server", default=os.path.join(root, "target/release/clouddb-server"))
+    ap.add_argument("--callgrind", action="store_true")
+    ap.add_argument("--out", default=os.path.join(root, ".cache/profile"))
+    a = ap.parse_args()
+    tf = shutil.which(a.tf)
+    if not tf:
+        print(f"profile: {a.tf} not found", file=sys.stderr)
+        return 2
+    os.makedirs(a.out, exist_ok=True)
+    for old in glob.glob(os.path.join(a.out, "callgrind.*")):
+        os.remove(old)
+    work = tempfile.mkdtemp(prefix="clouddb-profile-")
+    launches = os.path.join(a.out, "launches.log")
+    open(launches, "w").close()
+    pdir = os.path.join(work, "prov")
+    os.makedirs(pdir)
+    wrapper = os.path.join(pdir, "terraform-provider-clouddb")
+    with open(wrapper, "w") as f:
+        f.write(WRAPPER.format(log=launches, out=a.out, bin=os.path.abspath(a.provider)))
+    os.chmod(wrapper, 0o755)
+    rc = os.path.join(work, "terraformrc")
+    with open(rc, "w") as f:
+        f.write(f'provider_installation {{\n  dev_overrides {{\n    "clouddb/clouddb" = "{pdir}"\n  }}\n'
+                '  direct {}\n}\n')
+    cfg = os.path.join(work, "cfg")
+    os.makedirs(cfg)
+    with open(os.path.join(cfg, "main.tf"), "w") as f:
+        f.write(config_hcl("clouddb", a.n, os.environ.get("BENCH_PROVIDER_SETTINGS", "")))
+    server = ApiServer(a.server, os.path.join(work, "server.log"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    env.update(HOME=work, CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1", TF_CLI_CONFIG_FILE=rc,
+               CLOUDDB_ENDPOINT=server.endpoint, CLOUDDB_TOKEN=TOKEN, CLOUDDB_PROJECT=PROJECT)
+    summary: list[str] = [f"N={a.n}, {sh([tf, 'version']).splitlines()[0]}, provider {a.provider}"]
+    par = "-parallelism=10"
+    plan = [tf, "plan", "-input=false", "-no-color", "-lock=false", "-detailed-exitcode", par]
+
+    def run(phase: str, cmd: list[str], wrap: str = "") -> procmeter.Measurement:
+        e = dict(env, BENCH_PHASE=phase, BENCH_WRAP=wrap)
+        m = procmeter.run(cmd, cfg, e, os.path.join(a.out, f"{phase}.out"), timeout_s=1800)
+        n_launch = sum(1 for ln in open(launches) if ln.split()[1:2] == [phase])
+        server.take()
+        summary.append(f"{phase}: rc {m.rc}, wall {m.wall_s:.2f} s, terraform CPU {m.tf_cpu_s:.2f} s, "
+                       f"provider CPU {m.provider_cpu_s or 0:.2f} s, provider launches {n_launch}")
+        print(summary[-1], file=sys.stderr, flush=True)
+        if m.rc != 0:
+            raise RuntimeError(f"{phase} failed, see {a.out}/{phase}.out")
+        return m
+
+    try:
+        server.reset(0)
+        run("apply", [tf, "apply", "-auto-approve", "-input=false", "-no-color", par])
+        for phase, extra in (("plan", []), ("plan_norefresh", ["-refresh=false"])):
+            data = os.path.join(a.out, f"perf-{phase}.data")
+            run(phase, ["perf", "record", "-q", "-F", "997", "-g", "-o", data, "--", *plan, *extra])
+            by = sh(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none", "--sort", "comm,dso",
+                     "--percent-limit", "1"])
+            summary += [f"--- perf {phase}: samples by process and DSO", *[ln for ln in by.splitlines()
+                                                                            if ln.strip() and not ln.startswith("#")][:25]]
+            top = sh(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none",
+                      "--dsos", "terraform-provider-clouddb", "--sort", "sym", "--percent-limit", "0.5"])
+            summary += [f"--- perf {phase}: provider symbols (self)", *[ln for ln in top.splitlines()
+                                                                         if ln.strip() and not ln.startswith("#")][:40]]
+        if a.callgrind:
+            run("plan_callgrind", plan, wrap="callgrind")
+            outs = sorted(glob.glob(os.path.join(a.out, "callgrind.*")), key=os.path.getsize)
+            if outs:
+                ann = sh(["callgrind_annotate", "--inclusive=yes", outs[-1]])
+                summary += [f"--- callgrind (inclusive) of {os.path.basename(outs[-1])}", *ann.splitlines()[:80]]
+                ann = sh(["callgrind_annotate", outs[-1]])
+                summary += ["--- callgrind (self)", *ann.splitlines()[:60]]
+        run("destroy", [tf, "destroy", "-auto-approve", "-input=false", "-no-color", par])
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+        with open(os.path.join(a.out, "summary.txt"), "w") as f:
+            f.write("\n".join(summary) + "\n")
+    print("\n".join(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
