@@ -19,7 +19,9 @@ pub mod children;
 pub mod credentials;
 pub mod error;
 pub mod instance_actions;
+pub mod readahead;
 pub mod redact;
+pub mod refresh;
 pub mod retry;
 pub mod types;
 pub mod wait;
@@ -85,6 +87,8 @@ pub struct ClientConfig {
     pub poll_interval: Duration,
     /// Terraform CLI version, for the User-Agent.
     pub terraform_version: String,
+    /// Answer refresh reads from read-ahead listings ([`refresh`]); off: one GET per object.
+    pub batch_reads: bool,
 }
 
 impl ClientConfig {
@@ -101,6 +105,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             poll_interval: Duration::from_secs(2),
             terraform_version: String::new(),
+            batch_reads: true,
         }
     }
 }
@@ -140,6 +145,8 @@ struct Inner {
     request_timeout: Duration,
     retry: RetryPolicy,
     poll_interval: Duration,
+    /// Read-ahead for refresh; `None` when `batch_reads` is off.
+    reads: Option<refresh::Reads>,
 }
 
 impl std::fmt::Debug for Client {
@@ -224,6 +231,7 @@ impl Client {
                 request_timeout: cfg.request_timeout,
                 retry: cfg.retry,
                 poll_interval: cfg.poll_interval,
+                reads: cfg.batch_reads.then(refresh::Reads::default),
             }),
             stop: None,
             deadline: None,
@@ -495,6 +503,9 @@ impl Client {
         key: Option<&IdempotencyKey>,
         if_match: Option<&str>,
     ) -> Result<Reply, ApiError> {
+        if !matches!(method, Method::GET | Method::HEAD) {
+            self.note_write(path);
+        }
         let mut url = self.inner.base.clone();
         url.set_path(&format!("{prefix}{path}"));
         if !query.is_empty() {

@@ -642,7 +642,14 @@ impl Resource<Client> for InstanceResource {
         } else {
             Duration::ZERO
         };
-        match get_fresh(&client, &name, grace).await {
+        // Right after a create, only a GET (retried through the not-found window) will do; any
+        // other refresh may be answered from the read-ahead listing.
+        let fetched = if grace.is_zero() {
+            client.read_instance(&name).await
+        } else {
+            get_fresh(&client, &name, grace).await
+        };
+        match fetched {
             Ok(Some(inst)) => {
                 if inst.state == "READY" {
                     private.remove(PRIVATE_PENDING);
