@@ -20,5 +20,6 @@ mod instance;
 mod moved;
 mod provider;
 mod reliability;
+mod scale;
 mod security;
 mod user;
