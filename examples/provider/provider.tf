@@ -15,4 +15,5 @@ provider "clouddb" {
   request_timeout = "30s"
   max_retries     = 8
   poll_interval   = "2s" # operation polling when the API sends no Retry-After
+  batch_reads     = true # refresh from paged listings; false: one GET per object
 }
