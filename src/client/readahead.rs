@@ -314,19 +314,35 @@ mod tests {
     async fn the_window_expires() {
         let ra = ReadAhead::new(Duration::from_millis(30), 1000);
         let calls = Arc::new(AtomicUsize::new(0));
-        assert_eq!(ra.get("", "r0001", lister(5, 100, calls.clone())).await, Some(1));
-        assert_eq!(ra.get("", "r0002", lister(5, 100, calls.clone())).await, Some(2));
+        assert_eq!(
+            ra.get("", "r0001", lister(5, 100, calls.clone())).await,
+            Some(1)
+        );
+        assert_eq!(
+            ra.get("", "r0002", lister(5, 100, calls.clone())).await,
+            Some(2)
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         tokio::time::sleep(Duration::from_millis(40)).await;
-        assert_eq!(ra.get("", "r0003", lister(5, 100, calls.clone())).await, Some(3));
-        assert_eq!(calls.load(Ordering::SeqCst), 2, "listed again after the window");
+        assert_eq!(
+            ra.get("", "r0003", lister(5, 100, calls.clone())).await,
+            Some(3)
+        );
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "listed again after the window"
+        );
     }
 
     #[tokio::test]
     async fn a_miss_is_not_known_rather_than_gone() {
         let ra = ReadAhead::new(Duration::from_secs(60), 1000);
         let calls = Arc::new(AtomicUsize::new(0));
-        assert_eq!(ra.get("", "r0002", lister(5, 100, calls.clone())).await, Some(2));
+        assert_eq!(
+            ra.get("", "r0002", lister(5, 100, calls.clone())).await,
+            Some(2)
+        );
         // Complete listing without it: still `None` = "confirm with a GET", not "deleted".
         assert_eq!(ra.get("", "zzz", lister(5, 100, calls.clone())).await, None);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -355,19 +371,35 @@ mod tests {
         };
         assert_eq!(ra.get("", "a", failing).await, None);
         assert_eq!(ra.get("", "b", failing).await, None);
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "not retried within the window");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "not retried within the window"
+        );
     }
 
     #[tokio::test]
     async fn what_we_write_is_never_answered_from_a_listing() {
         let ra = ReadAhead::new(Duration::from_secs(60), 1000);
         let calls = Arc::new(AtomicUsize::new(0));
-        assert_eq!(ra.get("", "r0001", lister(5, 100, calls.clone())).await, Some(1));
+        assert_eq!(
+            ra.get("", "r0001", lister(5, 100, calls.clone())).await,
+            Some(1)
+        );
         ra.touch("", "r0001");
-        assert_eq!(ra.get("", "r0001", lister(5, 100, calls.clone())).await, None);
-        assert_eq!(ra.get("", "r0002", lister(5, 100, calls.clone())).await, Some(2));
+        assert_eq!(
+            ra.get("", "r0001", lister(5, 100, calls.clone())).await,
+            None
+        );
+        assert_eq!(
+            ra.get("", "r0002", lister(5, 100, calls.clone())).await,
+            Some(2)
+        );
         ra.touch_collection("");
-        assert_eq!(ra.get("", "r0002", lister(5, 100, calls.clone())).await, None);
+        assert_eq!(
+            ra.get("", "r0002", lister(5, 100, calls.clone())).await,
+            None
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

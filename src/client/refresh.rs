@@ -217,7 +217,11 @@ mod tests {
             let got = client.read_instance(&name).await.expect("read");
             assert_eq!(got.map(|i| i.name), (i != 7).then_some(name));
         }
-        assert_eq!(gets(&log), (3, 1), "3 pages, and one GET for the deleted i007");
+        assert_eq!(
+            gets(&log),
+            (3, 1),
+            "3 pages, and one GET for the deleted i007"
+        );
     }
 
     #[tokio::test]

@@ -58,8 +58,12 @@ fn api_requests(env: &Env, since: u64) -> Vec<(String, String)> {
         .filter(|e| e["seq"].as_u64().is_some_and(|s| s > since))
         .filter_map(|e| {
             let path = e["path"].as_str()?;
-            path.starts_with("/v1/")
-                .then(|| (e["method"].as_str().unwrap_or("").to_string(), path.to_string()))
+            path.starts_with("/v1/").then(|| {
+                (
+                    e["method"].as_str().unwrap_or("").to_string(),
+                    path.to_string(),
+                )
+            })
         })
         .collect()
 }
@@ -140,13 +144,21 @@ fn scale_instances_refresh_in_batches() {
     env.tf_ok(&["apply", "-input=false", "-no-color", "-auto-approve"]);
     eprintln!(
         "scale: {} {n} instances in {:.1?}",
-        if imported { "created and imported" } else { "created" },
+        if imported {
+            "created and imported"
+        } else {
+            "created"
+        },
         started.elapsed()
     );
 
     // No change: at most one request per 20 instances.
     let (took, requests, plan) = measured_plan(&env);
-    assert_eq!(count_actions(&plan), (0, 0, 0), "an unchanged estate plans nothing");
+    assert_eq!(
+        count_actions(&plan),
+        (0, 0, 0),
+        "an unchanged estate plans nothing"
+    );
     eprintln!(
         "scale: plan of {n} instances, batch_reads on: {} API requests ({:.3} per instance), {took:.2?}",
         requests.len(),
@@ -315,7 +327,10 @@ fn scale_children_refresh_in_batches() {
         .iter()
         .filter(|(m, p)| m == "GET" && p.ends_with("/users/user099"))
         .count();
-    assert_eq!(user_gets, 1, "one GET confirms the deleted user: {requests:?}");
+    assert_eq!(
+        user_gets, 1,
+        "one GET confirms the deleted user: {requests:?}"
+    );
     assert!(requests.len() * 20 <= 3 * n + 1, "{requests:?}");
 
     env.finish();
