@@ -243,7 +243,7 @@ impl Provider for CloudDbProvider {
             .attribute(
                 Attribute::bool("batch_reads")
                     .optional()
-                    .description("Refresh from batched list reads (default `true`): the first read of a collection (the project's instances, an instance's databases, users or firewall rules) lists it in pages, and reads within the next 5 seconds are answered from that listing, so a plan of 1,000 instances costs about 10 requests instead of 1,000. An object missing from the listing is confirmed with its own GET, and objects this provider wrote are always read with a GET. Set `false` for one GET per object."),
+                    .description("Refresh from batched list reads (default `true`): the first read of a collection (the project's instances, an instance's databases, users or firewall rules) lists it in pages, and reads within the next 30 seconds are answered from that listing, so a plan of 1,000 instances costs about 10 requests instead of 1,000. An object missing from the listing is confirmed with its own GET, and objects this provider wrote are always read with a GET. Set `false` for one GET per object."),
             )
     }
 
