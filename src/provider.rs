@@ -113,6 +113,10 @@ pub fn client_config(
             unknown.push(attr.into());
         }
     }
+    let batch_reads = config.get("batch_reads");
+    if batch_reads.is_unknown() {
+        unknown.push("batch_reads".into());
+    }
     if !unknown.is_empty() {
         tracing::info!(attributes = ?unknown, "provider configuration has unknown values; deferring client set-up");
         return None;
@@ -215,6 +219,7 @@ pub fn client_config(
         burst,
     };
     cfg.terraform_version = terraform_version.to_string();
+    cfg.batch_reads = batch_reads.as_bool().unwrap_or(true);
     Some(cfg)
 }
 
@@ -313,6 +318,11 @@ impl Provider for CloudDbProvider {
                     .optional()
                     .validator(int_between(1, MAX_RATE_BURST))
                     .description("Requests that may be sent back to back after a quiet period (token bucket size); default one second's worth of `rate_limit`, half the API's bucket."),
+            )
+            .attribute(
+                Attribute::bool("batch_reads")
+                    .optional()
+                    .description("Refresh from batched list reads (default `true`): the first read of a collection (the project's instances, an instance's databases, users or firewall rules) lists it in pages, and reads within the next 30 seconds are answered from that listing, so a plan of 1,000 instances costs about 10 requests instead of 1,000. An object missing from the listing is confirmed with its own GET, and objects this provider wrote are always read with a GET. Set `false` for one GET per object."),
             )
     }
 

@@ -17,4 +17,5 @@ provider "clouddb" {
   poll_interval   = "2s" # operation polling when the API sends no Retry-After
   rate_limit      = 1000 # requests/s shared by everything this provider block does; 0 = unpaced
   rate_burst      = 1000 # back-to-back requests after a quiet period
+  batch_reads     = true # refresh from paged listings; false: one GET per object
 }

@@ -20,7 +20,9 @@ pub mod credentials;
 pub mod error;
 pub mod instance_actions;
 pub mod rate_limit;
+pub mod readahead;
 pub mod redact;
+pub mod refresh;
 pub mod retry;
 pub mod transport;
 pub mod types;
@@ -91,6 +93,8 @@ pub struct ClientConfig {
     pub poll_interval: Duration,
     /// Terraform CLI version, for the User-Agent.
     pub terraform_version: String,
+    /// Answer refresh reads from read-ahead listings ([`refresh`]); off: one GET per object.
+    pub batch_reads: bool,
 }
 
 impl ClientConfig {
@@ -108,6 +112,7 @@ impl ClientConfig {
             rate_limit: RateLimit::default(),
             poll_interval: Duration::from_secs(2),
             terraform_version: String::new(),
+            batch_reads: true,
         }
     }
 }
@@ -151,6 +156,8 @@ struct Inner {
     poll_interval: Duration,
     /// The tier catalogue, fetched once per provider instance ([`Client::cached_tiers`]).
     tiers: tokio::sync::OnceCell<Vec<catalog::Tier>>,
+    /// Read-ahead for refresh; `None` when `batch_reads` is off.
+    reads: Option<refresh::Reads>,
 }
 
 impl std::fmt::Debug for Client {
@@ -237,6 +244,7 @@ impl Client {
                 limiter: RateLimiter::new(cfg.rate_limit),
                 poll_interval: cfg.poll_interval,
                 tiers: tokio::sync::OnceCell::new(),
+                reads: cfg.batch_reads.then(refresh::Reads::default),
             }),
             stop: None,
             deadline: None,
@@ -538,6 +546,9 @@ impl Client {
         key: Option<&IdempotencyKey>,
         if_match: Option<&str>,
     ) -> Result<Reply, ApiError> {
+        if !matches!(method, Method::GET | Method::HEAD) {
+            self.note_write(path);
+        }
         let mut url = self.inner.base.clone();
         url.set_path(&format!("{prefix}{path}"));
         if !query.is_empty() {

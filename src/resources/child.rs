@@ -36,6 +36,7 @@ use tokio::time::Instant;
 use super::common::{api_diags, api_diags_as, create_outcome_unknown, split_pair_id, while_busy};
 use super::identity::{self, ChildIdentity};
 use crate::client::children::{ChildKind, ChildRecord};
+use crate::client::refresh::ReadAheadOf;
 use crate::client::{ApiError, Client, IdempotencyKey};
 
 /// Default for each of the create/update/delete timeouts of a child: writes are synchronous, so
@@ -106,7 +107,7 @@ pub trait ChildType: Send + Sync + 'static {
     /// The Terraform model (config, plan and state).
     type Model: ChildModel + Serialize + DeserializeOwned + Clone + Debug + Send + Sync;
     /// The record the API returns.
-    type Record: ChildRecord;
+    type Record: ReadAheadOf;
     /// The create body.
     type Create: Serialize + Send + Sync;
     /// The patch body.
@@ -370,7 +371,7 @@ impl<T: ChildType> Resource<Client> for ChildResource<T> {
         };
         let client = client.with_stop(ctx);
         match client
-            .get_child::<T::Record>(T::KIND, &instance, &name)
+            .read_child::<T::Record>(T::KIND, &instance, &name)
             .await
         {
             Ok(Some(rec)) => Ok(ReadResult::from_model(

@@ -667,10 +667,19 @@ impl Resource<Client> for InstanceResource {
         } else {
             Duration::ZERO
         };
-        match get_fresh(&client, &name, grace).await {
+        // The read-ahead listing (or one GET) first; right after a create, a "not found" is
+        // retried with GETs through the API's not-found window.
+        let fetched = match client.read_instance(&name).await {
+            Ok(None) if !grace.is_zero() => get_fresh(&client, &name, grace).await,
+            other => other,
+        };
+        match fetched {
             Ok(Some(inst)) => {
                 if inst.state == "READY" {
                     private.remove(PRIVATE_PENDING);
+                    // A refresh has seen the create: from now on a 404 means the instance is gone,
+                    // not that the API has yet to show it (no 15 s of retried GETs for it).
+                    private.remove(PRIVATE_CREATED);
                 }
                 private.set(PRIVATE_ETAG, &inst.etag);
                 let identity = identity::to_value(&InstanceIdentity::new(&client, &name))?;

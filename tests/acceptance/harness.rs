@@ -600,8 +600,13 @@ impl Env {
 
     /// Write `main.tf`: provider boilerplate plus `resources`.
     pub fn write_config(&self, resources: &str) {
+        self.write_config_with_provider("", resources);
+    }
+
+    /// Write `main.tf` with extra provider settings (HCL lines inside the `provider` block).
+    pub fn write_config_with_provider(&self, settings: &str, resources: &str) {
         let hcl = format!(
-            "terraform {{\n  required_providers {{\n    clouddb = {{\n      source = \"clouddb/clouddb\"\n    }}\n  }}\n}}\n\nprovider \"clouddb\" {{\n  poll_interval = \"100ms\"\n}}\n\n{resources}\n"
+            "terraform {{\n  required_providers {{\n    clouddb = {{\n      source = \"clouddb/clouddb\"\n    }}\n  }}\n}}\n\nprovider \"clouddb\" {{\n  poll_interval = \"100ms\"\n{settings}}}\n\n{resources}\n"
         );
         std::fs::write(self.work.join("main.tf"), hcl).expect("write main.tf");
         if !self.work.join(".terraform").exists() {

@@ -24,6 +24,7 @@ mod moved;
 mod provider;
 mod release;
 mod reliability;
+mod scale;
 mod security;
 mod throttling;
 mod user;
