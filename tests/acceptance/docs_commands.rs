@@ -67,10 +67,7 @@ const COVERED: &[(&str, By)] = &[
     ),
     (
         r"^cargo install cargo-fuzz$",
-        By::File(
-            "scripts/test.sh",
-            "cargo install --locked --quiet \"cargo-fuzz@",
-        ),
+        By::File("scripts/test.sh", "install_tool \"cargo-fuzz@"),
     ),
     (
         r"^cargo \+nightly fuzz run --fuzz-dir fuzz -s none \S+ \S+ \S+ -- .*-max_len=\d+$",
