@@ -319,6 +319,54 @@ async fn connection_refused_fails_fast_whatever_the_budget() {
     );
 }
 
+/// Once the API has answered, a refused connection is an outage (a restarting server), not a
+/// wrong endpoint: the whole budget is spent waiting for it to come back. (The chaos suite found
+/// the fast failure orphaning an ambiguous create whose lookup met a restarting server.)
+#[tokio::test]
+async fn connection_refused_after_an_answer_waits_for_the_api_to_come_back() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let answer_one = |listener: tokio::net::TcpListener| async move {
+        let (mut sock, _) = listener.accept().await.expect("accept");
+        let mut buf = vec![0u8; 8192];
+        let _ = sock.read(&mut buf).await;
+        let body = r#"{"error":{"code":404,"status":"NOT_FOUND","message":"no such instance"}}"#;
+        let resp = format!(
+            "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = sock.write_all(resp.as_bytes()).await;
+    };
+    let mut cfg = ClientConfig::new(&format!("http://{addr}"), "secret-token", "proj1");
+    cfg.retry = RetryPolicy {
+        max_retries: 8,
+        base_delay: Duration::from_millis(40),
+        max_delay: Duration::from_millis(200),
+        max_retry_after: Duration::from_secs(2),
+    };
+    cfg.terraform_version = "1.11.4".into();
+    let c = Client::new(cfg).expect("client");
+    // The API answers once, then goes away (the port refuses) ...
+    let first = tokio::spawn(answer_one(listener));
+    assert!(c.get_instance("db1").await.expect("answered").is_none());
+    first.await.expect("server task");
+    // ... and comes back after longer than two quick retries take.
+    let back = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("rebind");
+        answer_one(listener).await;
+    });
+    let got = c.get_instance("db1").await;
+    back.await.expect("server task");
+    assert!(
+        matches!(got, Ok(None)),
+        "refused connections were retried until the API came back: {got:?}"
+    );
+}
+
 #[tokio::test]
 async fn waiter_polls_until_done_using_retry_after() {
     let (url, seen) = serve(vec![

@@ -142,6 +142,11 @@ pub struct Client {
 
 struct Inner {
     http: reqwest::Client,
+    /// Set once any request of this provider instance got an answer: from then on a refused
+    /// connection is an outage (a restarting API), worth the whole retry budget, not a wrong
+    /// endpoint to report fast ([`ApiError::retry_cap`]). An ambiguous create's lookup depends on
+    /// it: giving up after two quick retries while the API restarts would orphan the instance.
+    reached: std::sync::atomic::AtomicBool,
     /// `{endpoint}/v1/projects/{project}` without trailing slash.
     base: Url,
     project: String,
@@ -242,6 +247,7 @@ impl Client {
                 request_timeout: cfg.request_timeout,
                 retry: cfg.retry,
                 limiter: RateLimiter::new(cfg.rate_limit),
+                reached: std::sync::atomic::AtomicBool::new(false),
                 poll_interval: cfg.poll_interval,
                 tiers: tokio::sync::OnceCell::new(),
                 reads: cfg.batch_reads.then(refresh::Reads::default),
@@ -480,6 +486,20 @@ impl Client {
         out
     }
 
+    /// [`ApiError::retry_cap`] until the API has answered once; after that, none (see
+    /// `Inner::reached`).
+    fn retry_cap(&self, err: &ApiError) -> Option<u32> {
+        if self
+            .inner
+            .reached
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            None
+        } else {
+            err.retry_cap()
+        }
+    }
+
     /// `text` (a body) as a log line may show it: without [`Client::secrets`] of the request,
     /// the secret-looking values of the response (a generated password), bounded.
     fn log_text(text: &[u8], secrets: &[String], response: Option<&[u8]>) -> String {
@@ -600,8 +620,8 @@ impl Client {
                 Err(err)
                     if err.is_retryable()
                         && attempt
-                            < err
-                                .retry_cap()
+                            < self
+                                .retry_cap(&err)
                                 .map_or(policy.max_retries, |cap| cap.min(policy.max_retries)) =>
                 {
                     let delay = policy.delay(attempt, err.retry_after());
@@ -710,6 +730,9 @@ impl Client {
             );
         }
         let mut resp = rb.send().await.map_err(transport)?;
+        self.inner
+            .reached
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let status = resp.status();
         // Taken, not copied: only the body is read from `resp` from here on.
         let headers = std::mem::take(resp.headers_mut());
