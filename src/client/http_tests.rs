@@ -340,7 +340,7 @@ async fn connection_refused_after_an_answer_waits_for_the_api_to_come_back() {
         );
         let _ = sock.write_all(resp.as_bytes()).await;
     };
-    let mut cfg = ClientConfig::new(&format!("http://{addr}"), "secret-token", "proj1");
+    let mut cfg = ClientConfig::new(format!("http://{addr}"), "secret-token", "proj1");
     cfg.retry = RetryPolicy {
         max_retries: 8,
         base_delay: Duration::from_millis(40),
