@@ -16,6 +16,7 @@
 //!   the typed instance state, catalogue, rules. `snapshot`: what a backup keeps of its instance's
 //!   databases and users (and the stored shape of those records), replayed by a restore.
 
+pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod faults;

@@ -4,6 +4,7 @@
 
 mod common;
 
+use clouddb_server::Config;
 use common::*;
 use serde_json::json;
 
@@ -467,6 +468,63 @@ async fn delete_protection_final_backup_and_404_after() {
             .as_str()
             .unwrap()
             .starts_with("db3-final-")
+    );
+}
+
+/// A replace followed by a destroy deletes two instances of one name, within a second when
+/// provisioning is instant: the second final backup gets a free generated name rather than a 409
+/// over a name the caller never chose. A name the caller chose is still refused when taken.
+#[tokio::test]
+async fn generated_final_backup_names_never_collide() {
+    let s = start_with(Config {
+        provision_ms: 0,
+        delete_ms: 0,
+        ..config()
+    })
+    .await;
+    s.freeze().await;
+    let mut names = Vec::new();
+    // Not `create_ready`: it advances the clock by an hour, and these deletes share one second.
+    for _ in 0..3 {
+        let r = s
+            .api
+            .post(&format!("{P}/instances"), &inst_body("db1"))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 202, "{}", r.text());
+        s.advance(0.001).await;
+        assert_eq!(s.op(&r).await["done"], true);
+        let r = s.api.delete(&format!("{P}/instances/db1")).await.unwrap();
+        assert_eq!(r.status, 202, "{}", r.text());
+        s.advance(0.001).await;
+        assert_eq!(s.op(&r).await["done"], true);
+    }
+    let b = s
+        .api
+        .get(&format!("{P}/backups?instance=db1"))
+        .await
+        .unwrap()
+        .json();
+    for item in b["backups"].as_array().unwrap() {
+        names.push(item["name"].as_str().unwrap().to_string());
+    }
+    names.sort();
+    assert_eq!(names.len(), 3, "{b}");
+    let first = names[0].clone();
+    assert!(first.starts_with("db1-final-"), "{names:?}");
+    assert_eq!(names[1], format!("{first}-2"));
+    assert_eq!(names[2], format!("{first}-3"));
+    s.create_ready(inst_body("db1")).await;
+    let r = s
+        .api
+        .delete(&format!("{P}/instances/db1?final_backup_name={first}"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(
+        r.text().contains("choose another final_backup_name"),
+        "{}",
+        r.text()
     );
 }
 

@@ -555,15 +555,30 @@ async fn patch(
     commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now).await
 }
 
-/// A name for a final backup: `<instance>-final-<YYYYMMDDhhmmss>`.
-fn final_backup_name(name: &str, now: i64) -> String {
+/// A name for a final backup: `<instance>-final-<YYYYMMDDhhmmss>`, or with `-2`, `-3`, … after it
+/// when that name is `taken`. Two deletes of instances of one name within a second (a replace
+/// followed by a destroy, on an API that provisions instantly) must not fail on a name the caller
+/// never chose; only a `final_backup_name` given by the caller is refused when taken.
+fn final_backup_name(name: &str, now: i64, taken: impl Fn(&str) -> bool) -> String {
     let ts: String = rfc3339(now)
         .chars()
         .filter(|c| c.is_ascii_digit())
         .collect();
-    let mut base = name.to_string();
-    base.truncate(63 - 7 - ts.len());
-    format!("{}-final-{ts}", base.trim_end_matches('-'))
+    let mut n = 1u32;
+    loop {
+        let suffix = if n == 1 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
+        let mut base = name.to_string();
+        base.truncate(63usize.saturating_sub(7 + ts.len() + suffix.len()));
+        let candidate = format!("{}-final-{ts}{suffix}", base.trim_end_matches('-'));
+        if !taken(&candidate) {
+            return candidate;
+        }
+        n += 1;
+    }
 }
 
 async fn delete(
@@ -607,15 +622,20 @@ async fn delete(
     let final_backup = if skip || rec.inst.state == InstanceState::Failed {
         None
     } else {
-        let n = given
-            .map(str::to_string)
-            .unwrap_or_else(|| final_backup_name(&name, now));
-        if store.backups.contains_key(&(project.clone(), n.clone())) {
-            return Err(ApiError::AlreadyExists(format!(
-                "backup {n} already exists; choose another final_backup_name"
-            )));
+        let taken = |n: &str| {
+            store
+                .backups
+                .contains_key(&(project.clone(), n.to_string()))
+        };
+        match given {
+            Some(n) if taken(n) => {
+                return Err(ApiError::AlreadyExists(format!(
+                    "backup {n} already exists; choose another final_backup_name"
+                )));
+            }
+            Some(n) => Some(n.to_string()),
+            None => Some(final_backup_name(&name, now, taken)),
         }
-        Some(n)
     };
     let fail = st.faults.take_fail_operation("DELETE", &path);
     let op_id = new_op_id();
