@@ -1,7 +1,7 @@
 //! Fitting a value to a schema type: the last step before a handler's result is encoded.
 
 use super::ModelError;
-use crate::value::{AttributePath, Type, Value};
+use crate::value::{PathRef, Type, Value};
 
 /// Fits `v` to `ty`: sequences become the list, set or tuple the type says, maps and
 /// objects swap likewise, and every object must have exactly the type's attributes.
@@ -10,12 +10,19 @@ use crate::value::{AttributePath, Type, Value};
 /// value lacks, or a kind that does not fit (a string where the type has a number). Null
 /// and unknown fit every type; anything fits `dynamic`.
 pub fn conform(v: Value, ty: &Type) -> Result<Value, ModelError> {
-    fit(v, ty, &AttributePath::root())
+    fit(v, ty, &PathRef::Root)
 }
 
-fn fit(v: Value, ty: &Type, path: &AttributePath) -> Result<Value, ModelError> {
-    let mismatch =
-        |v: &Value, want: &str| ModelError::at(path, format!("expected {want}, got {}", v.kind()));
+/// Values are fitted in place where their kind already fits (the common case: a handler's model
+/// serialised with the schema's own attributes), so no map is rebuilt and no key copied; paths
+/// are borrowed chains made owned only for an error.
+fn fit(v: Value, ty: &Type, path: &PathRef<'_>) -> Result<Value, ModelError> {
+    let mismatch = |v: &Value, want: &str| {
+        ModelError::at(
+            &path.to_path(),
+            format!("expected {want}, got {}", v.kind()),
+        )
+    };
     Ok(match (ty, v) {
         (_, v @ (Value::Null | Value::Unknown(_))) | (Type::Dynamic, v) => v,
         (Type::Bool, v @ Value::Bool(_))
@@ -30,7 +37,7 @@ fn fit(v: Value, ty: &Type, path: &AttributePath) -> Result<Value, ModelError> {
         (Type::Tuple(ts), Value::List(items) | Value::Tuple(items)) => {
             if ts.len() != items.len() {
                 return Err(ModelError::at(
-                    path,
+                    &path.to_path(),
                     format!(
                         "expected a tuple of {} elements, got {}",
                         ts.len(),
@@ -40,42 +47,39 @@ fn fit(v: Value, ty: &Type, path: &AttributePath) -> Result<Value, ModelError> {
             }
             let mut out = Vec::with_capacity(items.len());
             for (i, (t, it)) in ts.iter().zip(items).enumerate() {
-                out.push(fit(it, t, &path.with_index(index(i)))?);
+                out.push(fit(it, t, &path.index(i))?);
             }
             Value::Tuple(out)
         }
-        (Type::Map(e), Value::Map(m) | Value::Object(m)) => {
-            let mut out = std::collections::BTreeMap::new();
-            for (k, it) in m {
-                let item = fit(it, e, &path.with_key(&k))?;
-                out.insert(k, item);
+        (Type::Map(e), Value::Map(mut m) | Value::Object(mut m)) => {
+            for (k, it) in m.iter_mut() {
+                *it = fit(std::mem::take(it), e, &path.key(k))?;
             }
-            Value::Map(out)
+            Value::Map(m)
         }
         (Type::Object(o), Value::Object(mut m) | Value::Map(mut m)) => {
             if let Some(k) = m.keys().find(|k| !o.attrs.contains_key(*k)) {
                 return Err(ModelError::at(
-                    &path.with_attr(k),
+                    &path.attr(k).to_path(),
                     format!("{k:?} is not an attribute of the schema"),
                 ));
             }
-            let mut out = std::collections::BTreeMap::new();
-            for (k, t) in &o.attrs {
-                let p = path.with_attr(k);
-                match m.remove(k) {
-                    Some(it) => {
-                        out.insert(k.clone(), fit(it, t, &p)?);
-                    }
-                    None if o.optional.contains(k) => {}
-                    None => {
-                        return Err(ModelError::at(
-                            &p,
-                            format!("the schema attribute {k:?} is missing from the value"),
-                        ));
-                    }
+            if let Some(k) = o
+                .attrs
+                .keys()
+                .find(|k| !m.contains_key(*k) && !o.optional.contains(*k))
+            {
+                return Err(ModelError::at(
+                    &path.attr(k).to_path(),
+                    format!("the schema attribute {k:?} is missing from the value"),
+                ));
+            }
+            for (k, it) in m.iter_mut() {
+                if let Some(t) = o.attrs.get(k) {
+                    *it = fit(std::mem::take(it), t, &path.attr(k))?;
                 }
             }
-            Value::Object(out)
+            Value::Object(m)
         }
         (Type::List(_), v) => return Err(mismatch(&v, "list")),
         (Type::Set(_), v) => return Err(mismatch(&v, "set")),
@@ -88,26 +92,16 @@ fn fit(v: Value, ty: &Type, path: &AttributePath) -> Result<Value, ModelError> {
     })
 }
 
-fn index(i: usize) -> i64 {
-    i64::try_from(i).unwrap_or(i64::MAX)
-}
-
 fn fit_items(
-    items: Vec<Value>,
+    mut items: Vec<Value>,
     e: &Type,
-    path: &AttributePath,
+    path: &PathRef<'_>,
     indexed: bool,
 ) -> Result<Vec<Value>, ModelError> {
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, it)| {
-            let p = if indexed {
-                path.with_index(index(i))
-            } else {
-                path.clone()
-            };
-            fit(it, e, &p)
-        })
-        .collect()
+    for (i, it) in items.iter_mut().enumerate() {
+        // Set elements have no path step: errors point at the set.
+        let p = if indexed { path.index(i) } else { *path };
+        *it = fit(std::mem::take(it), e, &p)?;
+    }
+    Ok(items)
 }

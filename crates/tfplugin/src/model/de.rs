@@ -6,22 +6,28 @@
 
 use super::ModelError;
 use super::field::FIELD_TOKEN;
-use crate::value::{AttributePath, Value};
+use crate::value::{PathRef, Value};
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use std::collections::btree_map;
 
 pub(super) struct Deserializer<'a> {
     v: &'a Value,
-    path: AttributePath,
+    /// Where `v` is; a borrowed chain, so descending costs nothing until an error needs the
+    /// path (issue 11's profile: owned paths per field were a fifth of a refresh's work).
+    loc: PathRef<'a>,
 }
 
 impl<'a> Deserializer<'a> {
-    pub(super) fn new(v: &'a Value, path: AttributePath) -> Self {
-        Deserializer { v, path }
+    /// A deserializer of the whole value `v` (errors point into it from its root).
+    pub(super) fn root(v: &'a Value) -> Self {
+        Deserializer {
+            v,
+            loc: PathRef::Root,
+        }
     }
 
     fn err(&self, message: impl Into<String>) -> ModelError {
-        ModelError::at(&self.path, message)
+        ModelError::at(&self.loc.to_path(), message)
     }
 
     /// The error for a value whose kind is not what the model asks for.
@@ -177,7 +183,7 @@ impl<'de> de::Deserializer<'de> for Deserializer<'_> {
         };
         v.visit_seq(Seq {
             items: items.iter().enumerate(),
-            path: &self.path,
+            loc: &self.loc,
             indexed,
         })
     }
@@ -199,7 +205,7 @@ impl<'de> de::Deserializer<'de> for Deserializer<'_> {
         match self.v {
             Value::Map(m) | Value::Object(m) => v.visit_map(Entries {
                 iter: m.iter(),
-                path: &self.path,
+                loc: &self.loc,
                 is_object: matches!(self.v, Value::Object(_)),
                 current: None,
             }),
@@ -223,7 +229,7 @@ impl<'de> de::Deserializer<'de> for Deserializer<'_> {
         };
         if let Some(f) = fields.iter().find(|f| !m.contains_key(**f)) {
             return Err(ModelError::at(
-                &self.path.with_attr(*f),
+                &self.loc.to_path().with_attr(*f),
                 format!(
                     "the model {name} has a field {f:?} that is not an attribute of the schema"
                 ),
@@ -231,7 +237,7 @@ impl<'de> de::Deserializer<'de> for Deserializer<'_> {
         }
         if let Some(k) = m.keys().find(|k| !fields.contains(&k.as_str())) {
             return Err(ModelError::at(
-                &self.path.with_attr(k),
+                &self.loc.to_path().with_attr(k),
                 format!("the schema attribute {k:?} has no field in the model {name}"),
             ));
         }
@@ -247,7 +253,8 @@ impl<'de> de::Deserializer<'de> for Deserializer<'_> {
         match self.v {
             Value::String(s) => {
                 let de: de::value::StrDeserializer<'_, ModelError> = s.as_str().into_deserializer();
-                v.visit_enum(de).map_err(|e| e.or_at(&self.path))
+                v.visit_enum(de)
+                    .map_err(|e| e.or_at_with(|| self.loc.to_path()))
             }
             _ => Err(self.mismatch(&format!("string (enum {name})"))),
         }
@@ -264,7 +271,7 @@ impl<'de> de::Deserializer<'de> for Deserializer<'_> {
 
 struct Seq<'a, I> {
     items: I,
-    path: &'a AttributePath,
+    loc: &'a PathRef<'a>,
     indexed: bool,
 }
 
@@ -278,20 +285,21 @@ impl<'de, 'a, I: Iterator<Item = (usize, &'a Value)>> de::SeqAccess<'de> for Seq
         let Some((i, item)) = self.items.next() else {
             return Ok(None);
         };
-        let path = if self.indexed {
-            self.path.with_index(i64::try_from(i).unwrap_or(i64::MAX))
+        // Set elements have no path step: errors point at the set.
+        let loc = if self.indexed {
+            self.loc.index(i)
         } else {
-            self.path.clone()
+            *self.loc
         };
-        seed.deserialize(Deserializer::new(item, path.clone()))
+        seed.deserialize(Deserializer { v: item, loc })
             .map(Some)
-            .map_err(|e| e.or_at(&path))
+            .map_err(|e| e.or_at_with(|| loc.to_path()))
     }
 }
 
 struct Entries<'a> {
     iter: btree_map::Iter<'a, String, Value>,
-    path: &'a AttributePath,
+    loc: &'a PathRef<'a>,
     is_object: bool,
     current: Option<(&'a String, &'a Value)>,
 }
@@ -316,14 +324,17 @@ impl<'de> de::MapAccess<'de> for Entries<'_> {
         seed: T,
     ) -> Result<T::Value, ModelError> {
         let Some((k, v)) = self.current.take() else {
-            return Err(ModelError::at(self.path, "value requested before its key"));
+            return Err(ModelError::at(
+                &self.loc.to_path(),
+                "value requested before its key",
+            ));
         };
-        let path = if self.is_object {
-            self.path.with_attr(k)
+        let loc = if self.is_object {
+            self.loc.attr(k)
         } else {
-            self.path.with_key(k)
+            self.loc.key(k)
         };
-        seed.deserialize(Deserializer::new(v, path.clone()))
-            .map_err(|e| e.or_at(&path))
+        seed.deserialize(Deserializer { v, loc })
+            .map_err(|e| e.or_at_with(|| loc.to_path()))
     }
 }

@@ -93,6 +93,17 @@ impl ModelError {
         self
     }
 
+    /// Attaches the path `path()` builds unless a deeper one is already attached (the path is
+    /// only built for an error that needs it).
+    pub(crate) fn or_at_with(self, path: impl FnOnce() -> AttributePath) -> Self {
+        if self.located {
+            self
+        } else {
+            let p = path();
+            self.or_at(&p)
+        }
+    }
+
     /// Prepends `step` to the path (errors bubbling out of a nested value).
     pub(crate) fn within(mut self, step: PathStep) -> Self {
         self.path.0.insert(0, step);
@@ -164,7 +175,7 @@ impl From<ModelError> for Diagnostics {
 
 /// Reads `v` into a model (see the module docs for what fits).
 pub fn from_value<M: DeserializeOwned>(v: &Value) -> Result<M, ModelError> {
-    M::deserialize(de::Deserializer::new(v, AttributePath::root()))
+    M::deserialize(de::Deserializer::root(v))
 }
 
 /// Writes a model as a value. The result has the model's shape (structs become objects,

@@ -181,6 +181,21 @@ fn nested_errors_carry_the_full_path() {
 }
 
 #[test]
+fn list_and_map_errors_carry_index_and_key_steps() {
+    let mut v = plan();
+    v.set_attr("roles", Value::List(vec![Value::from("ok"), Value::int(7)]));
+    let e = v.to::<Model>().expect_err("string expected");
+    assert_eq!(e.path, AttributePath::attr("roles").with_index(1), "{e}");
+    let mut v = plan();
+    v.set_attr(
+        "labels",
+        Value::Map(BTreeMap::from([("env".to_string(), Value::int(1))])),
+    );
+    let e = v.to::<Model>().expect_err("string expected");
+    assert_eq!(e.path, AttributePath::attr("labels").with_key("env"), "{e}");
+}
+
+#[test]
 fn conform_rejects_extra_missing_and_mistyped_attributes() {
     let t = Type::object([("a", Type::String)]);
     let e =

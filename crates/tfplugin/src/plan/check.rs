@@ -6,23 +6,23 @@
 
 use crate::diag::Diagnostics;
 use crate::schema::{AttrType, Attribute, NestedBlock, Schema};
-use crate::value::{AttributePath, PathStep, Type, Value};
+use crate::value::{AttributePath, PathRef, PathStep, Type, Value};
 
 /// Paths of sensitive and write-only attributes (nested attributes included; blocks walked).
 fn flagged(
     attrs: &[Attribute],
     blocks: &[NestedBlock],
-    path: &AttributePath,
+    path: &PathRef<'_>,
     sensitive: &mut Vec<AttributePath>,
     write_only: &mut Vec<AttributePath>,
 ) {
     for a in attrs {
-        let p = path.with_attr(&a.name);
+        let p = path.attr(&a.name);
         if a.sensitive {
-            sensitive.push(p.clone());
+            sensitive.push(p.to_path());
         }
         if a.write_only {
-            write_only.push(p.clone());
+            write_only.push(p.to_path());
         }
         if let AttrType::Nested(n) = &a.kind {
             flagged(&n.attributes, &[], &p, sensitive, write_only);
@@ -32,7 +32,7 @@ fn flagged(
         flagged(
             &nb.block.attributes,
             &nb.block.blocks,
-            &path.with_attr(&nb.type_name),
+            &path.attr(&nb.type_name),
             sensitive,
             write_only,
         );
@@ -60,13 +60,7 @@ impl Checker {
     fn new(schema: &Schema, what: &'static str) -> Self {
         let (mut s, mut w) = (Vec::new(), Vec::new());
         let b = &schema.block;
-        flagged(
-            &b.attributes,
-            &b.blocks,
-            &AttributePath::root(),
-            &mut s,
-            &mut w,
-        );
+        flagged(&b.attributes, &b.blocks, &PathRef::Root, &mut s, &mut w);
         Checker {
             sensitive: s,
             write_only: w,
@@ -99,48 +93,52 @@ impl Checker {
     }
 
     /// Unknowns left anywhere → one error per path.
-    fn no_unknowns(&mut self, v: &Value, p: &AttributePath) {
+    fn no_unknowns(&mut self, v: &Value, p: &PathRef<'_>) {
         match v {
             Value::Unknown(_) => {
                 let w = self.what;
+                let p = p.to_path();
                 self.err(
-                    p,
+                    &p,
                     "Provider returned an unknown value",
                     format!("The {w} result still has an unknown value for {p}. Every attribute must be known after {w}; this is a bug in the provider."),
                 );
             }
             Value::List(items) | Value::Tuple(items) => {
                 for (i, it) in items.iter().enumerate() {
-                    self.no_unknowns(it, &p.with_index(i as i64));
+                    self.no_unknowns(it, &p.index(i));
                 }
             }
             Value::Set(items) => items.iter().for_each(|it| self.no_unknowns(it, p)),
-            Value::Map(m) => m
-                .iter()
-                .for_each(|(k, it)| self.no_unknowns(it, &p.with_key(k))),
+            Value::Map(m) => m.iter().for_each(|(k, it)| self.no_unknowns(it, &p.key(k))),
             Value::Object(m) => m
                 .iter()
-                .for_each(|(k, it)| self.no_unknowns(it, &p.with_attr(k))),
+                .for_each(|(k, it)| self.no_unknowns(it, &p.attr(k))),
             _ => {}
         }
     }
 
     fn write_only_null(&mut self, v: &Value) {
-        for p in self.write_only.clone() {
-            if v.at_path(&p).is_some_and(|x| !x.is_null()) {
-                self.err(&p, "Write-only attribute returned", format!("{p} is write-only: the provider must return null for it (it is never stored in state)."));
+        let paths = std::mem::take(&mut self.write_only);
+        for p in &paths {
+            if v.at_path(p).is_some_and(|x| !x.is_null()) {
+                self.err(p, "Write-only attribute returned", format!("{p} is write-only: the provider must return null for it (it is never stored in state)."));
             }
         }
+        self.write_only = paths;
     }
 
-    /// Planned vs actual (`AssertObjectCompatible`).
-    fn compatible(&mut self, planned: &Value, actual: &Value, p: &AttributePath) {
+    /// Planned vs actual (`AssertObjectCompatible`). The owned path is built only on the way to
+    /// a diagnostic.
+    fn compatible(&mut self, planned: &Value, actual: &Value, pr: &PathRef<'_>) {
         let mismatch = |c: &mut Self, why: String| {
             let w = c.what;
+            let p = pr.to_path();
+            let was = c.show(&p, planned);
             c.err(
-                p,
+                &p,
                 "Provider produced inconsistent result after apply",
-                format!("When applying changes, the provider's {w} returned {why} for {p}; the plan said {}. Known planned values must be returned unchanged (use a computed attribute, or a plan modifier, for values the API changes). This is a bug in the provider.", c.show(p, planned)),
+                format!("When applying changes, the provider's {w} returned {why} for {p}; the plan said {was}. Known planned values must be returned unchanged (use a computed attribute, or a plan modifier, for values the API changes). This is a bug in the provider."),
             );
         };
         match (planned, actual) {
@@ -148,19 +146,19 @@ impl Checker {
                 if !r.admits(a) {
                     let why = format!(
                         "{} which breaks the plan's promise about the unknown value",
-                        self.show(p, a)
+                        self.show(&pr.to_path(), a)
                     );
                     mismatch(self, why);
                 }
             }
             (Value::Null, Value::Null) => {}
             (Value::Null, a) | (a, Value::Null) if !a.is_null() => {
-                let why = self.show(p, actual);
+                let why = self.show(&pr.to_path(), actual);
                 mismatch(self, why);
             }
             (Value::Object(pm), Value::Object(am)) => {
                 for (k, pv) in pm {
-                    self.compatible(pv, am.get(k).unwrap_or(&Value::Null), &p.with_attr(k));
+                    self.compatible(pv, am.get(k).unwrap_or(&Value::Null), &pr.attr(k));
                 }
             }
             (Value::Map(pm), Value::Map(am)) => {
@@ -172,7 +170,7 @@ impl Checker {
                     return;
                 }
                 for (k, pv) in pm {
-                    self.compatible(pv, &am[k], &p.with_key(k));
+                    self.compatible(pv, &am[k], &pr.key(k));
                 }
             }
             (Value::List(pl), Value::List(al)) | (Value::Tuple(pl), Value::Tuple(al)) => {
@@ -184,7 +182,7 @@ impl Checker {
                     return;
                 }
                 for (i, (pv, av)) in pl.iter().zip(al).enumerate() {
-                    self.compatible(pv, av, &p.with_index(i as i64));
+                    self.compatible(pv, av, &pr.index(i));
                 }
             }
             (Value::Set(ps), Value::Set(as_)) => {
@@ -201,7 +199,7 @@ impl Checker {
             }
             (pv, av) => {
                 if pv != av {
-                    let why = self.show(p, av);
+                    let why = self.show(&pr.to_path(), av);
                     mismatch(self, why);
                 }
             }
@@ -244,10 +242,10 @@ pub(crate) fn apply_result(
         );
         return c.diags;
     }
-    c.no_unknowns(new_state, &root);
+    c.no_unknowns(new_state, &PathRef::Root);
     c.write_only_null(new_state);
     if !c.diags.has_errors() {
-        c.compatible(planned, new_state, &root);
+        c.compatible(planned, new_state, &PathRef::Root);
     }
     c.diags
 }
@@ -275,7 +273,7 @@ pub(crate) fn read_result(schema: &Schema, ty: &Type, new_state: &Value) -> Diag
         );
         return c.diags;
     }
-    c.no_unknowns(new_state, &AttributePath::root());
+    c.no_unknowns(new_state, &PathRef::Root);
     c.write_only_null(new_state);
     c.diags
 }
@@ -297,7 +295,7 @@ pub fn check_plan(schema: &Schema, prior: &Value, config: &Value, planned: &Valu
         prior,
         config,
         planned,
-        &AttributePath::root(),
+        &PathRef::Root,
     );
     c.diags
 }
@@ -308,13 +306,13 @@ fn plan_block(
     prior: &Value,
     config: &Value,
     planned: &Value,
-    path: &AttributePath,
+    path: &PathRef<'_>,
 ) {
     if !matches!(planned, Value::Object(_)) {
         return;
     }
     for a in attrs {
-        let p = path.with_attr(&a.name);
+        let here = path.attr(&a.name);
         let (pr, cf, pl) = (
             prior.get(&a.name),
             config.get(&a.name),
@@ -322,6 +320,7 @@ fn plan_block(
         );
         if a.write_only {
             if !pl.is_null() {
+                let p = here.to_path();
                 c.err(
                     &p,
                     "Provider produced invalid plan",
@@ -340,9 +339,10 @@ fn plan_block(
             continue;
         }
         if let (AttrType::Nested(n), Value::Object(_)) = (&a.kind, pl) {
-            plan_block(c, &n.attributes, pr, cf, pl, &p);
+            plan_block(c, &n.attributes, pr, cf, pl, &here);
             continue;
         }
+        let p = here.to_path();
         let detail = if cf.is_null() {
             format!(
                 "The plan sets {p} to {} but it is not computed and not configured.",

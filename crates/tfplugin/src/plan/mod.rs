@@ -16,7 +16,7 @@ use crate::diag::Diagnostics;
 use crate::schema::{
     AttrType, Attribute, Block, NestedBlock, NestingMode, ObjectNesting, PlanModifier, Schema,
 };
-use crate::value::{AttributePath, Value};
+use crate::value::{AttributePath, PathRef, Value};
 
 /// Output of the declarative plan: what `PlanResourceChange` answers before the provider's own
 /// plan hook (if any) adjusts it.
@@ -54,7 +54,6 @@ pub fn plan_resource_change(
         return out;
     }
     let mut planned = proposed.clone();
-    let root = AttributePath::root();
     prepare_block(&schema.block, config, &mut planned);
     let changed = prior.is_null() || planned != *prior;
     if changed {
@@ -71,7 +70,7 @@ pub fn plan_resource_change(
         prior,
         config,
         &mut planned,
-        &root,
+        &PathRef::Root,
         &mut ctx,
     );
     out.planned_state = planned;
@@ -89,8 +88,8 @@ fn for_elements(
     prior: &Value,
     config: &Value,
     planned: &mut Value,
-    path: &AttributePath,
-    mut f: impl FnMut(&Value, &Value, &mut Value, &AttributePath),
+    path: &PathRef<'_>,
+    mut f: impl FnMut(&Value, &Value, &mut Value, &PathRef<'_>),
 ) {
     if single {
         if matches!(planned, Value::Object(_)) {
@@ -104,7 +103,7 @@ fn for_elements(
             for (i, it) in items.iter_mut().enumerate() {
                 let p = prior.as_list().and_then(|l| l.get(i)).unwrap_or(&null);
                 let c = config.as_list().and_then(|l| l.get(i)).unwrap_or(&null);
-                f(p, c, it, &path.with_index(i as i64));
+                f(p, c, it, &path.index(i));
             }
         }
         Value::Set(items) => {
@@ -115,7 +114,7 @@ fn for_elements(
         }
         Value::Map(m) => {
             for (k, it) in m.iter_mut() {
-                f(prior.get(k), config.get(k), it, &path.with_key(k));
+                f(prior.get(k), config.get(k), it, &path.key(k));
             }
         }
         _ => {}
@@ -160,7 +159,7 @@ fn walk_config(
                 &Value::Null,
                 c,
                 pv,
-                &AttributePath::root(),
+                &PathRef::Root,
                 |_, ce, pe, _| walk_config(&n.attributes, &[], ce, pe, f),
             );
         }
@@ -173,7 +172,7 @@ fn walk_config(
                 &Value::Null,
                 c,
                 pv,
-                &AttributePath::root(),
+                &PathRef::Root,
                 |_, ce, pe, _| walk_config(&nb.block.attributes, &nb.block.blocks, ce, pe, f),
             );
         }
@@ -243,14 +242,14 @@ fn modify_block(
     prior: &Value,
     config: &Value,
     planned: &mut Value,
-    path: &AttributePath,
+    path: &PathRef<'_>,
     ctx: &mut ModCtx,
 ) {
     let Value::Object(_) = planned else { return };
     for a in attrs {
         let p = prior.get(&a.name);
         let c = config.get(&a.name);
-        let ap = path.with_attr(&a.name);
+        let ap = path.attr(&a.name);
         let Some(pv) = planned.get_mut(&a.name) else {
             continue;
         };
@@ -266,7 +265,7 @@ fn modify_block(
     for nb in blocks {
         let p = prior.get(&nb.type_name);
         let c = config.get(&nb.type_name);
-        let bp = path.with_attr(&nb.type_name);
+        let bp = path.attr(&nb.type_name);
         if let Some(pv) = planned.get_mut(&nb.type_name) {
             for_elements(block_single(nb.nesting), p, c, pv, &bp, |pe, ce, pl, ep| {
                 modify_block(&nb.block.attributes, &nb.block.blocks, pe, ce, pl, ep, ctx)
@@ -282,7 +281,7 @@ fn apply_modifier(
     prior: &Value,
     config: &Value,
     planned: &mut Value,
-    path: &AttributePath,
+    path: &PathRef<'_>,
     parent_exists: bool,
     ctx: &mut ModCtx,
 ) {
@@ -305,8 +304,9 @@ fn apply_modifier(
                 PlanModifier::RequiresReplaceIf(f) => f.call(prior, planned),
                 _ => true,
             };
-            if wanted && !ctx.replace.contains(path) {
-                ctx.replace.push(path.clone());
+            let path = path.to_path();
+            if wanted && !ctx.replace.contains(&path) {
+                ctx.replace.push(path);
             }
         }
     }

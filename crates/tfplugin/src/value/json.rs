@@ -4,7 +4,7 @@
 //! arrive as numbers or bools, missing object attributes become null. JSON cannot carry
 //! unknowns, so encoding one is an error.
 
-use super::{AttributePath, Number, Type, Value, type_json};
+use super::{AttributePath, Number, PathRef, Type, Value, type_json};
 use serde_json::Value as J;
 use std::collections::BTreeMap;
 
@@ -60,7 +60,7 @@ pub fn from_json(ty: &Type, j: &J, unknown: UnknownAttrs) -> Result<Value, JsonE
         fills: 0,
         in_dynamic: 0,
     };
-    dec(ty, j, &AttributePath::root(), &mut st)
+    dec(ty, j, &PathRef::Root, &mut st)
 }
 
 /// Decoder state: the attribute policy, and the values decoded and absent attributes filled
@@ -73,9 +73,9 @@ struct Dec {
     in_dynamic: usize,
 }
 
-fn dec(ty: &Type, j: &J, path: &AttributePath, st: &mut Dec) -> Result<Value, JsonError> {
+fn dec(ty: &Type, j: &J, path: &PathRef<'_>, st: &mut Dec) -> Result<Value, JsonError> {
     let err = |m: String| JsonError {
-        path: path.clone(),
+        path: path.to_path(),
         message: m,
     };
     st.items += 1;
@@ -108,7 +108,7 @@ fn dec(ty: &Type, j: &J, path: &AttributePath, st: &mut Dec) -> Result<Value, Js
             let items: Vec<Value> = a
                 .iter()
                 .enumerate()
-                .map(|(i, x)| dec(e, x, &path.with_index(i as i64), st))
+                .map(|(i, x)| dec(e, x, &path.index(i), st))
                 .collect::<Result<_, _>>()?;
             if st.in_dynamic > 0 {
                 super::dynamic_elements_agree(e, items.iter()).map_err(err)?;
@@ -137,14 +137,14 @@ fn dec(ty: &Type, j: &J, path: &AttributePath, st: &mut Dec) -> Result<Value, Js
                 ts.iter()
                     .zip(a)
                     .enumerate()
-                    .map(|(i, (t, x))| dec(t, x, &path.with_index(i as i64), st))
+                    .map(|(i, (t, x))| dec(t, x, &path.index(i), st))
                     .collect::<Result<_, _>>()?,
             )
         }
         (Type::Map(e), J::Object(m)) => {
             let out: BTreeMap<String, Value> = m
                 .iter()
-                .map(|(k, x)| Ok((k.clone(), dec(e, x, &path.with_key(k), st)?)))
+                .map(|(k, x)| Ok((k.clone(), dec(e, x, &path.key(k), st)?)))
                 .collect::<Result<_, JsonError>>()?;
             if st.in_dynamic > 0 {
                 super::dynamic_elements_agree(e, out.values()).map_err(err)?;
@@ -156,12 +156,12 @@ fn dec(ty: &Type, j: &J, path: &AttributePath, st: &mut Dec) -> Result<Value, Js
             for (k, x) in m {
                 match o.attrs.get(k) {
                     Some(t) => {
-                        out.insert(k.clone(), dec(t, x, &path.with_attr(k), st)?);
+                        out.insert(k.clone(), dec(t, x, &path.attr(k), st)?);
                     }
                     None if st.ua == UnknownAttrs::Drop => {}
                     None => {
                         return Err(JsonError {
-                            path: path.with_attr(k),
+                            path: path.attr(k).to_path(),
                             message: "unsupported attribute (not in the schema)".into(),
                         });
                     }
@@ -171,8 +171,13 @@ fn dec(ty: &Type, j: &J, path: &AttributePath, st: &mut Dec) -> Result<Value, Js
             if st.fills > super::fill_budget(st.items) {
                 return Err(err(super::FILL_BUDGET_EXCEEDED.into()));
             }
-            for k in o.attrs.keys() {
-                out.entry(k.clone()).or_insert(Value::Null);
+            // Only the missing ones: `entry` would copy every key to look it up.
+            if out.len() < o.attrs.len() {
+                for k in o.attrs.keys() {
+                    if !out.contains_key(k) {
+                        out.insert(k.clone(), Value::Null);
+                    }
+                }
             }
             Value::Object(out)
         }
@@ -198,12 +203,12 @@ pub fn encode(ty: &Type, v: &Value) -> Result<Vec<u8>, JsonError> {
 /// An unknown anywhere (JSON cannot carry one), an infinite number, or a kind that does not
 /// fit `ty` (including a tuple of the wrong length).
 pub fn to_json(ty: &Type, v: &Value) -> Result<J, JsonError> {
-    enc(ty, v, &AttributePath::root())
+    enc(ty, v, &PathRef::Root)
 }
 
-fn enc(ty: &Type, v: &Value, path: &AttributePath) -> Result<J, JsonError> {
+fn enc(ty: &Type, v: &Value, path: &PathRef<'_>) -> Result<J, JsonError> {
     let err = |m: String| JsonError {
-        path: path.clone(),
+        path: path.to_path(),
         message: m,
     };
     Ok(match (ty, v) {
@@ -231,7 +236,7 @@ fn enc(ty: &Type, v: &Value, path: &AttributePath) -> Result<J, JsonError> {
         (Type::List(e), Value::List(a)) => J::Array(
             a.iter()
                 .enumerate()
-                .map(|(i, x)| enc(e, x, &path.with_index(i as i64)))
+                .map(|(i, x)| enc(e, x, &path.index(i)))
                 .collect::<Result<_, _>>()?,
         ),
         (Type::Set(e), Value::Set(a)) => J::Array(
@@ -243,12 +248,12 @@ fn enc(ty: &Type, v: &Value, path: &AttributePath) -> Result<J, JsonError> {
             ts.iter()
                 .zip(a)
                 .enumerate()
-                .map(|(i, (t, x))| enc(t, x, &path.with_index(i as i64)))
+                .map(|(i, (t, x))| enc(t, x, &path.index(i)))
                 .collect::<Result<_, _>>()?,
         ),
         (Type::Map(e), Value::Map(m)) => J::Object(
             m.iter()
-                .map(|(k, x)| Ok((k.clone(), enc(e, x, &path.with_key(k))?)))
+                .map(|(k, x)| Ok((k.clone(), enc(e, x, &path.key(k))?)))
                 .collect::<Result<_, JsonError>>()?,
         ),
         (Type::Object(o), Value::Object(m)) => {
@@ -256,7 +261,7 @@ fn enc(ty: &Type, v: &Value, path: &AttributePath) -> Result<J, JsonError> {
             for (k, t) in &o.attrs {
                 out.insert(
                     k.clone(),
-                    enc(t, m.get(k).unwrap_or(&Value::Null), &path.with_attr(k))?,
+                    enc(t, m.get(k).unwrap_or(&Value::Null), &path.attr(k))?,
                 );
             }
             J::Object(out)

@@ -16,7 +16,7 @@ pub mod type_json;
 mod types;
 
 pub use number::{Number, ParseNumberError};
-pub use path::{AttributePath, PathStep};
+pub use path::{AttributePath, PathRef, PathStep};
 pub use types::{ObjectType, Type};
 
 use std::collections::BTreeMap;
@@ -638,12 +638,12 @@ impl Value {
     /// `(path, message)` for the first mismatch in attribute-name order; the message names
     /// kinds, never values.
     pub fn conforms(&self, ty: &Type) -> Result<(), (AttributePath, String)> {
-        conforms(self, ty, &AttributePath::root())
+        conforms(self, ty, &PathRef::Root)
     }
 }
 
-fn conforms(v: &Value, ty: &Type, path: &AttributePath) -> Result<(), (AttributePath, String)> {
-    let bad = |want: &str| Err((path.clone(), format!("expected {want}, got {}", v.kind())));
+fn conforms(v: &Value, ty: &Type, path: &PathRef<'_>) -> Result<(), (AttributePath, String)> {
+    let bad = |want: &str| Err((path.to_path(), format!("expected {want}, got {}", v.kind())));
     match (ty, v) {
         (_, Value::Null | Value::Unknown(_)) | (Type::Dynamic, _) => Ok(()),
         (Type::Bool, Value::Bool(_))
@@ -651,10 +651,11 @@ fn conforms(v: &Value, ty: &Type, path: &AttributePath) -> Result<(), (Attribute
         | (Type::String, Value::String(_)) => Ok(()),
         (Type::List(e), Value::List(items)) | (Type::Set(e), Value::Set(items)) => {
             for (i, it) in items.iter().enumerate() {
+                // Set elements have no path step: errors name the set.
                 let p = if matches!(ty, Type::List(_)) {
-                    path.with_index(i as i64)
+                    path.index(i)
                 } else {
-                    path.clone()
+                    *path
                 };
                 conforms(it, e, &p)?;
             }
@@ -665,27 +666,27 @@ fn conforms(v: &Value, ty: &Type, path: &AttributePath) -> Result<(), (Attribute
                 return bad(&format!("tuple of {} elements", ts.len()));
             }
             for (i, (t, it)) in ts.iter().zip(items).enumerate() {
-                conforms(it, t, &path.with_index(i as i64))?;
+                conforms(it, t, &path.index(i))?;
             }
             Ok(())
         }
         (Type::Map(e), Value::Map(m)) => {
             for (k, it) in m {
-                conforms(it, e, &path.with_key(k))?;
+                conforms(it, e, &path.key(k))?;
             }
             Ok(())
         }
         (Type::Object(o), Value::Object(m)) => {
             for k in m.keys() {
                 if !o.attrs.contains_key(k) {
-                    return Err((path.with_attr(k), "unsupported attribute".into()));
+                    return Err((path.attr(k).to_path(), "unsupported attribute".into()));
                 }
             }
             for (k, t) in &o.attrs {
                 match m.get(k) {
-                    Some(it) => conforms(it, t, &path.with_attr(k))?,
+                    Some(it) => conforms(it, t, &path.attr(k))?,
                     None if o.optional.contains(k) => {}
-                    None => return Err((path.with_attr(k), "attribute is missing".into())),
+                    None => return Err((path.attr(k).to_path(), "attribute is missing".into())),
                 }
             }
             Ok(())

@@ -6,7 +6,7 @@
 //! against the remaining input, so hostile bytes produce an error, never a panic or a
 //! huge allocation.
 
-use super::{AttributePath, Number, Refinements, Type, Value, type_json};
+use super::{AttributePath, Number, PathRef, Refinements, Type, Value, type_json};
 use std::collections::BTreeMap;
 
 /// msgpack ext type of a refined unknown.
@@ -49,13 +49,13 @@ pub struct EncodeError {
 /// the wrong length, or an object attribute not in the type.
 pub fn encode(ty: &Type, v: &Value) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::with_capacity(64);
-    enc(&mut out, ty, v, &AttributePath::root())?;
+    enc(&mut out, ty, v, &PathRef::Root)?;
     Ok(out)
 }
 
-fn enc(out: &mut Vec<u8>, ty: &Type, v: &Value, path: &AttributePath) -> Result<(), EncodeError> {
+fn enc(out: &mut Vec<u8>, ty: &Type, v: &Value, path: &PathRef<'_>) -> Result<(), EncodeError> {
     let bad = |m: String| EncodeError {
-        path: path.clone(),
+        path: path.to_path(),
         message: m,
     };
     match (ty, v) {
@@ -74,7 +74,7 @@ fn enc(out: &mut Vec<u8>, ty: &Type, v: &Value, path: &AttributePath) -> Result<
         (Type::List(e), Value::List(items)) => {
             write_array_len(out, items.len());
             for (i, it) in items.iter().enumerate() {
-                enc(out, e, it, &path.with_index(i as i64))?;
+                enc(out, e, it, &path.index(i))?;
             }
         }
         (Type::Set(e), Value::Set(items)) => {
@@ -93,20 +93,20 @@ fn enc(out: &mut Vec<u8>, ty: &Type, v: &Value, path: &AttributePath) -> Result<
             }
             write_array_len(out, items.len());
             for (i, (t, it)) in ts.iter().zip(items).enumerate() {
-                enc(out, t, it, &path.with_index(i as i64))?;
+                enc(out, t, it, &path.index(i))?;
             }
         }
         (Type::Map(e), Value::Map(m)) => {
             write_map_len(out, m.len());
             for (k, it) in m {
                 write_str(out, k);
-                enc(out, e, it, &path.with_key(k))?;
+                enc(out, e, it, &path.key(k))?;
             }
         }
         (Type::Object(o), Value::Object(m)) => {
             if let Some(k) = m.keys().find(|k| !o.attrs.contains_key(*k)) {
                 return Err(EncodeError {
-                    path: path.with_attr(k),
+                    path: path.attr(k).to_path(),
                     message: "attribute is not in the schema".into(),
                 });
             }
@@ -114,7 +114,7 @@ fn enc(out: &mut Vec<u8>, ty: &Type, v: &Value, path: &AttributePath) -> Result<
             write_map_len(out, o.attrs.len());
             for (k, t) in &o.attrs {
                 write_str(out, k);
-                enc(out, t, m.get(k).unwrap_or(&Value::Null), &path.with_attr(k))?;
+                enc(out, t, m.get(k).unwrap_or(&Value::Null), &path.attr(k))?;
             }
         }
         (t, v) => {
@@ -438,11 +438,10 @@ impl<'a> Reader<'a> {
 /// bytes after the value.
 pub fn decode(ty: &Type, bytes: &[u8]) -> Result<Value, DecodeError> {
     let mut r = Reader::new(bytes);
-    let root = AttributePath::root();
-    let v = dec(&mut r, ty, &root, 0)?;
+    let v = dec(&mut r, ty, &PathRef::Root, 0)?;
     if r.pos != bytes.len() {
         return Err(DecodeError {
-            path: root,
+            path: AttributePath::root(),
             message: format!("{} unexpected trailing bytes", bytes.len() - r.pos),
         });
     }
@@ -452,11 +451,11 @@ pub fn decode(ty: &Type, bytes: &[u8]) -> Result<Value, DecodeError> {
 fn dec(
     r: &mut Reader<'_>,
     ty: &Type,
-    path: &AttributePath,
+    path: &PathRef<'_>,
     depth: usize,
 ) -> Result<Value, DecodeError> {
     let err = |m: String| DecodeError {
-        path: path.clone(),
+        path: path.to_path(),
         message: m,
     };
     if depth > MAX_DEPTH {
@@ -517,7 +516,7 @@ fn dec(
         ),
         (Type::List(e), Head::Array(n)) => {
             let items: Vec<Value> = (0..n)
-                .map(|i| dec(r, e, &path.with_index(i as i64), depth + 1))
+                .map(|i| dec(r, e, &path.index(i), depth + 1))
                 .collect::<Result<_, _>>()?;
             if r.in_dynamic > 0 {
                 super::dynamic_elements_agree(e, items.iter()).map_err(err)?;
@@ -540,7 +539,7 @@ fn dec(
             Value::Tuple(
                 ts.iter()
                     .enumerate()
-                    .map(|(i, t)| dec(r, t, &path.with_index(i as i64), depth + 1))
+                    .map(|(i, t)| dec(r, t, &path.index(i), depth + 1))
                     .collect::<Result<_, _>>()?,
             )
         }
@@ -548,7 +547,7 @@ fn dec(
             let mut m = BTreeMap::new();
             for _ in 0..n {
                 let k = read_key(r).map_err(err)?;
-                let v = dec(r, e, &path.with_key(&k), depth + 1)?;
+                let v = dec(r, e, &path.key(&k), depth + 1)?;
                 m.insert(k, v);
             }
             if r.in_dynamic > 0 {
@@ -562,11 +561,11 @@ fn dec(
                 let k = read_key(r).map_err(err)?;
                 let Some(t) = o.attrs.get(&k) else {
                     return Err(DecodeError {
-                        path: path.with_attr(&k),
+                        path: path.attr(&k).to_path(),
                         message: "unsupported attribute (not in the schema)".into(),
                     });
                 };
-                let v = dec(r, t, &path.with_attr(&k), depth + 1)?;
+                let v = dec(r, t, &path.attr(&k), depth + 1)?;
                 m.insert(k, v);
             }
             // Terraform always sends every attribute; be lenient and fill gaps with null,
@@ -575,8 +574,13 @@ fn dec(
             if r.fills > super::fill_budget(r.items) {
                 return Err(err(super::FILL_BUDGET_EXCEEDED.into()));
             }
-            for k in o.attrs.keys() {
-                m.entry(k.clone()).or_insert(Value::Null);
+            // Only the missing ones: `entry` would copy every key to look it up.
+            if m.len() < o.attrs.len() {
+                for k in o.attrs.keys() {
+                    if !m.contains_key(k) {
+                        m.insert(k.clone(), Value::Null);
+                    }
+                }
             }
             Value::Object(m)
         }
@@ -636,12 +640,11 @@ fn decode_refinements(data: &[u8]) -> Result<Refinements, String> {
                 let Head::Array(2) = r.head()? else {
                     return Err("number bound must be [number, bool]".into());
                 };
-                let n = match dec(&mut r, &Type::Number, &AttributePath::root(), 0)
-                    .map_err(|e| e.message)?
-                {
-                    Value::Number(n) => n,
-                    _ => return Err("number bound must be a number".into()),
-                };
+                let n =
+                    match dec(&mut r, &Type::Number, &PathRef::Root, 0).map_err(|e| e.message)? {
+                        Value::Number(n) => n,
+                        _ => return Err("number bound must be a number".into()),
+                    };
                 let inc = matches!(r.head()?, Head::Bool(true));
                 if key == 3 {
                     out.number_lower = Some((n, inc));
