@@ -15,6 +15,9 @@
 //!   extractors (`ApiJson`, `MergePatch`) whose rejections are `ApiError`s. `model`: wire types,
 //!   the typed instance state, catalogue, rules. `snapshot`: what a backup keeps of its instance's
 //!   databases and users (and the stored shape of those records), replayed by a restore.
+//! - `engine`: `--engines real` ([`EngineMode::Real`]): every instance a real PostgreSQL cluster
+//!   or MariaDB server; its backend is started by [`serve`] (recovery, health watch) and stops the
+//!   engines when `serve` returns.
 
 pub mod engine;
 pub mod error;
