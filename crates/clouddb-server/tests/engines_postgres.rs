@@ -338,6 +338,36 @@ async fn a_postgres_instance_is_a_real_cluster() {
         Ok("1")
     );
 
+    // An engine refusal is 500 ENGINE_ERROR and nothing is recorded (PostgreSQL has no utf8mb4).
+    let r = api
+        .post(
+            &format!("{i}/databases"),
+            &json!({"name": "bad", "charset": "utf8mb4"}),
+        )
+        .await
+        .expect("create");
+    common::assert_problem(&r, 500, "ENGINE_ERROR");
+    expect(api, "GET", &format!("{i}/databases/bad"), None, 404).await;
+    // A write the engine took but SQLite could not record is undone in the engine.
+    s.state.set_storage_read_only(true);
+    let r = api
+        .post(
+            &users,
+            &json!({"name": "ghost", "password": "Ghost-pass-1", "roles": ["readonly"]}),
+        )
+        .await
+        .expect("create");
+    s.state.set_storage_read_only(false);
+    common::assert_problem(&r, 500, "INTERNAL");
+    let ghosts = psql(
+        port,
+        "dbadmin",
+        "Admin-pass-1",
+        "orders",
+        "SELECT count(*) FROM pg_roles WHERE rolname = 'ghost'",
+    );
+    assert_eq!(ghosts.as_deref(), Ok("0"));
+
     // Removing the loopback rule closes TCP again.
     expect(api, "DELETE", &format!("{rules}/loopback"), None, 204).await;
     login_refused(port, "app", "App-pass-1", "orders");
@@ -702,4 +732,38 @@ async fn kill_9_of_the_server_loses_nothing() {
             .join(format!("pg1-{}", inst["uid"].as_str().unwrap_or_default()))
             .exists()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_reset_removes_the_engines() {
+    if !postgres_or_skip("an_admin_reset_removes_the_engines") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _guard = EngineGuard(dir.path().to_path_buf());
+    let s = start_with(real_config(dir.path())).await;
+    create_instance(&s.api, "pg1", json!({})).await;
+    expect(
+        &s.api,
+        "POST",
+        &format!("{P}/instances/pg1/backups"),
+        Some(json!({"name": "pg1-b"})),
+        201,
+    )
+    .await;
+    assert!(!engine_processes(dir.path()).is_empty());
+    expect(&s.admin, "POST", "/admin/reset", None, 204).await;
+    assert!(
+        engine_processes(dir.path()).is_empty(),
+        "{:?}",
+        engine_processes(dir.path())
+    );
+    assert!(!dir.path().join("backups/proj-a/pg1-b.sql").exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("engines/proj-a"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    expect(&s.api, "GET", &format!("{P}/instances/pg1"), None, 404).await;
 }

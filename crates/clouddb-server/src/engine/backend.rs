@@ -328,8 +328,18 @@ impl Backend {
         }
     }
 
+    /// Removes every dump file (`POST /admin/reset`).
+    pub fn remove_all_dumps(&self) {
+        let dir = self.root.join("backups");
+        if let Err(e) = std::fs::remove_dir_all(&dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(dir = %dir.display(), error = %e, "removing the dumps failed");
+        }
+    }
+
     /// Stops the engine of `rec` and removes its directories.
-    async fn remove_engine(&self, rec: &EngineRec) -> Result<(), EngineError> {
+    pub async fn remove_engine(&self, rec: &EngineRec) -> Result<(), EngineError> {
         let r = rec.clone();
         self.call(&rec.engine, move |d| {
             d.stop(&spec(&r))?;
@@ -437,6 +447,11 @@ async fn run_job(
     match op.verb.as_str() {
         "create" => {
             let Some(password) = secret else {
+                // Whatever the interrupted create started is stopped; the delete removes it.
+                let s = spec(&rec);
+                if let Err(e) = be.call(&rec.engine, move |d| d.stop(&s)).await {
+                    tracing::warn!(%project, %instance, error = %e, "stopping a half-created engine failed");
+                }
                 return Err(EngineError::Other(
                     "the create was interrupted by a restart of clouddb-server, and the admin password is never stored; delete the instance and create it again".into(),
                 ));
@@ -639,6 +654,86 @@ pub fn root_for(data: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A driver whose programs are missing.
+    #[derive(Debug)]
+    struct NotInstalled;
+
+    impl EngineDriver for NotInstalled {
+        fn engine(&self) -> &'static str {
+            "postgres"
+        }
+        fn check_installed(&self) -> Result<(), EngineError> {
+            Err(EngineError::Missing {
+                program: "initdb/pg_ctl".into(),
+                package: "postgresql",
+            })
+        }
+        fn init(&self, _: &EngineSpec, _: &str, _: &str) -> Result<(), EngineError> {
+            self.check_installed()
+        }
+        fn start(&self, _: &EngineSpec) -> Result<(), EngineError> {
+            self.check_installed()
+        }
+        fn stop(&self, _: &EngineSpec) -> Result<(), EngineError> {
+            self.check_installed()
+        }
+        fn is_running(&self, _: &EngineSpec) -> bool {
+            false
+        }
+        fn apply_settings(&self, _: &EngineSpec) -> Result<(), EngineError> {
+            self.check_installed()
+        }
+        fn set_admin_password(&self, _: &EngineSpec, _: &str, _: &str) -> Result<(), EngineError> {
+            self.check_installed()
+        }
+        fn create_database(
+            &self,
+            _: &EngineSpec,
+            _: &str,
+            _: &str,
+            _: &str,
+        ) -> Result<(), EngineError> {
+            self.check_installed()
+        }
+        fn drop_database(&self, _: &EngineSpec, _: &str) -> Result<(), EngineError> {
+            self.check_installed()
+        }
+        fn upsert_user(&self, _: &EngineSpec, _: &UserSpec) -> Result<(), EngineError> {
+            self.check_installed()
+        }
+        fn drop_user(&self, _: &EngineSpec, _: &str) -> Result<(), EngineError> {
+            self.check_installed()
+        }
+        fn set_access_rules(&self, _: &EngineSpec, _: &[AccessRule]) -> Result<(), EngineError> {
+            self.check_installed()
+        }
+        fn dump(&self, _: &EngineSpec, _: &Path) -> Result<u64, EngineError> {
+            self.check_installed()?;
+            Ok(0)
+        }
+        fn restore(&self, _: &EngineSpec, _: &Path) -> Result<(), EngineError> {
+            self.check_installed()
+        }
+    }
+
+    #[test]
+    fn a_missing_engine_names_its_package_and_mysql_has_no_driver_yet() {
+        let d: Arc<dyn EngineDriver> = Arc::new(NotInstalled);
+        let be =
+            Backend::with_drivers(PathBuf::from("/nowhere"), BTreeMap::from([("postgres", d)]));
+        let e = be.check_installed().err().unwrap_or_default();
+        assert!(
+            e.contains("engine postgres") && e.contains("install the Debian package postgresql"),
+            "{e}"
+        );
+        let e = be
+            .driver("mysql")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert_eq!(e, "engine mysql has no real driver in this build");
+    }
 
     #[test]
     fn tiers_scale_the_settings() {

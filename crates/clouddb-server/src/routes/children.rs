@@ -83,6 +83,30 @@ async fn engine_write<C, P>(
     }
 }
 
+/// Puts the engine back after a write it applied could not be recorded (the commit failed), so
+/// that the engine and the records agree: `old` is the record before the write (`None`: it did not
+/// exist), `before` every record of the kind before it. Best effort (a user dropped again loses
+/// nothing; one re-created after a failed delete has no password until one is set), and logged.
+async fn engine_undo<C, P>(
+    st: &AppState,
+    store: &Store,
+    kind: &Kind<C, P>,
+    (project, instance, name): (&str, &str, &str),
+    old: Option<&Value>,
+    before: &[Value],
+) {
+    let write = ChildWrite {
+        name,
+        record: old,
+        secret: None,
+        all: before,
+    };
+    if let Err(e) = engine_write(st, store, kind, project, instance, write).await {
+        tracing::error!(%project, %instance, child = %name, error = %e,
+            "undoing an engine change whose record could not be written failed");
+    }
+}
+
 /// The records of `kind` on the instance after `name` becomes `record` (or goes, with `None`).
 fn all_after<C, P>(
     store: &Store,
@@ -254,9 +278,17 @@ async fn create<C, P>(
         all: &all,
     };
     engine_write(&st, &store, kind, &project, &name, write).await?;
+    let before: Vec<Value> = store
+        .children_of(&project, &name, kind.segment)
+        .cloned()
+        .collect();
     let mut b = store.batch();
     b.put_child(k, value.clone());
-    commit_answer(b, idem.as_ref(), StatusCode::CREATED, Some(&value)).await
+    let res = commit_answer(b, idem.as_ref(), StatusCode::CREATED, Some(&value)).await;
+    if res.is_err() {
+        engine_undo(&st, &store, kind, (&project, &name, &child), None, &before).await;
+    }
+    res
 }
 
 async fn get_one<C, P>(
@@ -292,6 +324,7 @@ async fn patch<C, P>(
     writable_instance(&store, &project, &name)?;
     let ApiJson(body) = body?;
     let secret = (kind.patch_secret)(&body);
+    let old = v.clone();
     (kind.patch)(&inst, &mut v, body)?;
     v["updated_at"] = json!(rfc3339(store.now_ms()));
     let all = all_after(&store, kind, &project, &name, &child, Some(&v));
@@ -302,9 +335,25 @@ async fn patch<C, P>(
         all: &all,
     };
     engine_write(&st, &store, kind, &project, &name, write).await?;
+    let before: Vec<Value> = store
+        .children_of(&project, &name, kind.segment)
+        .cloned()
+        .collect();
     let mut b = store.batch();
     b.put_child(k, v.clone());
-    commit_answer(b, idem.as_ref().map(|e| &e.0), StatusCode::OK, Some(&v)).await
+    let res = commit_answer(b, idem.as_ref().map(|e| &e.0), StatusCode::OK, Some(&v)).await;
+    if res.is_err() {
+        engine_undo(
+            &st,
+            &store,
+            kind,
+            (&project, &name, &child),
+            Some(&old),
+            &before,
+        )
+        .await;
+    }
+    res
 }
 
 async fn delete<C, P>(
@@ -331,9 +380,26 @@ async fn delete<C, P>(
         all: &all,
     };
     engine_write(&st, &store, kind, &project, &name, write).await?;
+    let before: Vec<Value> = store
+        .children_of(&project, &name, kind.segment)
+        .cloned()
+        .collect();
+    let old = store.children.get(&k).cloned();
     let mut b = store.batch();
     b.del_child(k);
-    commit_answer(b, idem.as_ref().map(|e| &e.0), StatusCode::NO_CONTENT, None).await
+    let res = commit_answer(b, idem.as_ref().map(|e| &e.0), StatusCode::NO_CONTENT, None).await;
+    if res.is_err() {
+        engine_undo(
+            &st,
+            &store,
+            kind,
+            (&project, &name, &child),
+            old.as_ref(),
+            &before,
+        )
+        .await;
+    }
+    res
 }
 
 /// `Ok` when there are no violations, else a 400 listing them all.
