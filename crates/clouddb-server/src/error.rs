@@ -87,6 +87,10 @@ pub enum ApiError {
     /// 500 `INTERNAL`.
     #[error("internal error: {0}")]
     Internal(String),
+    /// 500 `ENGINE_ERROR`: the real database engine behind the instance (`--engines real`) refused
+    /// or failed the change; nothing was recorded. The detail is the engine's error (no secrets).
+    #[error("{0}")]
+    Engine(String),
 }
 
 pub type ApiResult<T, E = ApiError> = Result<T, E>;
@@ -154,7 +158,9 @@ impl ApiError {
             Self::Injected { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
             }
-            Self::Store(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Store(_) | Self::Internal(_) | Self::Engine(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -173,6 +179,7 @@ impl ApiError {
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Injected { status, .. } => reason_for_status(*status),
             Self::Store(_) | Self::Internal(_) => "INTERNAL",
+            Self::Engine(_) => "ENGINE_ERROR",
         }
     }
 

@@ -15,6 +15,9 @@
 //!   extractors (`ApiJson`, `MergePatch`) whose rejections are `ApiError`s. `model`: wire types,
 //!   the typed instance state, catalogue, rules. `snapshot`: what a backup keeps of its instance's
 //!   databases and users (and the stored shape of those records), replayed by a restore.
+//! - `engine`: `--engines real` ([`EngineMode::Real`]): every instance a real PostgreSQL cluster
+//!   or MariaDB server; its backend is started by [`serve`] (recovery, health watch) and stops the
+//!   engines when `serve` returns.
 
 pub mod engine;
 pub mod error;
@@ -71,6 +74,29 @@ pub struct Config {
     pub idempotency_max_bytes: usize,
     /// Serve the console at `/` without a login (the binary allows it on a loopback listener only).
     pub console_no_auth: bool,
+    /// Which backend runs the instances: simulated (the default: records and the virtual clock) or
+    /// real database engines (`--engines real`, which needs `data`).
+    pub engines: EngineMode,
+}
+
+/// The instance backend (`--engines`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EngineMode {
+    /// Instances are records; operations take virtual time.
+    #[default]
+    Simulated,
+    /// Every instance is a real PostgreSQL or MariaDB server on a loopback port (`engine`).
+    Real,
+}
+
+/// Why the server state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("opening the database failed: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// `--engines real` cannot run: an engine is not installed, or there is no data directory.
+    #[error("--engines real: {0}")]
+    Engines(String),
 }
 
 /// Default of [`Config::admin_token`]; refused on a listener off loopback.
@@ -102,6 +128,7 @@ impl Default for Config {
             idempotency_max_records: store::IdemLimits::default().max_records,
             idempotency_max_bytes: store::IdemLimits::default().max_bytes,
             console_no_auth: false,
+            engines: EngineMode::Simulated,
         }
     }
 }
@@ -230,6 +257,8 @@ pub struct Shared {
     pub req_seq: AtomicU64,
     /// Console sessions opened by a login with the admin token.
     pub console_sessions: routes::console::Sessions,
+    /// The real-engine backend (`--engines real`); `None` for the simulated one.
+    pub engines: Option<Arc<engine::Backend>>,
 }
 
 /// Cheaply clonable handle on the shared state.
@@ -248,8 +277,24 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl AppState {
-    /// Opens the store and builds the state.
-    pub fn new(config: Config) -> rusqlite::Result<Self> {
+    /// Opens the store and builds the state. With [`EngineMode::Real`] every driver's programs must
+    /// be installed (the error names the package) and `config.data` must name a file (its
+    /// directory holds the engines and dumps).
+    pub fn new(config: Config) -> Result<Self, StartError> {
+        let engines = match config.engines {
+            EngineMode::Simulated => None,
+            EngineMode::Real => {
+                let data = config.data.as_deref().ok_or_else(|| {
+                    StartError::Engines(
+                        "real engines need a data directory: pass --data FILE, not --in-memory"
+                            .into(),
+                    )
+                })?;
+                let be = engine::Backend::new(engine::backend::root_for(data));
+                be.check_installed().map_err(StartError::Engines)?;
+                Some(Arc::new(be))
+            }
+        };
         let store = store::Store::open_with(
             config.data.as_deref(),
             store::IdemLimits {
@@ -270,6 +315,7 @@ impl AppState {
             inflight_idem: Mutex::new(HashSet::new()),
             req_seq: AtomicU64::new(0),
             console_sessions: routes::console::Sessions::default(),
+            engines,
         })))
     }
 
@@ -332,6 +378,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let ticker_state = state.clone();
+    let state_for_engines = state.clone();
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     // The ticker is stopped between ticks (never cancelled inside a commit).
     let ticker = tokio::spawn(async move {
@@ -353,6 +400,15 @@ where
             }
         }
     });
+    // Real engines: bring back those of the last run, then watch their health.
+    let watcher = state.engines.clone().map(|be| {
+        let st = state.clone();
+        let stop = stop_tx.subscribe();
+        tokio::spawn(async move {
+            be.recover(&st).await;
+            be.watch(st, stop).await;
+        })
+    });
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
@@ -365,5 +421,11 @@ where
     .await;
     let _ = stop_tx.send(true);
     let _ = ticker.await;
+    if let Some(w) = watcher {
+        let _ = w.await;
+    }
+    if let Some(be) = state_for_engines.engines.clone() {
+        be.stop_all(&state_for_engines).await;
+    }
     res
 }

@@ -6,8 +6,18 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use clouddb_server::{
-    AUTH_FAILURE_BURST, AUTH_FAILURE_RATE, AppState, Config, DEFAULT_ADMIN_TOKEN, serve,
+    AUTH_FAILURE_BURST, AUTH_FAILURE_RATE, AppState, Config, DEFAULT_ADMIN_TOKEN, EngineMode, serve,
 };
+
+/// `--engines`: what runs behind an instance.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
+enum Engines {
+    /// Records and the virtual clock (no database runs).
+    #[default]
+    Simulated,
+    /// A real PostgreSQL cluster or MariaDB server per instance, on a loopback port.
+    Real,
+}
 
 /// CloudDB control-plane API server (reference implementation and test emulator).
 #[derive(Parser, Debug)]
@@ -59,6 +69,11 @@ struct Args {
     /// Serve the console at / without a login (for local use: refused unless --listen is loopback).
     #[arg(long)]
     console_no_auth: bool,
+    /// What runs behind an instance: `simulated` (records, virtual time) or `real` (a PostgreSQL
+    /// cluster or MariaDB server per instance, data beside the --data file; needs the Debian
+    /// packages postgresql and mariadb-server).
+    #[arg(long, value_enum, default_value_t = Engines::Simulated, env = "CLOUDDB_ENGINES")]
+    engines: Engines,
 }
 
 /// Whether every address `listen` stands for is a loopback address.
@@ -128,6 +143,10 @@ fn config(args: &Args) -> Result<(Config, bool), String> {
             auth_failure_rate: args.auth_failure_rate,
             auth_failure_burst: args.auth_failure_burst,
             console_no_auth: args.console_no_auth,
+            engines: match args.engines {
+                Engines::Simulated => EngineMode::Simulated,
+                Engines::Real => EngineMode::Real,
+            },
             ..Config::default()
         },
         demo,
@@ -177,7 +196,7 @@ async fn main() -> std::process::ExitCode {
     let state = match AppState::new(cfg) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("clouddb-server: opening the database failed: {e}");
+            eprintln!("clouddb-server: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };

@@ -38,7 +38,8 @@ pub struct TierSettings {
 pub enum Role {
     /// `readonly`: SELECT on every table of every database of the instance.
     ReadOnly,
-    /// `readwrite`: SELECT, INSERT, UPDATE, DELETE (and sequences) on every database; no DDL.
+    /// `readwrite`: SELECT, INSERT, UPDATE, DELETE (and sequences) on every database, and creating
+    /// tables (an application owns its schema); no dropping of others' tables, no grants.
     ReadWrite,
     /// `admin`: everything, including CREATE/DROP and granting to others (not a superuser).
     Admin,

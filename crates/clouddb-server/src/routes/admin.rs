@@ -235,7 +235,20 @@ async fn requests(State(st): State<AppState>, RawQuery(raw): RawQuery) -> ApiRes
 }
 
 async fn reset(State(st): State<AppState>) -> ApiResult<Response> {
-    st.store().await.reset().await?;
+    let mut store = st.store().await;
+    // Real engines: a reset forgets every instance, so their servers and dumps go too (before
+    // the records, so a failure leaves the records that still describe them).
+    if let Some(be) = &st.engines {
+        let recs: Vec<_> = store.engines.values().cloned().collect();
+        for rec in recs {
+            be.remove_engine(&rec)
+                .await
+                .map_err(|e| ApiError::Engine(e.to_string()))?;
+        }
+        be.remove_all_dumps();
+    }
+    store.reset().await?;
+    drop(store);
     st.faults.clear();
     st.log().clear();
     crate::lock(&st.limiter).clear();

@@ -95,12 +95,31 @@ async fn create(
     }
     let snap = store.children_snapshot(&project, &name);
     let mut rec = backup_record(&inst, &snap, &bname, "ON_DEMAND", now);
+    // A real engine: the backup is a dump of it, and its size is the dump's.
+    let engine = st
+        .engines
+        .as_ref()
+        .zip(store.engines.get(&(project.clone(), name.clone())));
+    if let Some((be, erec)) = engine {
+        let size = be
+            .dump(erec, &project, &bname)
+            .await
+            .map_err(|e| ApiError::Engine(e.to_string()))?;
+        rec["size_bytes"] = json!(size);
+    }
     rec["description"] = json!(req.description.unwrap_or_default());
     let idem = idem.map(|Extension(c)| c);
     rec["creation_token"] = json!(idem.as_ref().map(|c| c.key.as_str()).unwrap_or(""));
+    let dumped = engine.map(|(be, _)| be.clone());
     let mut b = store.batch();
     b.put_backup(&project, &bname, rec.clone());
-    commit_answer(b, idem.as_ref(), StatusCode::CREATED, Some(&rec)).await
+    let res = commit_answer(b, idem.as_ref(), StatusCode::CREATED, Some(&rec)).await;
+    if res.is_err()
+        && let Some(be) = dumped
+    {
+        be.remove_dump(&project, &bname);
+    }
+    res
 }
 
 async fn list(
@@ -208,7 +227,11 @@ async fn remove(
     }
     let mut b = store.batch();
     b.del_backup(project, backup);
-    commit_answer(b, idem.as_ref().map(|e| &e.0), StatusCode::NO_CONTENT, None).await
+    let res = commit_answer(b, idem.as_ref().map(|e| &e.0), StatusCode::NO_CONTENT, None).await?;
+    if let Some(be) = &st.engines {
+        be.remove_dump(project, backup);
+    }
+    Ok(res)
 }
 
 async fn delete_project(

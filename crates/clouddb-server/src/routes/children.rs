@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::{Page, commit_answer, idem, json_response, list_body, parse_query};
 use crate::AppState;
+use crate::engine::backend::Change;
 use crate::error::{ApiError, ApiResult, FieldViolation};
 use crate::extract::ApiJson;
 use crate::middleware::IdemCtx;
@@ -36,6 +37,95 @@ pub struct Kind<C, P> {
     pub patch: fn(&Instance, &mut Value, P) -> ApiResult<()>,
     /// Most records of this kind per instance; one more is 409 `QUOTA_EXCEEDED`.
     pub limit: usize,
+    /// The write-only secret of a create or patch body (a user's password): the record never
+    /// holds it, a real engine needs it.
+    pub create_secret: fn(&C) -> Option<String>,
+    pub patch_secret: fn(&P) -> Option<String>,
+    /// What a real engine (`--engines real`) does for a write of this kind, if anything.
+    pub engine_change: fn(&ChildWrite<'_>) -> Option<Change>,
+}
+
+/// One write of a sub-resource, as [`Kind::engine_change`] sees it.
+pub struct ChildWrite<'a> {
+    pub name: &'a str,
+    /// The record after the write; `None` when it was deleted.
+    pub record: Option<&'a Value>,
+    pub secret: Option<&'a str>,
+    /// Every record of the kind on the instance after the write, in name order.
+    pub all: &'a [Value],
+}
+
+/// Applies a write to the instance's real engine, when it has one. An engine error is 500
+/// `ENGINE_ERROR` and the caller records nothing.
+async fn engine_write<C, P>(
+    st: &AppState,
+    store: &Store,
+    kind: &Kind<C, P>,
+    project: &str,
+    instance: &str,
+    write: ChildWrite<'_>,
+) -> ApiResult<()> {
+    let Some(be) = &st.engines else {
+        return Ok(());
+    };
+    let Some(rec) = store
+        .engines
+        .get(&(project.to_string(), instance.to_string()))
+    else {
+        return Ok(());
+    };
+    match (kind.engine_change)(&write) {
+        Some(change) => be
+            .apply(rec, change)
+            .await
+            .map_err(|e| ApiError::Engine(e.to_string())),
+        None => Ok(()),
+    }
+}
+
+/// Puts the engine back after a write it applied could not be recorded (the commit failed), so
+/// that the engine and the records agree: `old` is the record before the write (`None`: it did not
+/// exist), `before` every record of the kind before it. Best effort (a user dropped again loses
+/// nothing; one re-created after a failed delete has no password until one is set), and logged.
+async fn engine_undo<C, P>(
+    st: &AppState,
+    store: &Store,
+    kind: &Kind<C, P>,
+    (project, instance, name): (&str, &str, &str),
+    old: Option<&Value>,
+    before: &[Value],
+) {
+    let write = ChildWrite {
+        name,
+        record: old,
+        secret: None,
+        all: before,
+    };
+    if let Err(e) = engine_write(st, store, kind, project, instance, write).await {
+        tracing::error!(%project, %instance, child = %name, error = %e,
+            "undoing an engine change whose record could not be written failed");
+    }
+}
+
+/// The records of `kind` on the instance after `name` becomes `record` (or goes, with `None`).
+fn all_after<C, P>(
+    store: &Store,
+    kind: &Kind<C, P>,
+    project: &str,
+    instance: &str,
+    name: &str,
+    record: Option<&Value>,
+) -> Vec<Value> {
+    let mut all: Vec<Value> = store
+        .children_of(project, instance, kind.segment)
+        .filter(|v| v["name"] != name)
+        .cloned()
+        .collect();
+    if let Some(r) = record {
+        all.push(r.clone());
+    }
+    all.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    all
 }
 
 /// Per-instance limit of each sub-resource kind (databases, users, firewall rules, on-demand backups).
@@ -157,6 +247,7 @@ async fn create<C, P>(
     let inst = writable_instance(&store, &project, &name)?.clone();
     let ApiJson(body) = body?;
     let now = rfc3339(store.now_ms());
+    let secret = (kind.create_secret)(&body);
     let (child, mut value) = (kind.create)(&inst, body, &now)?;
     let k = key(&project, &name, kind, &child);
     if store.children.contains_key(&k) {
@@ -179,9 +270,25 @@ async fn create<C, P>(
     }
     let idem = idem.map(|Extension(c)| c);
     value["creation_token"] = json!(idem.as_ref().map(|c| c.key.as_str()).unwrap_or(""));
+    let all = all_after(&store, kind, &project, &name, &child, Some(&value));
+    let write = ChildWrite {
+        name: &child,
+        record: Some(&value),
+        secret: secret.as_deref(),
+        all: &all,
+    };
+    engine_write(&st, &store, kind, &project, &name, write).await?;
+    let before: Vec<Value> = store
+        .children_of(&project, &name, kind.segment)
+        .cloned()
+        .collect();
     let mut b = store.batch();
     b.put_child(k, value.clone());
-    commit_answer(b, idem.as_ref(), StatusCode::CREATED, Some(&value)).await
+    let res = commit_answer(b, idem.as_ref(), StatusCode::CREATED, Some(&value)).await;
+    if res.is_err() {
+        engine_undo(&st, &store, kind, (&project, &name, &child), None, &before).await;
+    }
+    res
 }
 
 async fn get_one<C, P>(
@@ -216,11 +323,37 @@ async fn patch<C, P>(
         .ok_or_else(|| ApiError::NotFound(format!("{} {child} not found", kind.noun)))?;
     writable_instance(&store, &project, &name)?;
     let ApiJson(body) = body?;
+    let secret = (kind.patch_secret)(&body);
+    let old = v.clone();
     (kind.patch)(&inst, &mut v, body)?;
     v["updated_at"] = json!(rfc3339(store.now_ms()));
+    let all = all_after(&store, kind, &project, &name, &child, Some(&v));
+    let write = ChildWrite {
+        name: &child,
+        record: Some(&v),
+        secret: secret.as_deref(),
+        all: &all,
+    };
+    engine_write(&st, &store, kind, &project, &name, write).await?;
+    let before: Vec<Value> = store
+        .children_of(&project, &name, kind.segment)
+        .cloned()
+        .collect();
     let mut b = store.batch();
     b.put_child(k, v.clone());
-    commit_answer(b, idem.as_ref().map(|e| &e.0), StatusCode::OK, Some(&v)).await
+    let res = commit_answer(b, idem.as_ref().map(|e| &e.0), StatusCode::OK, Some(&v)).await;
+    if res.is_err() {
+        engine_undo(
+            &st,
+            &store,
+            kind,
+            (&project, &name, &child),
+            Some(&old),
+            &before,
+        )
+        .await;
+    }
+    res
 }
 
 async fn delete<C, P>(
@@ -239,9 +372,34 @@ async fn delete<C, P>(
         )));
     }
     writable_instance(&store, &project, &name)?;
+    let all = all_after(&store, kind, &project, &name, &child, None);
+    let write = ChildWrite {
+        name: &child,
+        record: None,
+        secret: None,
+        all: &all,
+    };
+    engine_write(&st, &store, kind, &project, &name, write).await?;
+    let before: Vec<Value> = store
+        .children_of(&project, &name, kind.segment)
+        .cloned()
+        .collect();
+    let old = store.children.get(&k).cloned();
     let mut b = store.batch();
     b.del_child(k);
-    commit_answer(b, idem.as_ref().map(|e| &e.0), StatusCode::NO_CONTENT, None).await
+    let res = commit_answer(b, idem.as_ref().map(|e| &e.0), StatusCode::NO_CONTENT, None).await;
+    if res.is_err() {
+        engine_undo(
+            &st,
+            &store,
+            kind,
+            (&project, &name, &child),
+            old.as_ref(),
+            &before,
+        )
+        .await;
+    }
+    res
 }
 
 /// `Ok` when there are no violations, else a 400 listing them all.

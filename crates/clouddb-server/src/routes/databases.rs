@@ -4,7 +4,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::children::{Kind, MAX_PER_INSTANCE, fail_if, valid_token};
+use super::children::{ChildWrite, Kind, MAX_PER_INSTANCE, fail_if, valid_token};
+use crate::engine::backend::Change;
 use crate::error::{ApiResult, FieldViolation};
 use crate::model::{Instance, valid_sql_name};
 use crate::snapshot::{self, DatabaseSpec};
@@ -16,7 +17,24 @@ pub static DATABASES: Kind<DbCreate, DbPatch> = Kind {
     create: db_create,
     patch: db_patch,
     limit: MAX_PER_INSTANCE,
+    create_secret: |_| None,
+    patch_secret: |_| None,
+    engine_change: db_engine,
 };
+
+/// A created database is created in the engine, a deleted one dropped. A patch asks for the
+/// same create, which finds the database there and only renews its grants: an engine cannot
+/// re-encode a database in place, so a new charset or collation is a record only.
+fn db_engine(w: &ChildWrite<'_>) -> Option<Change> {
+    Some(match w.record {
+        None => Change::DropDatabase(w.name.into()),
+        Some(r) => Change::CreateDatabase {
+            name: w.name.into(),
+            charset: r["charset"].as_str().unwrap_or("UTF8").into(),
+            collation: r["collation"].as_str().unwrap_or_default().into(),
+        },
+    })
+}
 
 /// The body of a database create: `name` is required (checked by the handler, so that every
 /// violation is listed at once); charset and collation default per engine.

@@ -4,7 +4,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::children::{Kind, MAX_PER_INSTANCE, fail_if};
+use super::children::{ChildWrite, Kind, MAX_PER_INSTANCE, fail_if};
+use crate::engine::backend::{Change, access_rule};
 use crate::error::{ApiResult, FieldViolation};
 use crate::model::{Instance, valid_cidr, valid_instance_name};
 
@@ -15,7 +16,17 @@ pub static FIREWALL_RULES: Kind<FwCreate, FwPatch> = Kind {
     create: fw_create,
     patch: fw_patch,
     limit: MAX_PER_INSTANCE,
+    create_secret: |_| None,
+    patch_secret: |_| None,
+    engine_change: fw_engine,
 };
+
+/// Every write makes the instance's whole rule set the engine's allowed TCP sources.
+fn fw_engine(w: &ChildWrite<'_>) -> Option<Change> {
+    Some(Change::AccessRules(
+        w.all.iter().filter_map(access_rule).collect(),
+    ))
+}
 
 /// The body of a firewall rule create: `name` and `cidr` are required (checked by the handler).
 #[derive(Deserialize)]

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::idem;
 use super::instances::{commit_accepted, not_found};
 use crate::AppState;
+use crate::engine::backend::spawn_job;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::middleware::IdemCtx;
@@ -99,7 +100,10 @@ async fn run(
     if rec.inst.busy() {
         return Err(ApiError::busy(&format!("instance {name}")));
     }
-    if rec.inst.state == InstanceState::Failed {
+    // A real engine that crashed made its instance FAILED; a restart brings it back.
+    let real = st.engines.is_some() && store.engines.contains_key(&(project.clone(), name.clone()));
+    let revive = real && action.verb == "restart";
+    if rec.inst.state == InstanceState::Failed && !revive {
         return Err(ApiError::Conflict {
             reason: "FAILED_PRECONDITION",
             detail: format!(
@@ -117,7 +121,7 @@ async fn run(
     let now = store.now_ms();
     let op_id = new_op_id();
     let mut inst = rec.inst.clone();
-    if duration > 0 {
+    if duration > 0 || real {
         inst.state = InstanceState::Updating;
     }
     inst.current_operation = Some(op_id.clone());
@@ -136,11 +140,16 @@ async fn run(
         duration,
         OpPlan {
             fail,
+            engine: real,
             ..OpPlan::default()
         },
     );
     let op = b.start_op(op);
-    commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now).await
+    let res = commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now).await?;
+    if real {
+        spawn_job(st.clone(), project, name, op.id, None);
+    }
+    Ok(res)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use super::{
     Page, check_if_match, idem, json_response, list_body, parse_query, query_bool, query_get,
 };
 use crate::AppState;
+use crate::engine::backend::spawn_job;
 use crate::error::{ApiError, ApiResult, FieldViolation};
 use crate::extract::ApiJson;
 use crate::middleware::{IdemCtx, IdemStored};
@@ -255,6 +256,18 @@ async fn create(
             "instance {name} already exists in project {project}"
         )));
     }
+    if let (Some(be), Some(s)) = (&st.engines, &source)
+        && !be.backup_file(&project, &s.name).exists()
+    {
+        return Err(ApiError::Conflict {
+            reason: "FAILED_PRECONDITION",
+            detail: format!(
+                "backup {} has no dump to restore (it was not taken by a real engine)",
+                s.name
+            ),
+            retryable: false,
+        });
+    }
     let now = store.now_ms();
     let op_id = new_op_id();
     let mut inst = Instance {
@@ -283,12 +296,33 @@ async fn create(
         creation_token: idem.as_ref().map(|e| e.0.key.clone()).unwrap_or_default(),
         restored_from_backup: source.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
     };
+    // A real engine: its directories and port now, so the endpoint is known from the start.
+    let engine = match &st.engines {
+        Some(be) => {
+            if let Err(e) = be.driver(&inst.engine) {
+                return Err(ApiError::field("engine", e.to_string()));
+            }
+            let rec = be
+                .new_record(&inst, &store)
+                .map_err(|e| ApiError::Engine(e.to_string()))?;
+            inst.endpoint = Endpoint {
+                host: "127.0.0.1".into(),
+                port: rec.port,
+            };
+            Some(rec)
+        }
+        None => None,
+    };
     inst.refresh_etag();
     let mut b = store.batch();
     b.put_instance(InstanceRec {
         inst,
         created_ms: now,
     });
+    let real = engine.is_some();
+    if let Some(rec) = engine {
+        b.put_engine(&project, &name, rec);
+    }
     let op = b.new_op(
         op_id,
         &project,
@@ -298,11 +332,17 @@ async fn create(
         OpPlan {
             fail,
             restore: source.map(|s| s.snapshot),
+            engine: real,
             ..OpPlan::default()
         },
     );
     let op = b.start_op(op);
-    commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now).await
+    let res = commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now).await?;
+    if real {
+        let password = req.admin_password.clone().unwrap_or_default();
+        spawn_job(st.clone(), project, name, op.id, Some(password));
+    }
+    Ok(res)
 }
 
 async fn get_one(
@@ -500,10 +540,12 @@ async fn patch(
     if !v.is_empty() {
         return Err(ApiError::violations(v));
     }
+    let mut tier_changed = false;
     if let Some(t) = tier
         && t.name != inst.tier
     {
         heavy = true;
+        tier_changed = true;
         inst.tier = t.name.into();
     }
     if storage as u64 != inst.storage_gb {
@@ -528,9 +570,22 @@ async fn patch(
     let fail = st.faults.take_fail_operation("PATCH", &path);
     let now = store.now_ms();
     let op_id = new_op_id();
-    if heavy && st.config.update_ms > 0 {
+    // A real engine: a tier change restarts it with the new settings, a new admin password is set
+    // in it; every other change is a record only and finishes at once.
+    let real = st.engines.is_some() && store.engines.contains_key(&(project.clone(), name.clone()));
+    let engine_work = real && (tier_changed || req.admin_password.is_some());
+    if real {
+        if tier_changed {
+            inst.state = InstanceState::Updating;
+        }
+    } else if heavy && st.config.update_ms > 0 {
         inst.state = InstanceState::Updating;
     }
+    let duration = match (real, engine_work, heavy) {
+        (true, true, _) => st.config.update_ms,
+        (true, false, _) | (false, _, false) => 0,
+        (false, _, true) => st.config.update_ms,
+    };
     inst.current_operation = Some(op_id.clone());
     inst.updated_at = rfc3339(now);
     inst.refresh_etag();
@@ -544,15 +599,20 @@ async fn patch(
         &project,
         &name,
         "update",
-        if heavy { st.config.update_ms } else { 0 },
+        duration,
         OpPlan {
             fail,
             rollback: Some(old),
+            engine: engine_work,
             ..OpPlan::default()
         },
     );
     let op = b.start_op(op);
-    commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now).await
+    let res = commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now).await?;
+    if engine_work {
+        spawn_job(st.clone(), project, name, op.id, req.admin_password.clone());
+    }
+    Ok(res)
 }
 
 /// A name for a final backup: `<instance>-final-<YYYYMMDDhhmmss>`, or with `-2`, `-3`, … after it
@@ -638,6 +698,7 @@ async fn delete(
         }
     };
     let fail = st.faults.take_fail_operation("DELETE", &path);
+    let real = st.engines.is_some() && store.engines.contains_key(&(project.clone(), name.clone()));
     let op_id = new_op_id();
     let mut inst = rec.inst.clone();
     inst.state = InstanceState::Deleting;
@@ -658,9 +719,14 @@ async fn delete(
         OpPlan {
             fail,
             final_backup,
+            engine: real,
             ..OpPlan::default()
         },
     );
     let op = b.start_op(op);
-    commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now).await
+    let res = commit_accepted(b, idem.as_ref().map(|e| &e.0), &project, &op, now).await?;
+    if real {
+        spawn_job(st.clone(), project, name, op.id, None);
+    }
+    Ok(res)
 }

@@ -4,7 +4,9 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::children::{Kind, MAX_PER_INSTANCE, fail_if};
+use super::children::{ChildWrite, Kind, MAX_PER_INSTANCE, fail_if};
+use crate::engine::backend::Change;
+use crate::engine::{Role, UserSpec as EngineUser};
 use crate::error::{ApiResult, FieldViolation};
 use crate::model::{Instance, valid_sql_name};
 use crate::snapshot::{self, UserSpec};
@@ -16,7 +18,29 @@ pub static USERS: Kind<UserCreate, UserPatch> = Kind {
     create: user_create,
     patch: user_patch,
     limit: MAX_PER_INSTANCE,
+    create_secret: |c| c.password.clone(),
+    patch_secret: |p| p.password.clone(),
+    engine_change: user_engine,
 };
+
+/// A user is created or brought to its record (roles exactly, the password when one was sent) in
+/// the engine, or dropped.
+fn user_engine(w: &ChildWrite<'_>) -> Option<Change> {
+    Some(match w.record {
+        None => Change::DropUser(w.name.into()),
+        Some(r) => Change::UpsertUser(EngineUser {
+            name: w.name.into(),
+            password: w.secret.map(str::to_string),
+            roles: r["roles"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(Role::from_api)
+                .collect(),
+        }),
+    })
+}
 
 /// The body of a user create: `name` is required (checked by the handler); the password is
 /// write-only (never stored in the record).

@@ -17,6 +17,8 @@ pub struct OpPlan {
     pub final_backup: Option<String>,
     /// For creates restoring a backup: the children to give the instance when the create succeeds.
     pub restore: Option<Snapshot>,
+    /// Finished by the real engine's work instead of the virtual clock (see `OpRec::engine`).
+    pub engine: bool,
 }
 
 /// A new operation id.
@@ -34,6 +36,15 @@ fn op_error(status: u16, reason: &str, detail: String) -> Value {
         "retryable": false,
         "request_id": "",
     })
+}
+
+/// The detail of a failed operation: the engine's error when a real engine failed, else the
+/// injected fault's `injected` text.
+fn failure(op: &OpRec, injected: String) -> String {
+    match &op.engine_error {
+        Some(e) => format!("instance {}: {e}", op.instance),
+        None => injected,
+    }
 }
 
 /// The size recorded for a backup of `storage_gb`.
@@ -130,6 +141,8 @@ impl Batch<'_> {
             done_ms: None,
             done_real_ms: None,
             started_ms: Some(now),
+            engine: plan.engine,
+            engine_error: None,
         }
     }
 
@@ -137,7 +150,7 @@ impl Batch<'_> {
     pub fn start_op(&mut self, op: OpRec) -> OpRec {
         let now = self.store.now_ms();
         let id = op.id.clone();
-        let due = op.due_ms <= now;
+        let due = !op.engine && op.due_ms <= now;
         self.put_op(op);
         if due {
             self.finish_op(&id, now);
@@ -160,6 +173,8 @@ impl Batch<'_> {
             done_ms: Some(now),
             done_real_ms: Some(crate::util::real_now_ms()),
             started_ms: None,
+            engine: false,
+            engine_error: None,
         })
     }
 
@@ -201,9 +216,12 @@ impl Batch<'_> {
                     op.error = Some(op_error(
                         500,
                         "PROVISIONING_FAILED",
-                        format!(
-                            "provisioning instance {} failed (injected fault)",
-                            op.instance
+                        failure(
+                            &op,
+                            format!(
+                                "provisioning instance {} failed (injected fault)",
+                                op.instance
+                            ),
                         ),
                     ));
                 } else {
@@ -222,9 +240,12 @@ impl Batch<'_> {
                     op.error = Some(op_error(
                         500,
                         "UPDATE_FAILED",
-                        format!(
-                            "updating instance {} failed (injected fault); changes rolled back",
-                            op.instance
+                        failure(
+                            &op,
+                            format!(
+                                "updating instance {} failed (injected fault); changes rolled back",
+                                op.instance
+                            ),
                         ),
                     ));
                 }
@@ -237,7 +258,10 @@ impl Batch<'_> {
                     op.error = Some(op_error(
                         500,
                         "DELETE_FAILED",
-                        format!("deleting instance {} failed (injected fault)", op.instance),
+                        failure(
+                            &op,
+                            format!("deleting instance {} failed (injected fault)", op.instance),
+                        ),
                     ));
                     self.settle(rec, now);
                 } else {
@@ -257,7 +281,10 @@ impl Batch<'_> {
                     op.error = Some(op_error(
                         500,
                         &reason,
-                        format!("{verb} of instance {} failed (injected fault)", op.instance),
+                        failure(
+                            &op,
+                            format!("{verb} of instance {} failed (injected fault)", op.instance),
+                        ),
                     ));
                 }
                 rec.inst.state = InstanceState::Ready;

@@ -29,6 +29,7 @@ pub(crate) use writer::Write;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_backup_snapshots.sql"),
+    include_str!("../../migrations/0003_engines.sql"),
 ];
 
 /// Finished operations are kept this long (virtual *or* real time, whichever passes first), as long as
@@ -65,6 +66,25 @@ pub struct InstanceRec {
     pub created_ms: i64,
 }
 
+/// The real engine server behind an instance (`--engines real` only): where it lives and how it is
+/// sized. Plain data, so that the store does not depend on the engine drivers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineRec {
+    /// The instance's uid (the directory name carries it, so a re-created name never meets old data).
+    pub uid: String,
+    /// `postgres` or `mysql`.
+    pub engine: String,
+    /// The instance's directory (removed on delete); `data_dir` and `socket_dir` are inside or short
+    /// paths of their own.
+    pub dir: std::path::PathBuf,
+    pub data_dir: std::path::PathBuf,
+    pub socket_dir: std::path::PathBuf,
+    /// The loopback port the engine listens on (the instance's endpoint port).
+    pub port: u16,
+    pub buffer_mb: u32,
+    pub max_connections: u32,
+}
+
 /// Stored operation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OpRec {
@@ -98,6 +118,13 @@ pub struct OpRec {
     /// written before it was kept).
     #[serde(default)]
     pub started_ms: Option<i64>,
+    /// Driven by a real engine (`--engines real`): it finishes when the engine work does, never by
+    /// the virtual clock (it is not in [`Store::pending`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub engine: bool,
+    /// The engine's error when that work failed (the operation's error detail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_error: Option<String>,
 }
 
 impl OpRec {
@@ -182,6 +209,8 @@ pub struct Store {
     finished_real: BTreeSet<(i64, String)>,
     pub children: BTreeMap<ChildKey, Value>,
     pub backups: BTreeMap<(String, String), Value>,
+    /// Real engine servers by (project, instance name).
+    pub engines: BTreeMap<(String, String), EngineRec>,
     pub idem: HashMap<IdemKey, IdemRec>,
     /// Idempotency records by (real creation time, scope, key): eviction order.
     idem_by_age: BTreeSet<(i64, String, String)>,
@@ -223,6 +252,7 @@ impl Store {
             finished_real: BTreeSet::new(),
             children: loaded.children,
             backups: loaded.backups,
+            engines: loaded.engines,
             idem: HashMap::new(),
             idem_by_age: BTreeSet::new(),
             idem_by_virtual: BTreeSet::new(),
@@ -327,6 +357,7 @@ impl Store {
         self.finished_real.clear();
         self.children.clear();
         self.backups.clear();
+        self.engines.clear();
         self.idem.clear();
         self.idem_by_age.clear();
         self.idem_by_virtual.clear();
@@ -409,7 +440,7 @@ impl Store {
                     .insert((op.done_ms.unwrap_or(op.due_ms), id.clone()));
                 self.finished_real
                     .insert((op.done_real_ms.unwrap_or(0), id.clone()));
-            } else {
+            } else if !op.engine {
                 self.pending.insert((op.due_ms, id.clone()));
             }
             self.ops_by_project.insert((op.project.clone(), id.clone()));
@@ -449,6 +480,7 @@ struct Loaded {
     ops: Vec<OpRec>,
     children: BTreeMap<ChildKey, Value>,
     backups: BTreeMap<(String, String), Value>,
+    engines: BTreeMap<(String, String), EngineRec>,
     idem: Vec<(IdemKey, IdemRec)>,
 }
 
@@ -463,6 +495,7 @@ impl Loaded {
             ops: Vec::new(),
             children: BTreeMap::new(),
             backups: BTreeMap::new(),
+            engines: BTreeMap::new(),
             idem: Vec::new(),
         };
         {
@@ -513,6 +546,16 @@ impl Loaded {
             }
         }
         {
+            let mut st = conn.prepare("SELECT project, name, body FROM engines")?;
+            let rows =
+                st.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get::<_, String>(2)?)))?;
+            for row in rows {
+                let (k, b) = row?;
+                out.engines
+                    .insert(k, serde_json::from_str(&b).map_err(bad)?);
+            }
+        }
+        {
             let mut st = conn.prepare("SELECT scope, key, body FROM idempotency")?;
             let rows =
                 st.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get::<_, String>(2)?)))?;
@@ -531,6 +574,7 @@ enum Undo {
     Op(String, Option<Box<OpRec>>),
     Child(ChildKey, Option<Value>),
     Backup((String, String), Option<Value>),
+    Engine((String, String), Option<Box<EngineRec>>),
     Idem(IdemKey, Option<IdemRec>),
     Clock(Clock),
 }
@@ -640,6 +684,22 @@ impl Batch<'_> {
         self.undo.push(Undo::Backup(k, old));
     }
 
+    pub fn put_engine(&mut self, project: &str, name: &str, rec: EngineRec) {
+        self.writes
+            .push(Write::PutEngine(project.into(), name.into(), to_json(&rec)));
+        let k = (project.to_string(), name.to_string());
+        let old = self.store.engines.insert(k.clone(), rec);
+        self.undo.push(Undo::Engine(k, old.map(Box::new)));
+    }
+
+    pub fn del_engine(&mut self, project: &str, name: &str) {
+        self.writes
+            .push(Write::DelEngine(project.into(), name.into()));
+        let k = (project.to_string(), name.to_string());
+        let old = self.store.engines.remove(&k);
+        self.undo.push(Undo::Engine(k, old.map(Box::new)));
+    }
+
     /// Records an idempotency answer (stamped with the current real time), evicting the oldest records
     /// while the table is over its bounds.
     pub fn put_idem(&mut self, scope: &str, key: &str, mut rec: IdemRec) {
@@ -720,6 +780,12 @@ impl Batch<'_> {
                 }
                 Undo::Backup(k, None) => {
                     s.backups.remove(&k);
+                }
+                Undo::Engine(k, Some(v)) => {
+                    s.engines.insert(k, *v);
+                }
+                Undo::Engine(k, None) => {
+                    s.engines.remove(&k);
                 }
                 Undo::Idem(k, v) => {
                     s.set_idem(k, v);

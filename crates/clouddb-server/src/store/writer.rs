@@ -20,6 +20,8 @@ pub(crate) enum Write {
     DelChildrenOf(String, String),
     PutBackup(String, String, String),
     DelBackup(String, String),
+    PutEngine(String, String, String),
+    DelEngine(String, String),
     PutIdem(String, String, String),
     DelIdem(String, String),
     Meta(String, String),
@@ -140,6 +142,16 @@ fn apply(conn: &mut Connection, writes: &[Write]) -> rusqlite::Result<()> {
                 tx.prepare_cached("DELETE FROM backups WHERE project = ?1 AND name = ?2")?
                     .execute(params![p, n])?;
             }
+            Write::PutEngine(p, n, b) => {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO engines (project, name, body) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![p, n, b])?;
+            }
+            Write::DelEngine(p, n) => {
+                tx.prepare_cached("DELETE FROM engines WHERE project = ?1 AND name = ?2")?
+                    .execute(params![p, n])?;
+            }
             Write::PutIdem(s, k, b) => {
                 tx.prepare_cached(
                     "INSERT OR REPLACE INTO idempotency (scope, key, body) VALUES (?1, ?2, ?3)",
@@ -160,6 +172,7 @@ fn apply(conn: &mut Connection, writes: &[Write]) -> rusqlite::Result<()> {
                     "operations",
                     "children",
                     "backups",
+                    "engines",
                     "idempotency",
                     "meta",
                 ] {
