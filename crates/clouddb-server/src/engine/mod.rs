@@ -3,5 +3,6 @@
 //! simulated backend (the default) needs none of this.
 
 pub mod driver;
+pub mod mariadb;
 
 pub use driver::{AccessRule, EngineDriver, EngineError, EngineSpec, Role, TierSettings, UserSpec};
