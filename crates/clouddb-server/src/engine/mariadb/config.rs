@@ -32,6 +32,12 @@ pub(super) fn render(spec: &EngineSpec, layout: &Layout) -> Result<String, Engin
          innodb_buffer_pool_size = {buffer}M\n\
          max_connections = {maxconn}\n\
          innodb_log_file_size = {INNODB_LOG_FILE_MB}M\n\
+         # MariaDB's defaults size the MyISAM key cache (128M), the Aria page cache (128M: the\n\
+         # system tables and on-disk temporary tables are Aria) and the redo log buffer (16M)\n\
+         # for a dedicated machine; they alone were 40 MB of an idle server's 100 MB RSS.\n\
+         key_buffer_size = 8M\n\
+         aria_pagecache_buffer_size = 8M\n\
+         innodb_log_buffer_size = 2M\n\
          # A fresh instance starts cold anyway; skipping the dump makes stop quicker.\n\
          innodb_buffer_pool_dump_at_shutdown = OFF\n\
          innodb_buffer_pool_load_at_startup = OFF\n\
