@@ -275,6 +275,13 @@ fn a_mariadb_server_lives_through_users_rules_dump_restore_and_a_crash() {
     tcp(b.spec.port, "dbadmin", "admin-pw-b", "SELECT 1").unwrap();
     refused(tcp(b.spec.port, "dbadmin", "admin-pw-2", "SELECT 1"));
 
+    // Rules set on a stopped server apply at its start.
+    d.stop(&b.spec).unwrap();
+    d.set_access_rules(&b.spec, &[rule("office", "10.0.0.0/8")])
+        .unwrap();
+    d.start(&b.spec).unwrap();
+    refused(tcp(b.spec.port, "app", APP_PW, "SELECT 1"));
+
     d.stop(&a.spec).unwrap();
     d.stop(&b.spec).unwrap();
     d.stop(&b.spec).unwrap(); // not running: Ok

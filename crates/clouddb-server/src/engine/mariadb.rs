@@ -28,7 +28,9 @@
 //!   rules ([`hosts`]: IPv4 CIDRs as netmasks, `0.0.0.0/0` as `%`, IPv6 only through
 //!   IPv4-mapped addresses). With no rules, only the socket logs in. The rules in force are kept
 //!   in `clouddb-engine.json` in the data directory ([`state`]) so `upsert_user` gives a new
-//!   user the same accounts. Changes apply at once (account statements, FLUSH PRIVILEGES).
+//!   user the same accounts. Changes apply at once (account statements, FLUSH PRIVILEGES); on a
+//!   stopped server they are saved and applied by the next `start`, which always brings the
+//!   accounts to the saved rules (so a crash half-way through a change heals too).
 //! - Charsets and collations: MySQL 8 names are mapped to MariaDB's ([`charset`]; the API's
 //!   default `utf8mb4_0900_ai_ci` becomes `utf8mb4_uca1400_ai_ci`).
 //! - Dumps: the user databases by `mariadb-dump` plus the managed users and roles, the admin
@@ -201,7 +203,12 @@ impl EngineDriver for MariaDb {
 
     fn start(&self, spec: &EngineSpec) -> Result<(), EngineError> {
         let ctx = Ctx::new(spec)?;
-        server::start(spec, &ctx.progs, &ctx.layout, ctx.id)
+        if server::is_running(&ctx.progs, &ctx.layout, ctx.id) {
+            return Ok(());
+        }
+        server::start(spec, &ctx.progs, &ctx.layout, ctx.id)?;
+        // Rules set while the server was down (or half-applied before a crash) take effect now.
+        accounts::reconcile(&ctx.client(), ctx.id, &ctx.patterns()?)
     }
 
     fn stop(&self, spec: &EngineSpec) -> Result<(), EngineError> {
@@ -281,6 +288,14 @@ impl EngineDriver for MariaDb {
         let mut st = ctx.state()?;
         st.set_rules(rules);
         state::save(&ctx.layout.state, &st)?;
+        if !server::is_running(&ctx.progs, &ctx.layout, ctx.id) {
+            // Like a pg_hba.conf edit on a stopped cluster: `start` applies the saved rules.
+            tracing::debug!(
+                port = spec.port,
+                "MariaDB is stopped: access rules apply at its start"
+            );
+            return Ok(());
+        }
         accounts::reconcile(&ctx.client(), ctx.id, &patterns)
     }
 
