@@ -47,9 +47,8 @@ pub fn drivers() -> BTreeMap<&'static str, Arc<dyn EngineDriver>> {
     let mut m: BTreeMap<&'static str, Arc<dyn EngineDriver>> = BTreeMap::new();
     let pg: Arc<dyn EngineDriver> = Arc::new(Postgres::default());
     m.insert(pg.engine(), pg);
-    // The MariaDB driver registers here once `engine::mariadb` is in the build:
-    // let my: Arc<dyn EngineDriver> = Arc::new(super::mariadb::MariaDb::default());
-    // m.insert(my.engine(), my);
+    let my: Arc<dyn EngineDriver> = Arc::new(super::mariadb::MariaDb);
+    m.insert(my.engine(), my);
     m
 }
 
@@ -212,7 +211,15 @@ impl Backend {
     ) -> Result<u64, EngineError> {
         let s = spec(rec);
         let dest = self.backup_file(project, name);
-        self.call(&rec.engine, move |d| d.dump(&s, &dest)).await
+        // The driver writes the file; its directory is the backend's (per project, made on first use).
+        self.call(&rec.engine, move |d| {
+            if let Some(dir) = dest.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| EngineError::Other(format!("creating {}: {e}", dir.display())))?;
+            }
+            d.dump(&s, &dest)
+        })
+        .await
     }
 
     /// Removes the dump file of a backup (a backup without one, taken by the simulated backend, is
