@@ -683,11 +683,17 @@ impl Resource<Client> for InstanceResource {
                 }
                 private.set(PRIVATE_ETAG, &inst.etag);
                 let identity = identity::to_value(&InstanceIdentity::new(&client, &name))?;
-                Ok(ReadResult::from_model(
+                let mut result = ReadResult::from_model(
                     &convert::state_from_api(&inst, Some(&current)),
                     private,
                 )?
-                .with_identity(identity))
+                .with_identity(identity);
+                if inst.state == "FAILED" {
+                    // A computed `state` that changed out of band is not shown by `terraform plan`
+                    // unless something uses it: say it, so a crashed database is not silent.
+                    result.diagnostics.push(failed_warning(&name));
+                }
+                Ok(result)
             }
             Ok(None) => {
                 tracing::info!(name, "instance no longer exists; removing from state");
@@ -954,6 +960,21 @@ impl Resource<Client> for InstanceResource {
     ) -> Result<MoveStateResult, Diagnostics> {
         move_from_alias(req)
     }
+}
+
+/// The warning of a refresh that finds the instance FAILED (its database server is down: a failed
+/// create, or an engine that crashed).
+fn failed_warning(name: &str) -> Diagnostic {
+    Diagnostic::warning(
+        format!("CloudDB instance {name:?} is FAILED"),
+        format!(
+            "The API reports instance {name:?} in state FAILED: its database server is not serving. \
+             Restart it with the clouddb_instance_restart action (Terraform 1.14+: an `action` block \
+             with instance = {name:?}, then `terraform apply -invoke=action.clouddb_instance_restart.NAME`), \
+             or replace it with `terraform apply -replace`."
+        ),
+    )
+    .at(AttributePath::attr("state"))
 }
 
 #[cfg(test)]

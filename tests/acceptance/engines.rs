@@ -191,6 +191,43 @@ fn leftovers(data: &Path) -> (Vec<String>, Vec<PathBuf>) {
     (procs, dirs)
 }
 
+/// The restart action of the main instance (Terraform 1.14+, as the first CLI of the matrix is).
+const RESTART_ACTION: &str = r#"action "clouddb_instance_restart" "main" {
+  config {
+    instance = clouddb_instance.main.name
+  }
+}
+"#;
+
+/// Kills every process of `instance`'s engine (its command line names the instance's directory
+/// under the server's data directory) with SIGKILL: a crash, not a shutdown.
+fn crash_engine(data: &Path, instance: &str) {
+    let prefix = format!("{instance}-");
+    let dir = std::fs::read_dir(data.join("engines").join(PROJECT))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no engine directory for {instance} under {}",
+                data.display()
+            )
+        });
+    let status = Command::new("pkill")
+        .arg("-KILL")
+        .arg("-f")
+        .arg(&dir)
+        .status()
+        .expect("run pkill");
+    assert!(status.success(), "no engine process of {instance} to kill");
+}
+
 /// `examples/app-stack/main.tf` as written, for `engine` (the example's is postgres).
 fn app_stack_example(engine: &str) -> String {
     let hcl = include_str!("../../examples/app-stack/main.tf");
@@ -320,6 +357,46 @@ fn app_stack(case: &EngineCase, name: &str) {
         eventually("the login works again", || {
             client(main, "app", "orders", "SELECT count(*) FROM items").map(|_| ())
         });
+
+        // The engine crashes: the API says FAILED, the refresh warns about it, and the restart
+        // action brings it back (the data with it).
+        crash_engine(&data, "app-stack-db");
+        eventually("the instance reads FAILED", || {
+            match env
+                .server
+                .instance("app-stack-db")
+                .map(|i| i["state"].clone())
+            {
+                Some(s) if s == "FAILED" => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        });
+        let plan = env.tf(&["plan", "-input=false", "-no-color"]);
+        assert!(
+            plan.combined()
+                .contains("CloudDB instance \"app-stack-db\" is FAILED"),
+            "the refresh warns about the crashed engine:\n{}",
+            plan.combined()
+        );
+        write("restart.tf", RESTART_ACTION);
+        env.tf_ok(&[
+            "apply",
+            "-input=false",
+            "-no-color",
+            "-auto-approve",
+            "-invoke=action.clouddb_instance_restart.main",
+        ]);
+        assert_eq!(
+            env.server
+                .instance("app-stack-db")
+                .map(|i| i["state"].clone()),
+            Some(json_str("READY"))
+        );
+        eventually("the row survives the crash", || {
+            client(main, "app", "orders", "SELECT label FROM items")
+                .and_then(|o| if o == "first" { Ok(()) } else { Err(o) })
+        });
+        env.assert_plan(PlanExpect::Empty);
 
         // Destroy: no engine process, no engine directory, no dump of the destroyed backup.
         env.tf_ok(&["destroy", "-input=false", "-no-color", "-auto-approve"]);
