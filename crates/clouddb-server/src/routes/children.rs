@@ -128,6 +128,41 @@ fn all_after<C, P>(
     all
 }
 
+/// Writes child `name` (now `value`; it was `old`, `None` for a create) through to the instance's
+/// engine, then records it and answers. When the commit fails the engine change is undone, so the
+/// engine and the records never disagree.
+#[allow(clippy::too_many_arguments)] // one per part of the write; a struct would only rename them
+async fn write_through<C, P>(
+    st: &AppState,
+    store: &mut Store,
+    kind: &Kind<C, P>,
+    (project, instance, name): (&str, &str, &str),
+    value: &Value,
+    old: Option<&Value>,
+    secret: Option<&str>,
+    (idem, status): (Option<&IdemCtx>, StatusCode),
+) -> ApiResult<Response> {
+    let all = all_after(store, kind, project, instance, name, Some(value));
+    let write = ChildWrite {
+        name,
+        record: Some(value),
+        secret,
+        all: &all,
+    };
+    engine_write(st, store, kind, project, instance, write).await?;
+    let before: Vec<Value> = store
+        .children_of(project, instance, kind.segment)
+        .cloned()
+        .collect();
+    let mut b = store.batch();
+    b.put_child(key(project, instance, kind, name), value.clone());
+    let res = commit_answer(b, idem, status, Some(value)).await;
+    if res.is_err() {
+        engine_undo(st, store, kind, (project, instance, name), old, &before).await;
+    }
+    res
+}
+
 /// Per-instance limit of each sub-resource kind (databases, users, firewall rules, on-demand backups).
 pub const MAX_PER_INSTANCE: usize = 100;
 
@@ -270,25 +305,19 @@ async fn create<C, P>(
     }
     let idem = idem.map(|Extension(c)| c);
     value["creation_token"] = json!(idem.as_ref().map(|c| c.key.as_str()).unwrap_or(""));
-    let all = all_after(&store, kind, &project, &name, &child, Some(&value));
-    let write = ChildWrite {
-        name: &child,
-        record: Some(&value),
-        secret: secret.as_deref(),
-        all: &all,
-    };
-    engine_write(&st, &store, kind, &project, &name, write).await?;
-    let before: Vec<Value> = store
-        .children_of(&project, &name, kind.segment)
-        .cloned()
-        .collect();
-    let mut b = store.batch();
-    b.put_child(k, value.clone());
-    let res = commit_answer(b, idem.as_ref(), StatusCode::CREATED, Some(&value)).await;
-    if res.is_err() {
-        engine_undo(&st, &store, kind, (&project, &name, &child), None, &before).await;
-    }
-    res
+    let ids = (project.as_str(), name.as_str(), child.as_str());
+    let answer = (idem.as_ref(), StatusCode::CREATED);
+    write_through(
+        &st,
+        &mut store,
+        kind,
+        ids,
+        &value,
+        None,
+        secret.as_deref(),
+        answer,
+    )
+    .await
 }
 
 async fn get_one<C, P>(
@@ -327,33 +356,19 @@ async fn patch<C, P>(
     let old = v.clone();
     (kind.patch)(&inst, &mut v, body)?;
     v["updated_at"] = json!(rfc3339(store.now_ms()));
-    let all = all_after(&store, kind, &project, &name, &child, Some(&v));
-    let write = ChildWrite {
-        name: &child,
-        record: Some(&v),
-        secret: secret.as_deref(),
-        all: &all,
-    };
-    engine_write(&st, &store, kind, &project, &name, write).await?;
-    let before: Vec<Value> = store
-        .children_of(&project, &name, kind.segment)
-        .cloned()
-        .collect();
-    let mut b = store.batch();
-    b.put_child(k, v.clone());
-    let res = commit_answer(b, idem.as_ref().map(|e| &e.0), StatusCode::OK, Some(&v)).await;
-    if res.is_err() {
-        engine_undo(
-            &st,
-            &store,
-            kind,
-            (&project, &name, &child),
-            Some(&old),
-            &before,
-        )
-        .await;
-    }
-    res
+    let ids = (project.as_str(), name.as_str(), child.as_str());
+    let answer = (idem.as_ref().map(|e| &e.0), StatusCode::OK);
+    write_through(
+        &st,
+        &mut store,
+        kind,
+        ids,
+        &v,
+        Some(&old),
+        secret.as_deref(),
+        answer,
+    )
+    .await
 }
 
 async fn delete<C, P>(
