@@ -725,7 +725,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_engine_names_its_package_and_mysql_has_no_driver_yet() {
+    fn a_missing_engine_names_its_package_and_an_engine_without_a_driver_is_refused() {
         let d: Arc<dyn EngineDriver> = Arc::new(NotInstalled);
         let be =
             Backend::with_drivers(PathBuf::from("/nowhere"), BTreeMap::from([("postgres", d)]));
