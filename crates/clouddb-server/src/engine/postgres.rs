@@ -748,7 +748,7 @@ impl EngineDriver for Postgres {
         if !bad.is_empty() {
             return Err(EngineError::Command {
                 command: format!("psql -f {}", src.display()),
-                stderr: process::tail(&bad.join("\n")),
+                stderr: process::tail(&bad.join("\n"), process::STDERR_TAIL),
             });
         }
         self.sync_all_grants(spec)

@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use super::driver::EngineError;
 
 /// Most bytes of a program's stderr kept in an error.
-const STDERR_TAIL: usize = 2000;
+pub const STDERR_TAIL: usize = 2000;
 
 /// Whether this process runs with effective uid 0 (the owner of `/proc/self` is the effective uid).
 pub fn running_as_root() -> bool {
@@ -180,7 +180,7 @@ pub fn run(
     }
     Err(EngineError::Command {
         command: display.into(),
-        stderr: tail(&redact(stderr_text(&out), secrets)),
+        stderr: tail(&redact(stderr_text(&out), secrets), STDERR_TAIL),
     })
 }
 
@@ -188,12 +188,13 @@ pub fn stderr_text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).trim().to_string()
 }
 
-/// The last [`STDERR_TAIL`] bytes of `s` (at a character boundary).
-pub fn tail(s: &str) -> String {
-    if s.len() <= STDERR_TAIL {
+/// The last `max` bytes of `s` (at a character boundary), marked `…` when cut: what an error
+/// message keeps of a program's stderr or an engine's log (both drivers use it).
+pub fn tail(s: &str, max: usize) -> String {
+    if s.len() <= max {
         return s.to_string();
     }
-    let mut start = s.len() - STDERR_TAIL;
+    let mut start = s.len() - max;
     while !s.is_char_boundary(start) {
         start += 1;
     }
@@ -211,7 +212,9 @@ mod tests {
             "ALTER ROLE a PASSWORD '***'"
         );
         let long = "x".repeat(5000);
-        assert!(tail(&long).len() <= STDERR_TAIL + 3);
+        assert!(tail(&long, STDERR_TAIL).len() <= STDERR_TAIL + 3);
+        assert_eq!(tail("abc", 10), "abc");
+        assert_eq!(tail("aéé", 3), "…é");
     }
 
     #[test]

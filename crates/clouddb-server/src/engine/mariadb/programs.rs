@@ -9,6 +9,8 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use crate::engine::EngineError;
+use crate::engine::process::STDERR_TAIL;
+pub(super) use crate::engine::process::tail;
 
 /// Debian package of the server programs (`mariadbd`, `mariadb-install-db`).
 const SERVER_PACKAGE: &str = "mariadb-server";
@@ -128,7 +130,7 @@ pub(super) fn failure(display: &str, out: &Output, secrets: &[&str]) -> EngineEr
     } else {
         &out.stdout
     };
-    let mut stderr = tail(&String::from_utf8_lossy(text), 2000);
+    let mut stderr = tail(&String::from_utf8_lossy(text), STDERR_TAIL);
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         stderr = stderr.replace(secret, "<redacted>");
     }
@@ -140,18 +142,6 @@ pub(super) fn failure(display: &str, out: &Output, secrets: &[&str]) -> EngineEr
         command: display.to_string(),
         stderr: format!("{status}: {}", stderr.trim()),
     }
-}
-
-/// The last `max` bytes of `s` (on a character boundary).
-pub(super) fn tail(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut start = s.len() - max;
-    while !s.is_char_boundary(start) {
-        start += 1;
-    }
-    format!("…{}", &s[start..])
 }
 
 #[cfg(test)]
@@ -169,11 +159,5 @@ mod tests {
                 package: "mariadb-client"
             }
         );
-    }
-
-    #[test]
-    fn tail_keeps_the_end_on_a_char_boundary() {
-        assert_eq!(tail("abc", 10), "abc");
-        assert_eq!(tail("aéé", 3), "…é");
     }
 }
