@@ -46,8 +46,8 @@ const COVERED: &[(&str, By)] = &[
     (
         r"^cargo run -p clouddb-server -- --engines real --data /tmp/clouddb-real/clouddb\.db --token mytoken=demo$",
         By::File(
-            "crates/clouddb-server/tests/engines_postgres.rs",
-            "fn kill_9_of_the_server_loses_nothing",
+            "crates/clouddb-server/tests/engines_common/scenarios.rs",
+            "pub async fn kill_9_of_the_server_loses_nothing",
         ),
     ),
     (
@@ -414,7 +414,7 @@ fn docs_readme_commands_run() {
         );
     }
     // The server command as written, run as the binary `cargo run` builds, on a free port.
-    let cmd = readme_command("cargo run -p clouddb-server --");
+    let cmd = readme_command("cargo run -p clouddb-server -- --listen");
     let args: Vec<String> = cmd
         .trim_start_matches("cargo run -p clouddb-server --")
         .split_whitespace()

@@ -400,15 +400,20 @@ where
             }
         }
     });
-    // Real engines: bring back those of the last run, then watch their health.
-    let watcher = state.engines.clone().map(|be| {
-        let st = state.clone();
-        let stop = stop_tx.subscribe();
-        tokio::spawn(async move {
-            be.recover(&st).await;
-            be.watch(st, stop).await;
-        })
-    });
+    // Real engines: bring back those of the last run (as found before the first request), then
+    // watch their health.
+    let watcher = match state.engines.clone() {
+        Some(be) => {
+            let left = be.left_by_last_run(&state).await;
+            let st = state.clone();
+            let stop = stop_tx.subscribe();
+            Some(tokio::spawn(async move {
+                be.recover(&st, left).await;
+                be.watch(st, stop).await;
+            }))
+        }
+        None => None,
+    };
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);

@@ -67,6 +67,14 @@ pub enum Change {
     AccessRules(Vec<AccessRule>),
 }
 
+/// See [`Backend::left_by_last_run`].
+#[derive(Debug, Default)]
+pub struct LeftByLastRun {
+    engines: Vec<((String, String), EngineRec, Option<Instance>)>,
+    /// (project, instance, operation id) of each unfinished engine operation.
+    ops: Vec<(String, String, String)>,
+}
+
 /// The real-engine backend.
 #[derive(Debug)]
 pub struct Backend {
@@ -233,29 +241,35 @@ impl Backend {
         }
     }
 
-    /// Brings every engine back after a start of clouddb-server (see the module docs).
-    pub async fn recover(&self, st: &AppState) {
-        let (engines, ops) = {
-            let store = st.read().await;
-            let engines: Vec<((String, String), EngineRec, Option<Instance>)> = store
-                .engines
-                .iter()
-                .map(|(k, r)| {
-                    (
-                        k.clone(),
-                        r.clone(),
-                        store.instance(&k.0, &k.1).map(|i| i.inst.clone()),
-                    )
-                })
-                .collect();
-            let ops: Vec<(String, String, String)> = store
-                .ops
-                .values()
-                .filter(|o| o.engine && !o.done)
-                .map(|o| (o.project.clone(), o.instance.clone(), o.id.clone()))
-                .collect();
-            (engines, ops)
-        };
+    /// What a start of clouddb-server finds: every engine record (with its instance, if any) and
+    /// every engine operation left unfinished. Taken before the server answers its first request,
+    /// so an operation a request starts is never mistaken for one a restart interrupted (its job
+    /// would then run a second time, without the admin password, and fail the create).
+    pub async fn left_by_last_run(&self, st: &AppState) -> LeftByLastRun {
+        let store = st.read().await;
+        let engines = store
+            .engines
+            .iter()
+            .map(|(k, r)| {
+                (
+                    k.clone(),
+                    r.clone(),
+                    store.instance(&k.0, &k.1).map(|i| i.inst.clone()),
+                )
+            })
+            .collect();
+        let ops = store
+            .ops
+            .values()
+            .filter(|o| o.engine && !o.done)
+            .map(|o| (o.project.clone(), o.instance.clone(), o.id.clone()))
+            .collect();
+        LeftByLastRun { engines, ops }
+    }
+
+    /// Brings back what the last run left (see the module docs).
+    pub async fn recover(&self, st: &AppState, left: LeftByLastRun) {
+        let LeftByLastRun { engines, ops } = left;
         for ((project, name), rec, inst) in engines {
             match inst {
                 None => {
