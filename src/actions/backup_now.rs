@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 use crate::client::backups::{BackupRecord, CreateBackupRequest};
 use crate::client::{ApiError, Client, IdempotencyKey};
-use crate::resources::common::{api_diags, create_outcome_unknown, valid_name, while_busy};
+use crate::resources::common::{api_diags, valid_name, while_busy, write_outcome_unknown};
 
 /// The action's config: one field per schema attribute.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -144,7 +144,7 @@ impl Action<Client> for BackupNow {
         .await;
         let backup = match taken {
             Ok(b) => b,
-            Err(e) if create_outcome_unknown(&e) => {
+            Err(e) if write_outcome_unknown(&e) => {
                 // Finding out must survive what made the answer get lost, Ctrl-C included.
                 let lookup = client
                     .without_stop()

@@ -811,6 +811,37 @@ async fn stop_ends_a_wait_for_the_rate_limiter_without_sending() {
     );
 }
 
+/// A retry that a stop cuts short while it waits for the rate limiter reports the error of the
+/// attempt that was sent, not "not sent": that attempt may have done its work behind a lost
+/// answer, and a create's caller only looks the instance up when the outcome is unknown.
+#[tokio::test]
+async fn stop_during_a_retrys_wait_for_the_rate_limiter_reports_the_sent_attempt() {
+    let (url, log) = fake::serve(|_, _| (503, vec![], String::new())).await;
+    // One token, then one per 10 s: the retry waits for its token.
+    let c = paced_client(&url, 0.1, 1);
+    let signal = tfplugin::provider::StopSignal::new();
+    let bound = c.with_stop(&signal.context(String::new()));
+    let waiting = tokio::spawn(async move { bound.get_instance("b").await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    signal.stop();
+    let r = tokio::time::timeout(Duration::from_secs(2), waiting)
+        .await
+        .expect("the stop ends the wait")
+        .expect("task");
+    match &r {
+        Err(e) => {
+            assert_eq!(e.status(), Some(503), "{r:?}");
+            assert!(crate::resources::common::write_outcome_unknown(e));
+        }
+        Ok(_) => panic!("expected the 503, got {r:?}"),
+    }
+    assert_eq!(
+        log.lock().expect("lock").len(),
+        1,
+        "the retry was never sent"
+    );
+}
+
 /// One keep-alive connection pool per configured client: sequential requests through every kind of
 /// derived handle (the ones resources bind to a call, and the lookup handles after an ambiguous
 /// create) reuse one TCP connection.

@@ -117,6 +117,14 @@ impl ClientConfig {
     }
 }
 
+/// Resolves once Terraform has asked the provider to stop; never without a bound context.
+async fn stopped(stop: Option<&Context>) {
+    match stop {
+        Some(ctx) => ctx.stopped().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The TLS settings of a client whose endpoint is plain HTTP: an empty trust store. Every request
 /// goes to the endpoint (redirects are refused), so no certificate is ever checked, and building
 /// the default settings reads the system's whole CA bundle: about 18 million instructions (5 ms)
@@ -603,20 +611,22 @@ impl Client {
         // Every attempt sends a reference-counted handle on this buffer, not a copy of it.
         let body = body.map(bytes::Bytes::from);
         let mut attempt: u32 = 0;
+        // The error of the attempt before this one: a retry cut short by a stop reports it, since
+        // that attempt was sent and may have done its work (a "not sent" would hide a create that
+        // happened behind a lost answer).
+        let mut last_err: Option<ApiError> = None;
         loop {
             // Every attempt, retries included, takes a token from the provider-wide bucket. A
             // token at hand is taken first (the limiter's branch completes on its first poll), so
             // a stop only cuts short an actual wait, as it does a retry's backoff.
-            let stopped = async {
-                match stop {
-                    Some(ctx) => ctx.stopped().await,
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
                 biased;
                 _ = self.inner.limiter.acquire() => {}
-                _ = stopped => {
+                _ = stopped(stop) => {
+                    if let Some(err) = last_err {
+                        tracing::info!(method = %method, path, "not retrying: Terraform asked the provider to stop");
+                        return Err(err);
+                    }
                     tracing::info!(method = %method, path, "not sent: Terraform asked the provider to stop");
                     return Err(ApiError::Stopped { method: method.to_string(), path: url.path().to_string() });
                 }
@@ -655,20 +665,15 @@ impl Client {
                         status = ?err.status(), reason = err.reason(), request_id = ?err.request_id(),
                         "retrying CloudDB API request: {err}"
                     );
-                    let stopped = async {
-                        match stop {
-                            Some(ctx) => ctx.stopped().await,
-                            None => std::future::pending().await,
-                        }
-                    };
                     tokio::select! {
                         biased;
-                        _ = stopped => {
+                        _ = stopped(stop) => {
                             tracing::info!(method = %method, path, "not retrying: Terraform asked the provider to stop");
                             return Err(err);
                         }
                         _ = tokio::time::sleep(delay) => {}
                     }
+                    last_err = Some(err);
                     attempt += 1;
                 }
                 Err(err) => return Err(err),

@@ -49,10 +49,10 @@ pub fn api_diags_as(
     d
 }
 
-/// Whether a failed create may still have happened: the error is one the client retries (so
-/// giving up — budget, deadline or stop — says nothing about the server), no answer arrived, or
-/// a 2xx arrived that could not be decoded.
-pub fn create_outcome_unknown(e: &ApiError) -> bool {
+/// Whether a failed write (a create, an update) may still have happened: the error is one the
+/// client retries (so giving up — budget, deadline or stop — says nothing about the server), no
+/// answer arrived, or a 2xx arrived that could not be decoded.
+pub fn write_outcome_unknown(e: &ApiError) -> bool {
     e.is_retryable() || matches!(e, ApiError::Transport { .. } | ApiError::Decode { .. })
 }
 

@@ -248,6 +248,41 @@ async fn finish_pending(
     }
 }
 
+/// Whether an update this provider started is still running, by the private state and the last
+/// read (a refresh clears the pending operation once the instance is READY again).
+fn update_unconfirmed(private: &PrivateState, prior: &InstanceModel) -> bool {
+    private
+        .get::<PendingOperation>(PRIVATE_PENDING)
+        .is_some_and(|p| p.verb == "update")
+        && prior.state.as_str() != Some("READY")
+}
+
+/// The PATCH failed without a clear answer (a lost response, a stop during its retries): it may
+/// have started an update. If an update of the instance is running, it is recorded as pending, so
+/// the next plan waits for it ([`update_unconfirmed`]) instead of trusting the values it asked for.
+async fn adopt_running_update(client: &Client, name: &str, private: &mut PrivateState) {
+    let lookup = client
+        .without_stop()
+        .with_deadline(Instant::now() + LOOKUP_BUDGET);
+    match lookup.find_instance_operation(name, "update").await {
+        Ok(Some(op)) if !op.done => {
+            tracing::info!(name, operation = %op.id, "the failed PATCH started an update; keeping it pending");
+            private.set(
+                PRIVATE_PENDING,
+                &PendingOperation {
+                    id: op.id,
+                    verb: "update".into(),
+                },
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(
+            name,
+            "cannot list operations to find an update the failed PATCH may have started: {e}"
+        ),
+    }
+}
+
 fn already_exists(d: &mut Diagnostics, name: &str, project: &str) {
     d.error(
         "Instance already exists",
@@ -541,6 +576,14 @@ impl Resource<Client> for InstanceResource {
             backup.as_ref(),
             &mut plan.diagnostics,
         );
+        if let Some(prior) = &prior
+            && update_unconfirmed(&req.prior_private, prior)
+        {
+            // The refresh read what our interrupted update asked for, not what the instance is
+            // sure to keep: a failed update rolls back. An empty plan would never look again;
+            // planning an update makes apply wait for the operation and send what it did not do.
+            planned.state = Field::Unknown;
+        }
         if let Some(client) = client
             && plan::storage_to_check(prior.as_ref(), &planned)
         {
@@ -583,7 +626,7 @@ impl Resource<Client> for InstanceResource {
 
         let op = match client.create_instance(&body, &key).await {
             Ok(op) => op,
-            Err(e) if super::common::create_outcome_unknown(&e) => {
+            Err(e) if super::common::write_outcome_unknown(&e) => {
                 return recover_create(&client, &planned, &name, &key, &summary, &e).await;
             }
             Err(e) => {
@@ -727,11 +770,17 @@ impl Resource<Client> for InstanceResource {
             Ok(ApplyResult::partial(req.prior_state.clone(), d).with_private(private))
         };
 
+        // What the patch is computed against: the prior state, or what the instance is once a
+        // resumed operation has ended (a failed update rolled back what the prior state shows).
+        let mut base = None;
         match finish_pending(ctx, &client, &mut private, deadline).await {
             Err(e) => return keep_prior(private, wait_diags(&summary, &e, &name)),
             // The resumed operation changed the instance and its ETag: If-Match needs the new one.
             Ok(true) => match client.get_instance(&name).await {
-                Ok(Some(inst)) => private.set(PRIVATE_ETAG, &inst.etag),
+                Ok(Some(inst)) => {
+                    private.set(PRIVATE_ETAG, &inst.etag);
+                    base = Some(convert::state_from_api(&inst, Some(&prior)));
+                }
                 Ok(None) => {
                     return keep_prior(
                         private,
@@ -743,7 +792,7 @@ impl Resource<Client> for InstanceResource {
             },
             Ok(false) => {}
         }
-        let patch = convert::update_request(&prior, &planned, &config);
+        let patch = convert::update_request(base.as_ref().unwrap_or(&prior), &planned, &config);
         if !patch.is_empty() {
             let etag = private.get::<String>(PRIVATE_ETAG);
             let key = IdempotencyKey::new();
@@ -761,6 +810,9 @@ impl Resource<Client> for InstanceResource {
                             "The instance was modified since Terraform last read it (ETag mismatch). Run \
                              `terraform apply` again to plan against its current settings.",
                         );
+                    }
+                    if super::common::write_outcome_unknown(&e) {
+                        adopt_running_update(&client, &name, &mut private).await;
                     }
                     return keep_prior(private, d);
                 }
@@ -1293,6 +1345,131 @@ mod tests {
                 .is_err()
         );
         assert_eq!(log.lock().expect("lock").len(), 1);
+    }
+
+    /// An interrupted update's operation that then failed (the server rolled it back): the next
+    /// update waits for it and sends the change again, against what the instance is now, not
+    /// against the refreshed values the failed operation had asked for.
+    #[tokio::test]
+    async fn an_update_rolled_back_while_pending_is_sent_again() {
+        let (url, log) = fake::serve(|r, _| match (r.method.as_str(), r.path.as_str()) {
+            ("GET", "/v1/projects/proj1/operations/op-1") => (
+                200,
+                vec![],
+                serde_json::json!({"id": "op-1", "verb": "update", "target": "instances/db1",
+                    "done": true, "error": {"status": 500, "reason": "UPDATE_FAILED",
+                    "detail": "changes rolled back"}})
+                .to_string(),
+            ),
+            ("GET", "/v1/projects/proj1/instances/db1") => {
+                (200, vec![], instance_json("db1", "READY", "\"2\"", ""))
+            }
+            ("PATCH", "/v1/projects/proj1/instances/db1") => (
+                202,
+                vec![],
+                r#"{"id":"op-2","verb":"update","target":"instances/db1","done":true}"#.into(),
+            ),
+            _ => (404, vec![], fake::problem(404, "NOT_FOUND", false, "no")),
+        })
+        .await;
+        let c = test_client(&url);
+        // The refresh during the operation read what it asked for: db-micro, UPDATING.
+        let inst: Instance =
+            serde_json::from_str(&instance_json("db1", "UPDATING", "\"1\"", "")).expect("inst");
+        let mut prior = convert::state_from_api(&inst, None);
+        prior.tier = "db-micro".into();
+        let mut private = PrivateState::new();
+        private.set(
+            PRIVATE_PENDING,
+            &PendingOperation {
+                id: "op-1".into(),
+                verb: "update".into(),
+            },
+        );
+        assert!(
+            update_unconfirmed(&private, &prior),
+            "the plan waits for it"
+        );
+        let ready = InstanceModel {
+            state: "READY".into(),
+            ..prior.clone()
+        };
+        assert!(
+            !update_unconfirmed(&private, &ready),
+            "a READY read settles it"
+        );
+        assert!(
+            !update_unconfirmed(&PrivateState::new(), &prior),
+            "not ours"
+        );
+        let mut planned = prior.clone();
+        planned.state = Field::Unknown;
+        let req = UpdateRequest {
+            config: Value::from_model(&prior).expect("config"),
+            prior_state: Value::from_model(&prior).expect("prior"),
+            planned_state: Value::from_model(&planned).expect("planned"),
+            planned_private: private,
+            identity: None,
+        };
+        let res = InstanceResource
+            .update(&ctx(), &c, req)
+            .await
+            .expect("update");
+        assert!(!res.diagnostics.has_errors(), "{:?}", res.diagnostics);
+        let log = log.lock().expect("lock");
+        let patch = log
+            .iter()
+            .find(|r| r.method == "PATCH")
+            .expect("sent again");
+        let body: serde_json::Value = serde_json::from_slice(&patch.body).expect("json");
+        assert_eq!(body["tier"], "db-micro", "{body}");
+    }
+
+    /// A PATCH whose answer is lost (502 on every attempt) may have started an update: the one
+    /// running is kept pending, so the next plan waits for it rather than trusting a refresh.
+    #[tokio::test]
+    async fn an_update_whose_answer_was_lost_keeps_its_operation_pending() {
+        let (url, _) = fake::serve(|r, _| match (r.method.as_str(), r.path.as_str()) {
+            ("PATCH", "/v1/projects/proj1/instances/db1") => (502, vec![], String::new()),
+            ("GET", "/v1/projects/proj1/operations?page_size=100") => (
+                200,
+                vec![],
+                serde_json::json!({"operations": [
+                    {"id": "op-0", "verb": "update", "target": "instances/db1", "done": true},
+                    {"id": "op-9", "verb": "update", "target": "instances/db1", "done": false},
+                    {"id": "op-8", "verb": "update", "target": "instances/other", "done": false},
+                ]})
+                .to_string(),
+            ),
+            _ => (404, vec![], fake::problem(404, "NOT_FOUND", false, "no")),
+        })
+        .await;
+        let c = test_client(&url);
+        let inst: Instance =
+            serde_json::from_str(&instance_json("db1", "READY", "\"1\"", "")).expect("inst");
+        let prior = convert::state_from_api(&inst, None);
+        let mut planned = prior.clone();
+        planned.tier = "db-micro".into();
+        let req = UpdateRequest {
+            config: Value::from_model(&planned).expect("config"),
+            prior_state: Value::from_model(&prior).expect("prior"),
+            planned_state: Value::from_model(&planned).expect("planned"),
+            planned_private: PrivateState::new(),
+            identity: None,
+        };
+        let res = InstanceResource
+            .update(&ctx(), &c, req)
+            .await
+            .expect("an error with the prior state");
+        assert!(res.diagnostics.has_errors(), "{:?}", res.diagnostics);
+        let pending = res
+            .private
+            .get::<PendingOperation>(PRIVATE_PENDING)
+            .expect("the running update is kept");
+        assert_eq!(pending.id, "op-9");
+        // The prior state, whose READY the next refresh replaces with UPDATING.
+        let kept: InstanceModel = res.new_state.to().expect("state");
+        assert_eq!(kept.tier.as_str(), Some("db-small"));
     }
 
     /// After an interrupted update, the next update first resumes the pending operation, which
