@@ -1,6 +1,7 @@
 //! Fitting a value to a schema type: the last step before a handler's result is encoded.
 
 use super::ModelError;
+use crate::value::join::{Pair, join};
 use crate::value::{PathRef, Type, Value};
 
 /// Fits `v` to `ty`: sequences become the list, set or tuple the type says, maps and
@@ -58,25 +59,23 @@ fn fit(v: Value, ty: &Type, path: &PathRef<'_>) -> Result<Value, ModelError> {
             Value::Map(m)
         }
         (Type::Object(o), Value::Object(mut m) | Value::Map(mut m)) => {
-            if let Some(k) = m.keys().find(|k| !o.attrs.contains_key(*k)) {
-                return Err(ModelError::at(
-                    &path.attr(k).to_path(),
-                    format!("{k:?} is not an attribute of the schema"),
-                ));
-            }
-            if let Some(k) = o
-                .attrs
-                .keys()
-                .find(|k| !m.contains_key(*k) && !o.optional.contains(*k))
-            {
-                return Err(ModelError::at(
-                    &path.attr(k).to_path(),
-                    format!("the schema attribute {k:?} is missing from the value"),
-                ));
-            }
-            for (k, it) in m.iter_mut() {
-                if let Some(t) = o.attrs.get(k) {
-                    *it = fit(std::mem::take(it), t, &path.attr(k))?;
+            // One pass over both (sorted by name), fitting each value in place.
+            for pair in join(&o.attrs, m.iter_mut()) {
+                match pair {
+                    Pair::Both(k, t, it) => *it = fit(std::mem::take(it), t, &path.attr(k))?,
+                    Pair::TypeOnly(k, _) if o.optional.contains(k) => {}
+                    Pair::TypeOnly(k, _) => {
+                        return Err(ModelError::at(
+                            &path.attr(k).to_path(),
+                            format!("the schema attribute {k:?} is missing from the value"),
+                        ));
+                    }
+                    Pair::ValueOnly(k, _) => {
+                        return Err(ModelError::at(
+                            &path.attr(k).to_path(),
+                            format!("{k:?} is not an attribute of the schema"),
+                        ));
+                    }
                 }
             }
             Value::Object(m)

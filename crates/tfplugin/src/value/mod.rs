@@ -7,6 +7,7 @@
 //! * [`type_json`]: cty's type JSON (schema `type` bytes, dynamic wrappers).
 //! * [`raw_state`]: stored state decoding (JSON and legacy flatmap) for `UpgradeResourceState`.
 
+pub(crate) mod join;
 pub mod json;
 pub mod msgpack;
 mod number;
@@ -677,16 +678,16 @@ fn conforms(v: &Value, ty: &Type, path: &PathRef<'_>) -> Result<(), (AttributePa
             Ok(())
         }
         (Type::Object(o), Value::Object(m)) => {
-            for k in m.keys() {
-                if !o.attrs.contains_key(k) {
-                    return Err((path.attr(k).to_path(), "unsupported attribute".into()));
-                }
-            }
-            for (k, t) in &o.attrs {
-                match m.get(k) {
-                    Some(it) => conforms(it, t, &path.attr(k))?,
-                    None if o.optional.contains(k) => {}
-                    None => return Err((path.attr(k).to_path(), "attribute is missing".into())),
+            for pair in join::join(&o.attrs, m.iter()) {
+                match pair {
+                    join::Pair::Both(k, t, it) => conforms(it, t, &path.attr(k))?,
+                    join::Pair::TypeOnly(k, _) if o.optional.contains(k) => {}
+                    join::Pair::TypeOnly(k, _) => {
+                        return Err((path.attr(k).to_path(), "attribute is missing".into()));
+                    }
+                    join::Pair::ValueOnly(k, _) => {
+                        return Err((path.attr(k).to_path(), "unsupported attribute".into()));
+                    }
                 }
             }
             Ok(())

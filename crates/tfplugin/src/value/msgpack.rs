@@ -104,17 +104,21 @@ fn enc(out: &mut Vec<u8>, ty: &Type, v: &Value, path: &PathRef<'_>) -> Result<()
             }
         }
         (Type::Object(o), Value::Object(m)) => {
-            if let Some(k) = m.keys().find(|k| !o.attrs.contains_key(*k)) {
-                return Err(EncodeError {
-                    path: path.attr(k).to_path(),
-                    message: "attribute is not in the schema".into(),
-                });
-            }
-            // every attribute of the type, sorted, nulls included: Terraform rejects fewer
+            // Every attribute of the type, sorted, nulls included: Terraform rejects fewer.
             write_map_len(out, o.attrs.len());
-            for (k, t) in &o.attrs {
+            for pair in super::join::join(&o.attrs, m.iter()) {
+                let (k, t, v) = match pair {
+                    super::join::Pair::Both(k, t, v) => (k, t, v),
+                    super::join::Pair::TypeOnly(k, t) => (k, t, &Value::Null),
+                    super::join::Pair::ValueOnly(k, _) => {
+                        return Err(EncodeError {
+                            path: path.attr(k).to_path(),
+                            message: "attribute is not in the schema".into(),
+                        });
+                    }
+                };
                 write_str(out, k);
-                enc(out, t, m.get(k).unwrap_or(&Value::Null), &path.attr(k))?;
+                enc(out, t, v, &path.attr(k))?;
             }
         }
         (t, v) => {
@@ -556,17 +560,37 @@ fn dec(
             Value::Map(m)
         }
         (Type::Object(o), Head::Map(n)) => {
+            // Terraform sends the attributes in the type's (sorted) order: each key is checked
+            // against the next attribute of the type, and only a key out of that order costs a
+            // lookup. Keys in order are sorted and unique, so the map is built in one pass.
+            let mut in_order: Vec<(String, Value)> = Vec::with_capacity(n.min(o.attrs.len()));
             let mut m = BTreeMap::new();
+            let mut expected = Some(o.attrs.iter());
             for _ in 0..n {
                 let k = read_key(r).map_err(err)?;
-                let Some(t) = o.attrs.get(&k) else {
-                    return Err(DecodeError {
-                        path: path.attr(&k).to_path(),
-                        message: "unsupported attribute (not in the schema)".into(),
-                    });
+                let t = match expected.as_mut().and_then(Iterator::next) {
+                    Some((name, t)) if *name == k => t,
+                    _ => {
+                        // Out of order (or an unknown key): from here on, a map and lookups.
+                        if expected.take().is_some() {
+                            m.extend(in_order.drain(..));
+                        }
+                        o.attrs.get(&k).ok_or_else(|| DecodeError {
+                            path: path.attr(&k).to_path(),
+                            message: "unsupported attribute (not in the schema)".into(),
+                        })?
+                    }
                 };
                 let v = dec(r, t, &path.attr(&k), depth + 1)?;
-                m.insert(k, v);
+                if expected.is_some() {
+                    in_order.push((k, v));
+                } else {
+                    m.insert(k, v);
+                }
+            }
+            if expected.is_some() {
+                // Sorted and unique (each matched the next attribute): built without searching.
+                m = in_order.into_iter().collect();
             }
             // Terraform always sends every attribute; be lenient and fill gaps with null,
             // within a budget proportional to the values decoded.
@@ -704,6 +728,55 @@ mod tests {
         assert_eq!(v.get("name").as_str(), Some("n1"));
         assert_eq!(v.get("dyn").get("k").as_i64(), Some(1));
         assert_eq!(encode(&vector_type(), &v).expect("encode"), bytes);
+    }
+
+    /// Keys in the type's order take the one-pass path; any other order, a repeated key (the
+    /// last wins) or a missing one decode to the same object, and an unknown key is refused by
+    /// name, wherever it comes.
+    #[test]
+    fn object_keys_in_any_order() {
+        let t = Type::object([
+            ("a", Type::String),
+            ("b", Type::String),
+            ("c", Type::String),
+        ]);
+        let s = |v: &str| Value::String(v.into());
+        let want = Value::Object(
+            [("a", s("1")), ("b", s("2")), ("c", s("3"))]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        );
+        // {a:1, b:2, c:3}, {c:3, a:1, b:2}, {a:9, b:2, a:1, c:3}
+        for raw in [
+            "83a161a131a162a132a163a133",
+            "83a163a133a161a131a162a132",
+            "84a161a139a162a132a161a131a163a133",
+        ] {
+            assert_eq!(decode(&t, &hex(raw)), Ok(want.clone()), "{raw}");
+        }
+        // {a:1, c:3}: b filled with null
+        let v = decode(&t, &hex("82a161a131a163a133")).expect("decode");
+        assert_eq!(v.get("b"), &Value::Null);
+        assert_eq!(v.get("c").as_str(), Some("3"));
+        // {a:1, x:0} and {x:0, a:1}
+        for raw in ["82a161a131a17800", "82a17800a161a131"] {
+            let e = decode(&t, &hex(raw)).expect_err(raw);
+            assert!(e.to_string().contains("x"), "{e}");
+        }
+        // Encoding: every attribute, in order; a key the type lacks is refused, wherever it sorts.
+        assert_eq!(
+            encode(&t, &want).expect("encode"),
+            hex("83a161a131a162a132a163a133")
+        );
+        for extra in ["0", "bb", "z"] {
+            let Value::Object(mut m) = want.clone() else {
+                unreachable!()
+            };
+            m.insert(extra.into(), s("x"));
+            let e = encode(&t, &Value::Object(m)).expect_err(extra);
+            assert!(e.to_string().contains(extra), "{e}");
+        }
     }
 
     #[test]
