@@ -114,6 +114,11 @@ fn state_error(summary: &str, detail: String, err: &RawStateError) -> Diagnostic
 /// Fits a handler's state to the schema type, reporting a misfit (a provider bug) and
 /// keeping the value as it was so that nothing the API created is dropped.
 fn fit(v: Value, ty: &Type, d: &mut Diagnostics) -> Value {
+    // The common case, a value already of the schema's kinds (which `conform` would return
+    // unchanged), costs a read-only walk instead of a copy kept for the error case.
+    if v.conforms(ty).is_ok() {
+        return v;
+    }
     match conform(v.clone(), ty) {
         Ok(v) => v,
         Err(e) => {

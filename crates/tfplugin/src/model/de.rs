@@ -227,6 +227,10 @@ impl<'de> de::Deserializer<'de> for Deserializer<'_> {
                 _ => self.mismatch(&format!("object (model {name})")),
             });
         };
+        if same_names(fields, m) {
+            return self.deserialize_map(v);
+        }
+        // They differ: say which name, in the model's declaration order.
         if let Some(f) = fields.iter().find(|f| !m.contains_key(**f)) {
             return Err(ModelError::at(
                 &self.loc.to_path().with_attr(*f),
@@ -267,6 +271,18 @@ impl<'de> de::Deserializer<'de> for Deserializer<'_> {
     fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, ModelError> {
         v.visit_unit()
     }
+}
+
+/// Whether a model's fields are exactly an object's attributes. Every struct of every request
+/// is checked, so it is one sort of the (few) field names and one pass beside the sorted keys,
+/// not a lookup per field and a scan of the fields per key.
+fn same_names(fields: &[&str], m: &std::collections::BTreeMap<String, Value>) -> bool {
+    if fields.len() != m.len() {
+        return false;
+    }
+    let mut sorted = fields.to_vec();
+    sorted.sort_unstable();
+    sorted.iter().zip(m.keys()).all(|(f, k)| *f == k.as_str())
 }
 
 struct Seq<'a, I> {

@@ -142,8 +142,8 @@ impl ser::Serializer for Serializer {
             key: None,
         })
     }
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Struct, ModelError> {
-        Ok(Struct(BTreeMap::new()))
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Struct, ModelError> {
+        Ok(Struct(Vec::with_capacity(len)))
     }
     fn serialize_struct_variant(
         self,
@@ -236,7 +236,9 @@ impl ser::SerializeMap for Map {
     }
 }
 
-pub(super) struct Struct(BTreeMap<String, Value>);
+/// A struct's fields as serialised, in declaration order; sorted into the object once, at the end
+/// (one sort and a bulk build, not a search per field).
+pub(super) struct Struct(Vec<(String, Value)>);
 
 impl ser::SerializeStruct for Struct {
     type Ok = Value;
@@ -249,10 +251,10 @@ impl ser::SerializeStruct for Struct {
         let item = v
             .serialize(Serializer)
             .map_err(|e| e.within(PathStep::Attribute(key.to_string())))?;
-        self.0.insert(key.to_string(), item);
+        self.0.push((key.to_string(), item));
         Ok(())
     }
     fn end(self) -> Result<Value, ModelError> {
-        Ok(Value::Object(self.0))
+        Ok(Value::Object(self.0.into_iter().collect()))
     }
 }

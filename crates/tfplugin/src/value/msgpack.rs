@@ -567,8 +567,14 @@ fn dec(
             let mut m = BTreeMap::new();
             let mut expected = Some(o.attrs.iter());
             for _ in 0..n {
-                let k = read_key(r).map_err(err)?;
-                let t = match expected.as_mut().and_then(Iterator::next) {
+                let raw = read_key_bytes(r).map_err(err)?;
+                let next = expected.as_mut().and_then(Iterator::next);
+                // The expected name is a copy away; only another key is checked for UTF-8.
+                let k = match next {
+                    Some((name, _)) if name.as_bytes() == raw => name.clone(),
+                    _ => key_text(raw).map_err(err)?,
+                };
+                let t = match next {
                     Some((name, t)) if *name == k => t,
                     _ => {
                         // Out of order (or an unknown key): from here on, a map and lookups.
@@ -627,12 +633,18 @@ fn head_kind(h: &Head<'_>) -> &'static str {
 }
 
 fn read_key(r: &mut Reader<'_>) -> Result<String, String> {
+    key_text(read_key_bytes(r)?)
+}
+
+fn read_key_bytes<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], String> {
     match r.head()? {
-        Head::Str(s) => {
-            String::from_utf8(s.to_vec()).map_err(|_| "map key is not UTF-8".to_string())
-        }
+        Head::Str(s) => Ok(s),
         h => Err(format!("map key must be a string, found {}", head_kind(&h))),
     }
+}
+
+fn key_text(raw: &[u8]) -> Result<String, String> {
+    String::from_utf8(raw.to_vec()).map_err(|_| "map key is not UTF-8".to_string())
 }
 
 fn decode_refinements(data: &[u8]) -> Result<Refinements, String> {
