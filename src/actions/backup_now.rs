@@ -146,9 +146,7 @@ impl Action<Client> for BackupNow {
             Ok(b) => b,
             Err(e) if write_outcome_unknown(&e) => {
                 // Finding out must survive what made the answer get lost, Ctrl-C included.
-                let lookup = client
-                    .without_stop()
-                    .with_deadline(Instant::now() + std::time::Duration::from_secs(15));
+                let lookup = client.for_lookup();
                 match find_taken(&lookup, &instance, &key).await {
                     Ok(Some(b)) => b,
                     Ok(None) => return Err(api_diags(&SCHEMA, &summary, &e)),

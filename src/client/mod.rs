@@ -117,6 +117,10 @@ impl ClientConfig {
     }
 }
 
+/// How long [`Client::for_lookup`] may retry: long enough to ride out a restart of the API and
+/// its not-found window right after a create, short enough that Ctrl-C still ends the command soon.
+pub const LOOKUP_BUDGET: Duration = Duration::from_secs(15);
+
 /// Resolves once Terraform has asked the provider to stop; never without a bound context.
 async fn stopped(stop: Option<&Context>) {
     match stop {
@@ -300,6 +304,14 @@ impl Client {
             stop: None,
             ..self.clone()
         }
+    }
+
+    /// A handle for finding out what a write whose answer was lost did (did the create happen,
+    /// is the update it started still running): it survives Ctrl-C, which may be what lost the
+    /// answer, and its retries end within [`LOOKUP_BUDGET`].
+    pub fn for_lookup(&self) -> Client {
+        self.without_stop()
+            .with_deadline(Instant::now() + LOOKUP_BUDGET)
     }
 
     /// This client, with retries (and each attempt) ending at `deadline`: the timeout of the

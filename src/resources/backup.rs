@@ -44,8 +44,6 @@ pub use schema::schema;
 /// Default for the create and delete timeouts: a backup is taken synchronously, so the time goes
 /// into waiting for a busy instance.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
-/// Budget of the look-up after an ambiguous create.
-const LOOKUP_BUDGET: Duration = Duration::from_secs(15);
 
 const TYPE_NAME: &str = "clouddb_backup";
 
@@ -125,9 +123,7 @@ async fn recover_create(
     err: &ApiError,
 ) -> Result<ApplyResult, Diagnostics> {
     // Finding out must survive what made the create ambiguous (a stop, transient errors).
-    let lookup = client
-        .without_stop()
-        .with_deadline(Instant::now() + LOOKUP_BUDGET);
+    let lookup = client.for_lookup();
     let mut d = diags(summary, err);
     let project = client.project();
     let listed = lookup.list_backups(Some(instance)).await;

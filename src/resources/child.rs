@@ -42,8 +42,6 @@ use crate::client::{ApiError, Client, IdempotencyKey};
 /// Default for each of the create/update/delete timeouts of a child: writes are synchronous, so
 /// the time goes into waiting for a busy instance.
 pub const DEFAULT_CHILD_TIMEOUT: Duration = Duration::from_secs(20 * 60);
-/// Budget of the look-up after an ambiguous create.
-const LOOKUP_BUDGET: Duration = Duration::from_secs(15);
 
 /// The attributes every child model has: `id` (`INSTANCE/NAME`), `instance`, `name`, `timeouts`.
 pub trait ChildModel {
@@ -202,9 +200,7 @@ async fn recover_create<T: ChildType>(
     summary: &str,
     err: &ApiError,
 ) -> Result<ApplyResult, Diagnostics> {
-    let lookup = client
-        .without_stop()
-        .with_deadline(Instant::now() + LOOKUP_BUDGET);
+    let lookup = client.for_lookup();
     let mut d = diags::<T>(summary, err);
     let noun = noun::<T>();
     match lookup.get_child::<T::Record>(T::KIND, instance, name).await {

@@ -58,11 +58,9 @@ pub const SCHEMA_VERSION: i64 = 1;
 const NOT_FOUND_GRACE: Duration = Duration::from_secs(60);
 /// How long one read keeps retrying a 404 inside that window.
 const NOT_FOUND_RETRY_FOR: Duration = Duration::from_secs(15);
-/// Budget of the look-ups after a failed create (whether it happened; which operation it started).
-const LOOKUP_BUDGET: Duration = Duration::from_secs(15);
-/// Budget of the plan-time look-up of a restore's backup (retries included): a plan should not
-/// hang on a slow API for values that can also be known after apply.
-const BACKUP_LOOKUP_BUDGET: Duration = Duration::from_secs(15);
+/// Budget of a plan-time look-up (a restore's backup, the tier catalogue), retries included: a plan
+/// should not hang on a slow API for checks and values that can also wait for apply.
+const PLAN_LOOKUP_BUDGET: Duration = Duration::from_secs(15);
 
 /// The tier of an instance whose configuration sets none (the seed SDK example declares only `name`).
 pub const DEFAULT_TIER: &str = "db-small";
@@ -130,7 +128,7 @@ async fn lookup_backup(
 ) -> Option<SourceBackup> {
     let client = client
         .with_stop(ctx)
-        .with_deadline(Instant::now() + BACKUP_LOOKUP_BUDGET);
+        .with_deadline(Instant::now() + PLAN_LOOKUP_BUDGET);
     match client.get_source_backup(name).await {
         Ok(found) => found,
         Err(e) => {
@@ -159,7 +157,7 @@ async fn check_tier_storage(
 ) {
     let client = client
         .with_stop(ctx)
-        .with_deadline(Instant::now() + BACKUP_LOOKUP_BUDGET);
+        .with_deadline(Instant::now() + PLAN_LOOKUP_BUDGET);
     match client.cached_tiers().await {
         Ok(tiers) => plan::check_tier_storage(planned, tiers, diags),
         Err(e) => {
@@ -261,9 +259,7 @@ fn update_unconfirmed(private: &PrivateState, prior: &InstanceModel) -> bool {
 /// have started an update. If an update of the instance is running, it is recorded as pending, so
 /// the next plan waits for it ([`update_unconfirmed`]) instead of trusting the values it asked for.
 async fn adopt_running_update(client: &Client, name: &str, private: &mut PrivateState) {
-    let lookup = client
-        .without_stop()
-        .with_deadline(Instant::now() + LOOKUP_BUDGET);
+    let lookup = client.for_lookup();
     match lookup.find_instance_operation(name, "update").await {
         Ok(Some(op)) if !op.done => {
             tracing::info!(name, operation = %op.id, "the failed PATCH started an update; keeping it pending");
@@ -306,12 +302,16 @@ async fn recover_create(
 ) -> Result<ApplyResult, Diagnostics> {
     // Finding out must survive what made the create ambiguous: a stop (Ctrl-C), transient errors
     // (retried within the budget) and the API's not-found window right after a create.
-    let lookup = client
-        .without_stop()
-        .with_deadline(Instant::now() + LOOKUP_BUDGET);
+    let lookup = client.for_lookup();
     let mut d = api_diags(summary, err);
     let project = client.project();
-    match get_fresh(&lookup, name, NOT_FOUND_RETRY_FOR.min(LOOKUP_BUDGET)).await {
+    match get_fresh(
+        &lookup,
+        name,
+        NOT_FOUND_RETRY_FOR.min(crate::client::LOOKUP_BUDGET),
+    )
+    .await
+    {
         Ok(Some(inst))
             if !inst.creation_token.is_empty() && inst.creation_token == key.as_str() =>
         {
@@ -657,9 +657,7 @@ impl Resource<Client> for InstanceResource {
             if let WaitError::Api(ApiError::OperationFailed { .. }) = e {
                 private.remove(PRIVATE_PENDING);
             }
-            let lookup = client
-                .without_stop()
-                .with_deadline(Instant::now() + LOOKUP_BUDGET);
+            let lookup = client.for_lookup();
             let fetched = lookup.get_instance(&name).await.ok().flatten();
             return partial(fetched.as_ref(), private, wait_diags(&summary, &e, &name));
         }
@@ -1089,6 +1087,24 @@ mod tests {
         StopSignal::new().context("1.11.4")
     }
 
+    /// `InstanceResource::update` as Terraform calls it (no identity).
+    async fn update(
+        c: &Client,
+        prior: &InstanceModel,
+        planned: &InstanceModel,
+        config: &InstanceModel,
+        planned_private: PrivateState,
+    ) -> Result<ApplyResult, Diagnostics> {
+        let req = UpdateRequest {
+            config: Value::from_model(config).expect("config"),
+            prior_state: Value::from_model(prior).expect("prior"),
+            planned_state: Value::from_model(planned).expect("planned"),
+            planned_private,
+            identity: None,
+        };
+        InstanceResource.update(&ctx(), c, req).await
+    }
+
     fn instance_json(name: &str, state: &str, etag: &str, token: &str) -> String {
         serde_json::json!({
             "name": name, "uid": "u-1", "engine": "mysql", "engine_version": "8.0",
@@ -1404,15 +1420,7 @@ mod tests {
         );
         let mut planned = prior.clone();
         planned.state = Field::Unknown;
-        let req = UpdateRequest {
-            config: Value::from_model(&prior).expect("config"),
-            prior_state: Value::from_model(&prior).expect("prior"),
-            planned_state: Value::from_model(&planned).expect("planned"),
-            planned_private: private,
-            identity: None,
-        };
-        let res = InstanceResource
-            .update(&ctx(), &c, req)
+        let res = update(&c, &prior, &planned, &prior, private)
             .await
             .expect("update");
         assert!(!res.diagnostics.has_errors(), "{:?}", res.diagnostics);
@@ -1450,15 +1458,7 @@ mod tests {
         let prior = convert::state_from_api(&inst, None);
         let mut planned = prior.clone();
         planned.tier = "db-micro".into();
-        let req = UpdateRequest {
-            config: Value::from_model(&planned).expect("config"),
-            prior_state: Value::from_model(&prior).expect("prior"),
-            planned_state: Value::from_model(&planned).expect("planned"),
-            planned_private: PrivateState::new(),
-            identity: None,
-        };
-        let res = InstanceResource
-            .update(&ctx(), &c, req)
+        let res = update(&c, &prior, &planned, &planned, PrivateState::new())
             .await
             .expect("an error with the prior state");
         assert!(res.diagnostics.has_errors(), "{:?}", res.diagnostics);
@@ -1520,15 +1520,7 @@ mod tests {
                 verb: "update".into(),
             },
         );
-        let req = UpdateRequest {
-            config: Value::from_model(&planned).expect("config"),
-            prior_state: Value::from_model(&prior).expect("prior"),
-            planned_state: Value::from_model(&planned).expect("planned"),
-            planned_private: private,
-            identity: None,
-        };
-        let res = InstanceResource
-            .update(&ctx(), &c, req)
+        let res = update(&c, &prior, &planned, &planned, private)
             .await
             .expect("update");
         assert!(!res.diagnostics.has_errors(), "{:?}", res.diagnostics);
