@@ -12,6 +12,9 @@
 //!   arrives while pages are coming in extends it), so a plan of one object in a huge project costs
 //!   one page, never the whole project; and never more than [`MAX_ITEMS`] records per collection.
 //!   A name beyond what was listed is simply not answered here.
+//! - **Handed out once:** a listed record is taken from the listing by the read it answers (a
+//!   refresh reads each object once), so the listing shrinks as the refresh goes and nothing is
+//!   copied; a second read of the same name finds nothing and GETs.
 //! - **Never a wrong "gone":** a name the listing does not have is reported as [`None`] ("not
 //!   known"), never as absent. The caller confirms it with one GET, so an object deleted out of
 //!   band costs one GET and a listing that failed costs what reading without read-ahead costs.
@@ -68,6 +71,8 @@ struct Listing<V> {
     /// `reads` when the listing started.
     reads_at_start: usize,
     items: HashMap<String, V>,
+    /// Records fetched so far (handed out ones included): what [`MAX_ITEMS`] bounds.
+    fetched: usize,
     /// The greatest name listed so far: pages come in name order, so every name up to it has
     /// been seen.
     last: Option<String>,
@@ -84,13 +89,13 @@ impl<V> Listing<V> {
     }
 }
 
-impl<V: Clone> Default for ReadAhead<V> {
+impl<V> Default for ReadAhead<V> {
     fn default() -> Self {
         ReadAhead::new(WINDOW, MAX_ITEMS)
     }
 }
 
-impl<V: Clone> ReadAhead<V> {
+impl<V> ReadAhead<V> {
     pub fn new(window: Duration, max_items: usize) -> Self {
         ReadAhead {
             window,
@@ -125,6 +130,7 @@ impl<V: Clone> ReadAhead<V> {
                 started: now,
                 reads_at_start: coll.reads.load(Ordering::SeqCst).saturating_sub(1),
                 items: HashMap::new(),
+                fetched: 0,
                 last: None,
                 next: None,
                 pages: 0,
@@ -134,18 +140,22 @@ impl<V: Clone> ReadAhead<V> {
         let listing = guard.insert(listing);
         loop {
             if listing.covers(name) {
-                return listing.items.get(name).cloned();
+                // Taken, not copied: a refresh reads each object once, so what was handed out is
+                // memory the listing no longer needs. A second read of the name (rare) is not
+                // known here and GETs, like any name the listing lacks.
+                return listing.items.remove(name);
             }
             let budget = coll
                 .reads
                 .load(Ordering::SeqCst)
                 .saturating_sub(listing.reads_at_start);
-            if listing.done || listing.pages >= budget || listing.items.len() >= self.max_items {
+            if listing.done || listing.pages >= budget || listing.fetched >= self.max_items {
                 return None;
             }
             match list(listing.next.clone()).await {
                 Ok(Some(page)) => {
                     listing.pages += 1;
+                    listing.fetched += page.items.len();
                     for (key, value) in page.items {
                         if listing.last.as_deref().is_none_or(|l| key.as_str() > l) {
                             listing.last = Some(key.clone());
@@ -264,12 +274,13 @@ mod tests {
         }
         assert_eq!(got, (0..10).map(|i| Some(i * 25)).collect::<Vec<_>>());
         assert_eq!(calls.load(Ordering::SeqCst), 3, "3 pages, listed once");
-        // Later reads in the window cost nothing.
+        // Later reads in the window cost nothing; a record is handed out once, so a second
+        // read of a name is "not known" (the caller GETs), still without a call.
         for i in 0..250 {
             let found = ra
                 .get("", &format!("r{i:04}"), lister(250, 100, calls.clone()))
                 .await;
-            assert_eq!(found, Some(i));
+            assert_eq!(found, if i % 25 == 0 { None } else { Some(i) }, "r{i:04}");
         }
         assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
