@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 use crate::client::backups::{BackupRecord, CreateBackupRequest};
 use crate::client::{ApiError, Client, IdempotencyKey};
-use crate::resources::common::{api_diags, valid_name, while_busy, write_outcome_unknown};
+use crate::resources::common::{api_diags, valid_name, while_busy};
 
 /// The action's config: one field per schema attribute.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -144,7 +144,7 @@ impl Action<Client> for BackupNow {
         .await;
         let backup = match taken {
             Ok(b) => b,
-            Err(e) if write_outcome_unknown(&e) => {
+            Err(e) if e.outcome_unknown() => {
                 // Finding out must survive what made the answer get lost, Ctrl-C included.
                 let lookup = client.for_lookup();
                 match find_taken(&lookup, &instance, &key).await {

@@ -164,6 +164,14 @@ impl ApiError {
         }
     }
 
+    /// Whether the write that failed with this error (a create, an update) may still have
+    /// happened: the error is one the client retries (so giving up — budget, deadline or stop —
+    /// says nothing about the server), no answer arrived, or a 2xx arrived that could not be
+    /// decoded. The caller then finds out (`Client::for_lookup`) instead of reporting "not done".
+    pub fn outcome_unknown(&self) -> bool {
+        self.is_retryable() || matches!(self, ApiError::Transport { .. } | ApiError::Decode { .. })
+    }
+
     /// The most retries this error is worth, when fewer than the policy's: a refused
     /// connection, an unknown host or a TLS failure is a configuration problem
     /// ([`TransportKind::max_retries`](super::transport::TransportKind::max_retries)).

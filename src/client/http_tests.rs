@@ -831,7 +831,7 @@ async fn stop_during_a_retrys_wait_for_the_rate_limiter_reports_the_sent_attempt
     match &r {
         Err(e) => {
             assert_eq!(e.status(), Some(503), "{r:?}");
-            assert!(crate::resources::common::write_outcome_unknown(e));
+            assert!(e.outcome_unknown());
         }
         Ok(_) => panic!("expected the 503, got {r:?}"),
     }

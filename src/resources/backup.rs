@@ -32,7 +32,7 @@ use tfplugin::schema::{IdentitySchema, Schema};
 use tfplugin::value::{AttributePath, Value};
 use tokio::time::Instant;
 
-use super::common::{api_diags, while_busy, write_outcome_unknown};
+use super::common::{api_diags, while_busy};
 use super::identity::{self, BackupIdentity};
 use super::instance::valid_name;
 use crate::client::backups::{BackupRecord, CreateBackupRequest};
@@ -282,7 +282,7 @@ impl Resource<Client> for BackupResource {
                 );
                 Err(d)
             }
-            Err(e) if write_outcome_unknown(&e) => {
+            Err(e) if e.outcome_unknown() => {
                 recover_create(&client, &planned, &instance, &key, &summary, &e).await
             }
             Err(e) if e.reason() == "ALREADY_EXISTS" => {

@@ -33,7 +33,7 @@ use tfplugin::schema::{IdentitySchema, Schema};
 use tfplugin::value::Value;
 use tokio::time::Instant;
 
-use super::common::{api_diags, api_diags_as, split_pair_id, while_busy, write_outcome_unknown};
+use super::common::{api_diags, api_diags_as, split_pair_id, while_busy};
 use super::identity::{self, ChildIdentity};
 use crate::client::children::{ChildKind, ChildRecord};
 use crate::client::refresh::ReadAheadOf;
@@ -337,7 +337,7 @@ impl<T: ChildType> Resource<Client> for ChildResource<T> {
         let result = match created {
             Ok(rec) => Ok(ApplyResult::from_model(&T::state(&rec, Some(&planned)))?),
             Err(e) if e.is_not_found() => Err(no_instance::<T>(&summary, &instance, &client)),
-            Err(e) if write_outcome_unknown(&e) => {
+            Err(e) if e.outcome_unknown() => {
                 recover_create::<T>(&client, &planned, (&instance, &name), &key, &summary, &e).await
             }
             Err(e) if e.reason() == "ALREADY_EXISTS" => {

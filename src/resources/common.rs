@@ -49,13 +49,6 @@ pub fn api_diags_as(
     d
 }
 
-/// Whether a failed write (a create, an update) may still have happened: the error is one the
-/// client retries (so giving up — budget, deadline or stop — says nothing about the server), no
-/// answer arrived, or a 2xx arrived that could not be decoded.
-pub fn write_outcome_unknown(e: &ApiError) -> bool {
-    e.is_retryable() || matches!(e, ApiError::Transport { .. } | ApiError::Decode { .. })
-}
-
 /// Whether the API refused because the instance is in the middle of an operation.
 pub fn is_busy(e: &ApiError) -> bool {
     e.reason() == "OPERATION_IN_PROGRESS"

@@ -626,7 +626,7 @@ impl Resource<Client> for InstanceResource {
 
         let op = match client.create_instance(&body, &key).await {
             Ok(op) => op,
-            Err(e) if super::common::write_outcome_unknown(&e) => {
+            Err(e) if e.outcome_unknown() => {
                 return recover_create(&client, &planned, &name, &key, &summary, &e).await;
             }
             Err(e) => {
@@ -809,7 +809,7 @@ impl Resource<Client> for InstanceResource {
                              `terraform apply` again to plan against its current settings.",
                         );
                     }
-                    if super::common::write_outcome_unknown(&e) {
+                    if e.outcome_unknown() {
                         adopt_running_update(&client, &name, &mut private).await;
                     }
                     return keep_prior(private, d);
