@@ -568,23 +568,22 @@ fn dec(
             let mut expected = Some(o.attrs.iter());
             for _ in 0..n {
                 let raw = read_key_bytes(r).map_err(err)?;
-                let next = expected.as_mut().and_then(Iterator::next);
                 // The expected name is a copy away; only another key is checked for UTF-8.
-                let k = match next {
-                    Some((name, _)) if name.as_bytes() == raw => name.clone(),
-                    _ => key_text(raw).map_err(err)?,
-                };
-                let t = match next {
-                    Some((name, t)) if *name == k => t,
+                let (k, t) = match expected.as_mut().and_then(Iterator::next) {
+                    Some((name, t)) if name.as_bytes() == raw => (name.clone(), t),
                     _ => {
                         // Out of order (or an unknown key): from here on, a map and lookups.
                         if expected.take().is_some() {
                             m.extend(in_order.drain(..));
                         }
-                        o.attrs.get(&k).ok_or_else(|| DecodeError {
-                            path: path.attr(&k).to_path(),
-                            message: "unsupported attribute (not in the schema)".into(),
-                        })?
+                        let k = key_text(raw).map_err(err)?;
+                        let Some(t) = o.attrs.get(&k) else {
+                            return Err(DecodeError {
+                                path: path.attr(&k).to_path(),
+                                message: "unsupported attribute (not in the schema)".into(),
+                            });
+                        };
+                        (k, t)
                     }
                 };
                 let v = dec(r, t, &path.attr(&k), depth + 1)?;
