@@ -6,7 +6,8 @@
 //! Each instance is one `mariadbd` with its data directory, started with
 //! `--defaults-file=<data_dir>/my.cnf` so nothing under /etc/mysql applies. The option file
 //! ([`config`]) is generated from the [`EngineSpec`] at `init`, every `start` and `apply_settings`:
-//! port, `bind-address = 127.0.0.1`, the socket `<socket_dir>/mariadb.<port>.sock`, the pid file
+//! port, `bind-address = 127.0.0.1`, the socket `<socket_dir>/mariadb.<port>.sock` and the
+//! temporary directory `<socket_dir>/mariadb.<port>.tmp` (never the shared /tmp), the pid file
 //! and the log (`mariadbd.log`) in the data directory, `innodb_buffer_pool_size` = `buffer_mb`,
 //! `max_connections`, `skip-name-resolve`, a 16 MiB redo log. See [`server`] for the process:
 //! spawned detached in its own process group, readiness by `mariadb-admin ping`, stop by

@@ -18,6 +18,7 @@ pub(super) fn render(spec: &EngineSpec, layout: &Layout) -> Result<String, Engin
     let socket = option_value(&layout.socket)?;
     let pid = option_value(&layout.pid_file)?;
     let log = option_value(&layout.log)?;
+    let tmp = option_value(&layout.tmp_dir)?;
     Ok(format!(
         "# Written by clouddb-server's MariaDB engine driver: it is rewritten at every start.\n\
          [mariadbd]\n\
@@ -27,6 +28,7 @@ pub(super) fn render(spec: &EngineSpec, layout: &Layout) -> Result<String, Engin
          bind-address = 127.0.0.1\n\
          pid-file = {pid}\n\
          log-error = {log}\n\
+         tmpdir = {tmp}\n\
          # Host patterns are IP addresses and netmasks (the access rules): no DNS lookups.\n\
          skip-name-resolve\n\
          innodb_buffer_pool_size = {buffer}M\n\
@@ -54,6 +56,10 @@ pub(super) fn render(spec: &EngineSpec, layout: &Layout) -> Result<String, Engin
 /// new file, never half of one).
 pub(super) fn write(spec: &EngineSpec, layout: &Layout) -> Result<(), EngineError> {
     let text = render(spec, layout)?;
+    // Every start writes the file, so the temporary directory it names exists at every start
+    // (the socket directory may be under /tmp, which a reboot empties).
+    std::fs::create_dir_all(&layout.tmp_dir)
+        .map_err(|e| EngineError::Other(format!("creating {}: {e}", layout.tmp_dir.display())))?;
     super::state::write_atomically(&layout.my_cnf, text.as_bytes())
 }
 
@@ -85,6 +91,7 @@ mod tests {
             "innodb_buffer_pool_size = 256M",
             "max_connections = 75",
             "skip-name-resolve",
+            "tmpdir = /run/c/mariadb.40002.tmp",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

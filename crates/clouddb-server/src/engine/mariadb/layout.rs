@@ -3,7 +3,8 @@
 //!
 //! Everything lives in the data directory except the socket, which goes to the spec's socket
 //! directory (short paths: a Unix socket path is at most 107 bytes). The socket's name carries
-//! the port, so several instances may share one socket directory. The pid file stays in the data
+//! the port, so several instances may share one socket directory; so does the server's temporary
+//! directory beside it. The pid file stays in the data
 //! directory, so a server is found again even if the backend moves it to another port.
 
 use std::path::{Path, PathBuf};
@@ -24,12 +25,19 @@ pub(super) struct Layout {
     /// The driver's own small state (the access rules in force, the admin's name).
     pub state: PathBuf,
     pub socket: PathBuf,
+    /// mariadbd's `tmpdir`, beside the socket: the instance's own, not the machine's /tmp.
+    /// Temporary tables are files named `#sql-temptable-<pid>-<thread>-<n>`: in a shared /tmp,
+    /// two servers that see the same pid (sandboxes with their own pid namespaces, or a reused
+    /// pid after a kill -9 left files behind) take each other's files, and a bootstrap fails
+    /// ("Could not remove temporary table", "Unknown table 'mysql.tmp_user_sys'"; seen in CI).
+    pub tmp_dir: PathBuf,
 }
 
 impl Layout {
     pub fn new(spec: &EngineSpec) -> Result<Self, EngineError> {
         let d = &spec.data_dir;
         let socket = spec.socket_dir.join(format!("mariadb.{}.sock", spec.port));
+        let tmp_dir = spec.socket_dir.join(format!("mariadb.{}.tmp", spec.port));
         let len = socket.as_os_str().len();
         if len > MAX_SOCKET_PATH {
             return Err(EngineError::Other(format!(
@@ -44,6 +52,7 @@ impl Layout {
             log: d.join("mariadbd.log"),
             state: d.join("clouddb-engine.json"),
             socket,
+            tmp_dir,
         })
     }
 
@@ -91,6 +100,7 @@ mod tests {
         let l = Layout::new(&spec("/run/clouddb")).unwrap();
         assert_eq!(l.socket, Path::new("/run/clouddb/mariadb.40001.sock"));
         assert_eq!(l.pid_file, Path::new("/var/lib/clouddb/i1/mariadbd.pid"));
+        assert_eq!(l.tmp_dir, Path::new("/run/clouddb/mariadb.40001.tmp"));
     }
 
     #[test]
