@@ -41,6 +41,15 @@ echo "$$ ${{BENCH_PHASE:-?}}" >> "{log}"
 if [ "${{BENCH_WRAP:-}}" = callgrind ]; then
     exec valgrind -q --tool=callgrind --callgrind-out-file="{out}/callgrind.%p" "{bin}" "$@"
 fi
+if [ "${{BENCH_WRAP:-}}" = heaptrack ]; then
+    # The preload library directly: the heaptrack script prints to stdout, which carries the
+    # plugin handshake. The raw trace is interpreted afterwards.
+    LD_PRELOAD=/usr/lib/heaptrack/libheaptrack_preload.so DUMP_HEAPTRACK_OUTPUT="{out}/heaptrack.$$.raw" \
+        exec "{bin}" "$@"
+fi
+if [ "${{BENCH_WRAP:-}}" = rusage ]; then
+    exec /usr/bin/time -f "%U %S %M" -o "{out}/rusage.${{BENCH_PHASE:-x}}.$$" "{bin}" "$@"
+fi
 exec "{bin}" "$@"
 """
 
@@ -58,6 +67,12 @@ def main() -> int:
     ap.add_argument("--provider", default=os.path.join(root, "target/profiling/release/terraform-provider-clouddb"))
     ap.add_argument("--server", default=os.path.join(root, "target/release/clouddb-server"))
     ap.add_argument("--callgrind", action="store_true")
+    ap.add_argument("--rusage-runs", type=int, default=0,
+                    help="also run each plan K times with every launch under /usr/bin/time: exact "
+                         "user/system CPU and peak RSS, summed over the launches (no polling)")
+    ap.add_argument("--heaptrack", action="store_true",
+                    help="also run the plan with every launch under heaptrack: peak heap by allocation site")
+    ap.add_argument("--no-perf", action="store_true", help="skip the perf record plans")
     ap.add_argument("--out", default=os.path.join(root, ".cache/profile"))
     a = ap.parse_args()
     tf = shutil.which(a.tf)
@@ -108,6 +123,8 @@ def main() -> int:
         server.reset(0)
         run("apply", [tf, "apply", "-auto-approve", "-input=false", "-no-color", par])
         for phase, extra in (("plan", []), ("plan_norefresh", ["-refresh=false"])):
+            if a.no_perf:
+                break
             data = os.path.join(a.out, f"perf-{phase}.data")
             run(phase, ["perf", "record", "-q", "-F", "997", "-g", "-o", data, "--", *plan, *extra])
             by = sh(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none", "--sort", "comm,dso",
@@ -118,6 +135,40 @@ def main() -> int:
                       "--dsos", "terraform-provider-clouddb", "--sort", "sym", "--percent-limit", "0.5"])
             summary += [f"--- perf {phase}: provider symbols (self)", *[ln for ln in top.splitlines()
                                                                          if ln.strip() and not ln.startswith("#")][:40]]
+        for phase, extra in (("plan", []), ("plan_norefresh", ["-refresh=false"])):
+            rows = []
+            for k in range(a.rusage_runs):
+                tag = f"{phase}_rusage{k}"
+                for old in glob.glob(os.path.join(a.out, f"rusage.{tag}.*")):
+                    os.remove(old)
+                m = run(tag, [*plan, *extra], wrap="rusage")
+                user = sys_ = 0.0
+                rss = 0
+                for fn in glob.glob(os.path.join(a.out, f"rusage.{tag}.*")):
+                    fs = open(fn).read().split()[-3:]
+                    user, sys_, rss = user + float(fs[0]), sys_ + float(fs[1]), max(rss, int(fs[2]))
+                rows.append((user + sys_, user, sys_, rss, m.wall_s))
+            if rows:
+                rows.sort()
+                tot, user, sys_, rss, wall = rows[len(rows) // 2]
+                summary.append(f"--- rusage {phase} (median of {len(rows)} by CPU): provider user {user:.3f} s + "
+                               f"system {sys_:.3f} s = {tot * 1e6 / a.n:.0f} µs/instance, peak RSS "
+                               f"{rss / 1024:.1f} MiB, wall {wall:.2f} s; all runs (cpu s): "
+                               + ", ".join(f"{r[0]:.3f}" for r in rows))
+                print(summary[-1], file=sys.stderr, flush=True)
+        if a.heaptrack:
+            for old in glob.glob(os.path.join(a.out, "heaptrack.*")):
+                os.remove(old)
+            run("plan_heaptrack", plan, wrap="heaptrack")
+            outs = sorted(glob.glob(os.path.join(a.out, "heaptrack.*.raw")), key=os.path.getsize)
+            for raw in outs[-1:]:
+                with open(raw, "rb") as fin, open(raw[:-4] + ".txt", "wb") as fout:
+                    subprocess.run(["/usr/lib/heaptrack/libexec/heaptrack_interpret"], stdin=fin, stdout=fout, check=True)
+            outs = [o[:-4] + ".txt" for o in outs[-1:]]
+            if outs:
+                ann = sh(["heaptrack_print", "--print-peaks", "1", "--print-allocators", "0",
+                          "--print-temporary", "0", "--print-leaks", "0", "--peak-limit", "25", outs[-1]])
+                summary += [f"--- heaptrack peak of {os.path.basename(outs[-1])}", *ann.splitlines()[-400:]]
         if a.callgrind:
             run("plan_callgrind", plan, wrap="callgrind")
             outs = sorted(glob.glob(os.path.join(a.out, "callgrind.*")), key=os.path.getsize)

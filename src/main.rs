@@ -24,7 +24,15 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
+    // One thread on purpose: a provider's work is short calls that wait on the network, and
+    // Terraform (running beside it, on the same cores) is the CPU-heavy side. A work-stealing
+    // pool spends more on waking and parking its workers for each call than the call costs,
+    // and every worker's malloc arena adds to peak RSS (issue 11's profile). Nothing in the
+    // provider blocks its thread: waits are timers, I/O is async.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("terraform-provider-clouddb: starting the async runtime: {e}");

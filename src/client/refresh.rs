@@ -13,13 +13,14 @@
 use super::children::{ChildKind, ChildRecord, Database, FirewallRule, User};
 use super::readahead::ReadAhead;
 use super::types::Instance;
-use super::{ApiError, Client, InstanceQuery, MAX_PAGE_SIZE, Page};
+use super::{ApiError, Client, MAX_PAGE_SIZE, Page};
+use serde_json::value::RawValue;
 
 /// The read-ahead state of one configured provider: one collection kind each.
 #[derive(Default)]
 pub struct Reads {
-    /// The project's instances (one collection, key `""`).
-    instances: ReadAhead<Instance>,
+    /// The project's instances (one collection, key `""`), each as its JSON text until read.
+    instances: ReadAhead<Box<RawValue>>,
     /// Sub-resources, one collection per instance (key: the instance name).
     databases: ReadAhead<Database>,
     users: ReadAhead<User>,
@@ -66,14 +67,16 @@ impl Client {
             let listed = reads
                 .instances
                 .get("", name, |token| async move {
-                    let page = self
-                        .list_instances_page(&InstanceQuery::default(), MAX_PAGE_SIZE, token)
-                        .await?;
-                    Ok::<_, ApiError>(Some(keyed(page, |i: &Instance| i.name.clone())))
+                    let page = self.list_instances_page_raw(MAX_PAGE_SIZE, token).await?;
+                    Ok::<_, ApiError>(Some(page))
                 })
                 .await;
-            if let Some(inst) = listed {
-                return Ok(Some(inst));
+            if let Some(raw) = listed {
+                match serde_json::from_str::<Instance>(raw.get()) {
+                    Ok(inst) => return Ok(Some(inst)),
+                    // The GET below reports what is wrong with the record, with its request id.
+                    Err(e) => tracing::debug!(name, error = %e, "listed instance does not parse"),
+                }
             }
         }
         self.get_instance(name).await

@@ -202,6 +202,22 @@ pub struct InstancePage {
     pub next_page_token: Option<String>,
 }
 
+/// One page of `GET /instances` with each record kept as its JSON text, for read-ahead: a
+/// listing holds up to a whole project's records until their reads take them, and one string
+/// per record is a third of the memory of the parsed [`Instance`] (a heap string per field).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RawInstancePage {
+    pub instances: Vec<Box<serde_json::value::RawValue>>,
+    pub next_page_token: Option<String>,
+}
+
+/// The name of a record kept as JSON text (every other field is skipped unparsed).
+#[derive(Debug, Deserialize)]
+pub struct NameOnly {
+    pub name: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,14 +17,18 @@ pub fn scrub_unknowns(v: &mut Value) {
 
 /// Nulls write-only attributes (top-level and nested), so secrets never reach state.
 pub fn scrub_write_only(block: &Block, v: &mut Value) {
+    // Only the branches of the schema that hold a write-only attribute are visited: most
+    // schemas have none or one, and a lookup per attribute on every read and plan adds up.
     fn attrs(list: &[Attribute], v: &mut Value) {
         for a in list {
-            let Some(x) = v.get_mut(&a.name) else {
-                continue;
-            };
             if a.write_only {
-                *x = Value::Null;
-            } else if let AttrType::Nested(n) = &a.kind {
+                if let Some(x) = v.get_mut(&a.name) {
+                    *x = Value::Null;
+                }
+            } else if let AttrType::Nested(n) = &a.kind
+                && any_write_only(&n.attributes)
+                && let Some(x) = v.get_mut(&a.name)
+            {
                 each(x, |e| attrs(&n.attributes, e));
             }
         }
@@ -39,8 +43,20 @@ pub fn scrub_write_only(block: &Block, v: &mut Value) {
     }
     attrs(&block.attributes, v);
     for nb in &block.blocks {
-        if let Some(x) = v.get_mut(&nb.type_name) {
+        if block_has_write_only(&nb.block)
+            && let Some(x) = v.get_mut(&nb.type_name)
+        {
             each(x, |e| scrub_write_only(&nb.block, e));
         }
     }
+}
+
+fn any_write_only(list: &[Attribute]) -> bool {
+    list.iter().any(|a| {
+        a.write_only || matches!(&a.kind, AttrType::Nested(n) if any_write_only(&n.attributes))
+    })
+}
+
+fn block_has_write_only(b: &Block) -> bool {
+    any_write_only(&b.attributes) || b.blocks.iter().any(|nb| block_has_write_only(&nb.block))
 }

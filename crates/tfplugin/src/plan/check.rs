@@ -6,6 +6,7 @@
 
 use crate::diag::Diagnostics;
 use crate::schema::{AttrType, Attribute, NestedBlock, Schema};
+use crate::value::join::{Cursor, by_name};
 use crate::value::{AttributePath, PathRef, PathStep, Type, Value};
 
 /// Paths of sensitive and write-only attributes (nested attributes included; blocks walked).
@@ -311,12 +312,18 @@ fn plan_block(
     if !matches!(planned, Value::Object(_)) {
         return;
     }
-    for a in attrs {
+    // Attributes in name order, so the three objects are read in one pass each.
+    let (mut prior_at, mut config_at, mut planned_at) = (
+        Cursor::new(prior),
+        Cursor::new(config),
+        Cursor::new(planned),
+    );
+    for a in by_name(attrs, |a| &a.name) {
         let here = path.attr(&a.name);
         let (pr, cf, pl) = (
-            prior.get(&a.name),
-            config.get(&a.name),
-            planned.get(&a.name),
+            prior_at.get(&a.name),
+            config_at.get(&a.name),
+            planned_at.get(&a.name),
         );
         if a.write_only {
             if !pl.is_null() {

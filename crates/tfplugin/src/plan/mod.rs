@@ -16,6 +16,7 @@ use crate::diag::Diagnostics;
 use crate::schema::{
     AttrType, Attribute, Block, NestedBlock, NestingMode, ObjectNesting, PlanModifier, Schema,
 };
+use crate::value::join::{Cursor, CursorMut, by_name};
 use crate::value::{AttributePath, PathRef, Value};
 
 /// Output of the declarative plan: what `PlanResourceChange` answers before the provider's own
@@ -145,9 +146,12 @@ fn walk_config(
     f: &impl Fn(&Attribute, &Value, &mut Value) -> bool,
 ) {
     let Value::Object(_) = planned else { return };
-    for a in attrs {
-        let c = config.get(&a.name);
-        let Some(pv) = planned.get_mut(&a.name) else {
+    // Names in ascending order: one pass over each object instead of a lookup per name.
+    let mut config_at = Cursor::new(config);
+    let mut planned_at = CursorMut::new(planned);
+    for a in by_name(attrs, |a| &a.name) {
+        let c = config_at.get(&a.name);
+        let Some(pv) = planned_at.get_mut(&a.name) else {
             continue;
         };
         if !f(a, c, pv) {
@@ -164,9 +168,11 @@ fn walk_config(
             );
         }
     }
-    for nb in blocks {
-        let c = config.get(&nb.type_name);
-        if let Some(pv) = planned.get_mut(&nb.type_name) {
+    let mut config_at = Cursor::new(config);
+    let mut planned_at = CursorMut::new(planned);
+    for nb in by_name(blocks, |b| &b.type_name) {
+        let c = config_at.get(&nb.type_name);
+        if let Some(pv) = planned_at.get_mut(&nb.type_name) {
             for_elements(
                 block_single(nb.nesting),
                 &Value::Null,
@@ -246,11 +252,14 @@ fn modify_block(
     ctx: &mut ModCtx,
 ) {
     let Value::Object(_) = planned else { return };
-    for a in attrs {
-        let p = prior.get(&a.name);
-        let c = config.get(&a.name);
+    // Names in ascending order: one pass over each object instead of a lookup per name.
+    let (mut prior_at, mut config_at) = (Cursor::new(prior), Cursor::new(config));
+    let mut planned_at = CursorMut::new(planned);
+    for a in by_name(attrs, |a| &a.name) {
+        let p = prior_at.get(&a.name);
+        let c = config_at.get(&a.name);
         let ap = path.attr(&a.name);
-        let Some(pv) = planned.get_mut(&a.name) else {
+        let Some(pv) = planned_at.get_mut(&a.name) else {
             continue;
         };
         for m in &a.plan_modifiers {
@@ -262,11 +271,13 @@ fn modify_block(
             });
         }
     }
-    for nb in blocks {
-        let p = prior.get(&nb.type_name);
-        let c = config.get(&nb.type_name);
+    let (mut prior_at, mut config_at) = (Cursor::new(prior), Cursor::new(config));
+    let mut planned_at = CursorMut::new(planned);
+    for nb in by_name(blocks, |b| &b.type_name) {
+        let p = prior_at.get(&nb.type_name);
+        let c = config_at.get(&nb.type_name);
         let bp = path.attr(&nb.type_name);
-        if let Some(pv) = planned.get_mut(&nb.type_name) {
+        if let Some(pv) = planned_at.get_mut(&nb.type_name) {
             for_elements(block_single(nb.nesting), p, c, pv, &bp, |pe, ce, pl, ep| {
                 modify_block(&nb.block.attributes, &nb.block.blocks, pe, ce, pl, ep, ctx)
             });

@@ -4,6 +4,7 @@
 //! arrive as numbers or bools, missing object attributes become null. JSON cannot carry
 //! unknowns, so encoding one is an error.
 
+use super::join::{Pair, join};
 use super::{AttributePath, Number, PathRef, Type, Value, type_json};
 use serde_json::Value as J;
 use std::collections::BTreeMap;
@@ -152,14 +153,18 @@ fn dec(ty: &Type, j: &J, path: &PathRef<'_>, st: &mut Dec) -> Result<Value, Json
             Value::Map(out)
         }
         (Type::Object(o), J::Object(m)) => {
-            let mut out = BTreeMap::new();
-            for (k, x) in m {
-                match o.attrs.get(k) {
-                    Some(t) => {
-                        out.insert(k.clone(), dec(t, x, &path.attr(k), st)?);
+            // serde_json's map is a BTreeMap (no `preserve_order`; a test pins it), so the
+            // attributes and the entries pair up in one sorted pass, as the other walkers do.
+            let mut out: Vec<(String, Value)> = Vec::with_capacity(o.attrs.len());
+            for pair in join(&o.attrs, m.iter()) {
+                match pair {
+                    Pair::Both(k, t, x) => out.push((k.to_string(), dec(t, x, &path.attr(k), st)?)),
+                    Pair::TypeOnly(k, _) => {
+                        st.fills += 1;
+                        out.push((k.to_string(), Value::Null));
                     }
-                    None if st.ua == UnknownAttrs::Drop => {}
-                    None => {
+                    Pair::ValueOnly(_, _) if st.ua == UnknownAttrs::Drop => {}
+                    Pair::ValueOnly(k, _) => {
                         return Err(JsonError {
                             path: path.attr(k).to_path(),
                             message: "unsupported attribute (not in the schema)".into(),
@@ -167,19 +172,11 @@ fn dec(ty: &Type, j: &J, path: &PathRef<'_>, st: &mut Dec) -> Result<Value, Json
                     }
                 }
             }
-            st.fills += o.attrs.len() - out.len();
             if st.fills > super::fill_budget(st.items) {
                 return Err(err(super::FILL_BUDGET_EXCEEDED.into()));
             }
-            // Only the missing ones: `entry` would copy every key to look it up.
-            if out.len() < o.attrs.len() {
-                for k in o.attrs.keys() {
-                    if !out.contains_key(k) {
-                        out.insert(k.clone(), Value::Null);
-                    }
-                }
-            }
-            Value::Object(out)
+            // In key order already: `from_iter` builds the tree in one pass.
+            Value::Object(out.into_iter().collect())
         }
         (t, _) => return Err(err(format!("expected {}", t.friendly_name()))),
     })
@@ -279,6 +276,29 @@ fn enc(ty: &Type, v: &Value, path: &PathRef<'_>) -> Result<J, JsonError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The object decoder pairs attributes with entries in one sorted pass, which needs
+    /// serde_json's map to iterate in key order (it does unless `preserve_order` is enabled).
+    #[test]
+    fn json_objects_iterate_in_key_order() {
+        let j: J = serde_json::from_str(r#"{"zeta":1,"alpha":2,"mid":3,"Beta":4}"#).expect("json");
+        let keys: Vec<&str> = j
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["Beta", "alpha", "mid", "zeta"]);
+        let t = Type::object([
+            ("alpha", Type::Number),
+            ("zeta", Type::Number),
+            ("q", Type::String),
+        ]);
+        let v = decode(&t, br#"{"zeta":1,"alpha":2}"#).expect("decode");
+        assert_eq!(v.get("alpha").as_f64(), Some(2.0));
+        assert_eq!(v.get("zeta").as_f64(), Some(1.0));
+        assert!(v.get("q").is_null());
+    }
 
     #[test]
     fn lenient_primitives_and_dynamic() {
