@@ -250,6 +250,34 @@ mod tests {
         assert_eq!(gets(&log), (1, 1), "only i001 bypasses the listing");
     }
 
+    /// Listed records are kept as JSON text and parsed when a read takes one: a record that does
+    /// not parse (or has no name) is answered by its own GET instead, and the rest of the page
+    /// still answers its reads.
+    #[tokio::test]
+    async fn a_listed_record_that_does_not_parse_is_read_with_a_get() {
+        let (url, log) = fake::serve(|req, _| {
+            let path = req.path.trim_start_matches("/v1/projects/p");
+            if path.starts_with("/instances?") {
+                let body = serde_json::json!({"instances": [
+                    instance_json("a", "small"),
+                    {"name": "b", "storage_gb": "not a number"},
+                    {"storage_gb": 1},
+                    instance_json("c", "small"),
+                ]});
+                return (200, vec![], body.to_string());
+            }
+            let name = path.trim_start_matches("/instances/");
+            (200, vec![], instance_json(name, "large").to_string())
+        })
+        .await;
+        let client = Client::new(ClientConfig::new(url, "t", "p")).expect("client");
+        let tier = |i: Option<Instance>| i.expect("found").tier;
+        assert_eq!(tier(client.read_instance("a").await.expect("a")), "small");
+        assert_eq!(tier(client.read_instance("b").await.expect("b")), "large", "b by GET");
+        assert_eq!(tier(client.read_instance("c").await.expect("c")), "small");
+        assert_eq!(gets(&log), (1, 1), "one listing, one GET for b");
+    }
+
     #[test]
     fn segments_round_trip() {
         for s in ["db-1", "a/b c", "ü"] {
