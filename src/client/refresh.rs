@@ -273,7 +273,11 @@ mod tests {
         let client = Client::new(ClientConfig::new(url, "t", "p")).expect("client");
         let tier = |i: Option<Instance>| i.expect("found").tier;
         assert_eq!(tier(client.read_instance("a").await.expect("a")), "small");
-        assert_eq!(tier(client.read_instance("b").await.expect("b")), "large", "b by GET");
+        assert_eq!(
+            tier(client.read_instance("b").await.expect("b")),
+            "large",
+            "b by GET"
+        );
         assert_eq!(tier(client.read_instance("c").await.expect("c")), "small");
         assert_eq!(gets(&log), (1, 1), "one listing, one GET for b");
     }
