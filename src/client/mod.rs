@@ -397,6 +397,17 @@ impl Client {
         page_size: u64,
         token: Option<String>,
     ) -> Result<Page<Instance>, ApiError> {
+        let page: InstancePage = self.get_instances_page(query, page_size, token).await?;
+        Ok(Page::new(page.instances, page.next_page_token))
+    }
+
+    /// `GET /instances` for one page, decoded as `T` (parsed records, or their JSON text).
+    async fn get_instances_page<T: DeserializeOwned>(
+        &self,
+        query: &InstanceQuery,
+        page_size: u64,
+        token: Option<String>,
+    ) -> Result<T, ApiError> {
         let mut q = vec![("page_size", page_size.clamp(1, MAX_PAGE_SIZE).to_string())];
         if let Some(s) = &query.state {
             q.push(("state", s.clone()));
@@ -410,8 +421,7 @@ impl Client {
         let reply = self
             .send(Method::GET, "/instances", &q, None, None, None)
             .await?;
-        let page: InstancePage = decode(&reply, &self.secrets(None))?;
-        Ok(Page::new(page.instances, page.next_page_token))
+        decode(&reply, &self.secrets(None))
     }
 
     /// One page of `GET /instances` (no filter) keyed by name, each record as its JSON text (see
@@ -422,14 +432,9 @@ impl Client {
         page_size: u64,
         token: Option<String>,
     ) -> Result<Page<(String, Box<serde_json::value::RawValue>)>, ApiError> {
-        let mut q = vec![("page_size", page_size.clamp(1, MAX_PAGE_SIZE).to_string())];
-        if let Some(t) = token {
-            q.push(("page_token", t));
-        }
-        let reply = self
-            .send(Method::GET, "/instances", &q, None, None, None)
+        let page: RawInstancePage = self
+            .get_instances_page(&InstanceQuery::default(), page_size, token)
             .await?;
-        let page: RawInstancePage = decode(&reply, &self.secrets(None))?;
         let items = page
             .instances
             .into_iter()
