@@ -55,3 +55,11 @@ fn main() {
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     std::process::exit(code);
 }
+
+/// mimalloc instead of glibc malloc: every RPC builds and frees trees of small values (a
+/// `Value` object is a map of owned keys), and glibc's free lists and fastbin consolidation
+/// were about a fifth of a large plan's provider instructions. Measured (issue 11,
+/// docs/benchmarks.md): a 300-instance refresh plan launch 392 M → 315 M instructions. Built
+/// with `no_thp`: with transparent huge pages the same plan's peak RSS went 12 → 22 MiB.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
