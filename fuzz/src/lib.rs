@@ -77,9 +77,14 @@ pub fn raw_state(data: &[u8]) {
     };
     let ty = schemas::pick(sel >> 1);
     if sel & 1 == 0 {
-        if let Ok(j) = raw_state::parse_json(bytes)
-            && let Ok(v) = raw_state::from_json_state(ty, &j)
-        {
+        let general = raw_state::parse_json(bytes).and_then(|j| raw_state::from_json_state(ty, &j));
+        // The one-pass decoder `UpgradeResourceState` uses gives the same value or error.
+        assert_eq!(
+            raw_state::decode_json_state(ty, bytes),
+            general,
+            "decode_json_state disagrees with parse_json + from_json_state"
+        );
+        if let Ok(v) = general {
             check_decoded(ty, &v, bytes.len(), "json state");
         }
     } else if let Ok(flat) = serde_json::from_slice::<HashMap<String, String>>(bytes)

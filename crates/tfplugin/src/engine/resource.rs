@@ -197,6 +197,23 @@ impl<P: Provider> Engine<P> {
             );
             return None;
         }
+        if !json.is_empty() && version == current {
+            // The common case (every object on every plan): one pass, no intermediate tree;
+            // the same value and the same errors as the steps below.
+            return raw_state::decode_json_state(&e.s.ty, json)
+                .map_err(|err| {
+                    if matches!(err, RawStateError::Syntax(_)) {
+                        Diagnostic::error("Invalid stored resource state", err.to_string())
+                    } else {
+                        state_error(
+                            "Unable to upgrade resource state",
+                            format!("The state does not fit schema version {current}: {err}."),
+                            &err,
+                        )
+                    }
+                })
+                .collect_into(d);
+        }
         if !json.is_empty() {
             let mut j = raw_state::parse_json(json)
                 .map_err(|e| Diagnostic::error("Invalid stored resource state", e.to_string()))

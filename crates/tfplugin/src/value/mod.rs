@@ -5,10 +5,12 @@
 //! * [`msgpack`]: the `DynamicValue` encoding Terraform always sends (and we always answer with).
 //! * [`json`]: the JSON encoding (accepted in `DynamicValue`, used by `RawState`).
 //! * [`type_json`]: cty's type JSON (schema `type` bytes, dynamic wrappers).
-//! * [`raw_state`]: stored state decoding (JSON and legacy flatmap) for `UpgradeResourceState`.
+//! * [`raw_state`]: stored state decoding (JSON and legacy flatmap) for `UpgradeResourceState`
+//!   (`json_raw`: its one-pass fast path for JSON of the current schema).
 
 pub(crate) mod join;
 pub mod json;
+mod json_raw;
 pub mod msgpack;
 mod number;
 mod path;

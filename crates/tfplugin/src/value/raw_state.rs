@@ -47,6 +47,20 @@ pub fn from_json_state(ty: &Type, j: &serde_json::Value) -> Result<Value, RawSta
     Ok(from_json(ty, j, UnknownAttrs::Drop)?)
 }
 
+/// Decodes state JSON bytes against the current type: [`parse_json`] then [`from_json_state`],
+/// with the same result and errors, but for the common shapes without building the
+/// intermediate `serde_json::Value` (see `json_raw`): what `UpgradeResourceState` does for
+/// state already at the current schema version, once per object on every plan.
+///
+/// # Errors
+/// As [`parse_json`] and [`from_json_state`].
+pub fn decode_json_state(ty: &Type, bytes: &[u8]) -> Result<Value, RawStateError> {
+    if let Some(v) = super::json_raw::decode_state(ty, bytes) {
+        return Ok(v);
+    }
+    from_json_state(ty, &parse_json(bytes)?)
+}
+
 /// Decodes legacy (pre-0.12) flatmap state, `{"l.#": "2", "l.0": "a", "m.%": "1", …}`,
 /// against `ty` (an object type).
 ///
