@@ -561,6 +561,7 @@ impl Resource<Client> for InstanceResource {
         let prior: Option<InstanceModel> = req.prior_state.to()?;
         let config: InstanceModel = req.config.to()?;
         let mut planned: InstanceModel = plan.planned_state.to()?;
+        let declarative = planned.clone();
         // Only a restore is worth an API call at plan time, and only with a configured provider
         // (`None` while its configuration is unknown) and a known backup name.
         let backup = match (client, planned.restore_from_backup.as_str()) {
@@ -598,7 +599,11 @@ impl Resource<Client> for InstanceResource {
         {
             plan.require_replace(engine);
         }
-        plan.set_planned(&planned)?;
+        // Most objects of a large plan come out as the declarative plan went in: keep that
+        // value rather than write the same model back out (issue 11's profile).
+        if planned != declarative {
+            plan.set_planned(&planned)?;
+        }
         if plan.planned_private.is_empty() {
             plan.planned_private = req.prior_private.clone();
         }
@@ -724,11 +729,15 @@ impl Resource<Client> for InstanceResource {
                 }
                 private.set(PRIVATE_ETAG, &inst.etag);
                 let identity = identity::to_value(&InstanceIdentity::new(&client, &name))?;
-                let mut result = ReadResult::from_model(
-                    &convert::state_from_api(&inst, Some(&current)),
-                    private,
-                )?
-                .with_identity(identity);
+                let refreshed = convert::state_from_api(&inst, Some(&current));
+                // No drift (every object of most plans): the stored value as it came, rather
+                // than the same model written back out (issue 11's profile).
+                let new_state = if refreshed == current {
+                    req.state
+                } else {
+                    Value::from_model(&refreshed)?
+                };
+                let mut result = ReadResult::found(new_state, private).with_identity(identity);
                 if inst.state == "FAILED" {
                     // A computed `state` that changed out of band is not shown by `terraform plan`
                     // unless something uses it: say it, so a crashed database is not silent.
