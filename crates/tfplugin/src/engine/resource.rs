@@ -111,6 +111,20 @@ fn state_error(summary: &str, detail: String, err: &RawStateError) -> Diagnostic
     }
 }
 
+/// A diagnostic for stored JSON state that is not JSON, or does not fit schema version
+/// `current`.
+fn stored_json_error(err: &RawStateError, current: i64) -> Diagnostic {
+    if matches!(err, RawStateError::Syntax(_)) {
+        Diagnostic::error("Invalid stored resource state", err.to_string())
+    } else {
+        state_error(
+            "Unable to upgrade resource state",
+            format!("The state does not fit schema version {current}: {err}."),
+            err,
+        )
+    }
+}
+
 /// Fits a handler's state to the schema type, reporting a misfit (a provider bug) and
 /// keeping the value as it was so that nothing the API created is dropped.
 fn fit(v: Value, ty: &Type, d: &mut Diagnostics) -> Value {
@@ -197,40 +211,21 @@ impl<P: Provider> Engine<P> {
             );
             return None;
         }
-        if !json.is_empty() && version == current {
-            // The common case (every object on every plan): one pass, no intermediate tree;
-            // the same value and the same errors as the steps below.
-            return raw_state::decode_json_state(&e.s.ty, json)
-                .map_err(|err| {
-                    if matches!(err, RawStateError::Syntax(_)) {
-                        Diagnostic::error("Invalid stored resource state", err.to_string())
-                    } else {
-                        state_error(
-                            "Unable to upgrade resource state",
-                            format!("The state does not fit schema version {current}: {err}."),
-                            &err,
-                        )
-                    }
-                })
-                .collect_into(d);
-        }
         if !json.is_empty() {
-            let mut j = raw_state::parse_json(json)
-                .map_err(|e| Diagnostic::error("Invalid stored resource state", e.to_string()))
-                .collect_into(d)?;
-            if version < current {
-                let res = guard_sync("upgrade_state", || e.imp.upgrade_state(version, j))
-                    .collect_into(d)?;
-                j = res.collect_into(d)?;
+            let bad = |err: RawStateError| stored_json_error(&err, current);
+            if version == current {
+                // The common case (every object on every plan): one pass, no intermediate tree,
+                // the same value and errors as parsing first.
+                return raw_state::decode_json_state(&e.s.ty, json)
+                    .map_err(bad)
+                    .collect_into(d);
             }
+            let j = raw_state::parse_json(json).map_err(bad).collect_into(d)?;
+            let res =
+                guard_sync("upgrade_state", || e.imp.upgrade_state(version, j)).collect_into(d)?;
+            let j = res.collect_into(d)?;
             raw_state::from_json_state(&e.s.ty, &j)
-                .map_err(|err| {
-                    state_error(
-                        "Unable to upgrade resource state",
-                        format!("The state does not fit schema version {current}: {err}."),
-                        &err,
-                    )
-                })
+                .map_err(bad)
                 .collect_into(d)
         } else if !flatmap.is_empty() {
             if version < current {

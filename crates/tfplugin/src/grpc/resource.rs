@@ -497,13 +497,13 @@ impl<P: Provider> ProviderService<P> {
     }
 }
 
-/// What this framework supports, announced in `GetProviderSchema` and `GetMetadata`.
 /// Whether two `DynamicValue`s carry the same encoding of the same bytes (so they decode to
 /// equal values); false when either is absent.
 fn same_bytes(a: Option<&pb::DynamicValue>, b: Option<&pb::DynamicValue>) -> bool {
     matches!((a, b), (Some(a), Some(b)) if a.msgpack == b.msgpack && a.json == b.json)
 }
 
+/// What this framework supports, announced in `GetProviderSchema` and `GetMetadata`.
 fn capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
         // Terraform plans destroys itself; our resources don't need a say.

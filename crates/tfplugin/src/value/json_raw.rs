@@ -169,10 +169,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let elements = |seq: &mut A, e: &Type| -> Result<Vec<Value>, A::Error> {
             let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-            let seed = Seed {
-                ty: e,
-                budget: self.budget,
-            };
+            let seed = self.of(e);
             while let Some(v) = seq.next_element_seed(seed)? {
                 out.push(v);
             }
@@ -184,10 +181,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
             Type::Tuple(ts) => {
                 let mut out = Vec::with_capacity(ts.len());
                 for t in ts {
-                    let seed = Seed {
-                        ty: t,
-                        budget: self.budget,
-                    };
+                    let seed = self.of(t);
                     match seq.next_element_seed(seed)? {
                         Some(v) => out.push(v),
                         None => return Err(de::Error::custom(GiveUp)),
@@ -205,10 +199,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         match self.ty {
             Type::Map(e) => {
-                let seed = Seed {
-                    ty: e,
-                    budget: self.budget,
-                };
+                let seed = self.of(e);
                 let mut out: Vec<(String, Value)> = Vec::new();
                 while let Some(k) = map.next_key_seed(Key)? {
                     if out
@@ -237,10 +228,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
                     }
                     match attrs.next_if(|(n, _)| n.as_str() == k.as_ref()) {
                         Some((name, t)) => {
-                            let seed = Seed {
-                                ty: t,
-                                budget: self.budget,
-                            };
+                            let seed = self.of(t);
                             out.push((name.clone(), map.next_value_seed(seed)?));
                         }
                         // Not in the schema (an attribute an older version wrote): dropped,
@@ -266,7 +254,15 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 }
 
-impl Seed<'_> {
+impl<'a> Seed<'a> {
+    /// The seed for a value of `ty` inside this one (same budget).
+    fn of(&self, ty: &'a Type) -> Seed<'a> {
+        Seed {
+            ty,
+            budget: self.budget,
+        }
+    }
+
     /// An absent attribute: null, counted against the fill budget.
     fn fill(&self, out: &mut Vec<(String, Value)>, name: &str) {
         self.budget.fills.set(self.budget.fills.get() + 1);
