@@ -74,15 +74,16 @@ def perf_task_clock_works() -> bool:
 
 
 def task_clock_s(path: str) -> float:
-    """Seconds of CPU from a `perf stat -x, -e task-clock` output file (`1.17,msec,task-clock,...`)."""
+    """Seconds of CPU from a `perf stat -x, -e task-clock` output file (`1.17,msec,task-clock,...`).
+    A file without a reading is an error: a launch counted as 0 s would pass for the fastest run."""
     for line in open(path):
         fields = line.strip().split(",")
         if len(fields) > 2 and fields[2] == "task-clock":
             try:
                 return float(fields[0]) / 1e3
             except ValueError:
-                return 0.0
-    return 0.0
+                break
+    raise ValueError(f"{path}: no task-clock reading")
 
 
 def main() -> int:
