@@ -47,6 +47,9 @@ if [ "${{BENCH_WRAP:-}}" = heaptrack ]; then
     LD_PRELOAD=/usr/lib/heaptrack/libheaptrack_preload.so DUMP_HEAPTRACK_OUTPUT="{out}/heaptrack.$$.raw" \
         exec "{bin}" "$@"
 fi
+if [ "${{BENCH_WRAP:-}}" = strace ]; then
+    exec strace -f -c -o "{out}/strace.$$" "{bin}" "$@"
+fi
 if [ "${{BENCH_WRAP:-}}" = rusage ]; then
     exec /usr/bin/time -f "%U %S %M" -o "{out}/rusage.${{BENCH_PHASE:-x}}.$$" "{bin}" "$@"
 fi
@@ -98,6 +101,9 @@ def main() -> int:
                     help="also run each plan K times with every launch under /usr/bin/time (peak RSS, "
                          "user/system CPU) and, where it works, perf stat's task clock (CPU in "
                          "microseconds), summed over the launches (no polling)")
+    ap.add_argument("--strace", action="store_true",
+                    help="also run the plan with every launch under `strace -c`: system calls of the launch "
+                         "that did the reads (writes and waits per RPC)")
     ap.add_argument("--heaptrack", action="store_true",
                     help="also run the plan with every launch under heaptrack: peak heap by allocation site")
     ap.add_argument("--no-perf", action="store_true", help="skip the perf record plans")
@@ -189,6 +195,14 @@ def main() -> int:
                                f"10 ms steps), peak RSS {rss / 1024:.1f} MiB, wall {wall:.2f} s; all runs (cpu s): "
                                + ", ".join(f"{r[0]:.4f}" for r in rows))
                 print(summary[-1], file=sys.stderr, flush=True)
+        if a.strace:
+            for old in glob.glob(os.path.join(a.out, "strace.*")):
+                os.remove(old)
+            run("plan_strace", plan, wrap="strace")
+            outs = sorted(glob.glob(os.path.join(a.out, "strace.*")), key=os.path.getsize)
+            for out in outs[-1:]:
+                summary += [f"--- strace -c of {os.path.basename(out)} (the largest launch)",
+                            *open(out).read().splitlines()[:22]]
         if a.heaptrack:
             for old in glob.glob(os.path.join(a.out, "heaptrack.*")):
                 os.remove(old)

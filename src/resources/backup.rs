@@ -309,7 +309,8 @@ impl Resource<Client> for BackupResource {
             return Ok(ReadResult::gone());
         };
         match client.with_stop(ctx).get_backup(&name).await {
-            Ok(Some(rec)) => Ok(ReadResult::from_model(
+            Ok(Some(rec)) => Ok(ReadResult::refreshed(
+                &current,
                 &state_from_api(&rec, Some(&current)),
                 req.private,
             )?

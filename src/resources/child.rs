@@ -103,7 +103,7 @@ pub(crate) use child_model;
 /// One kind of instance sub-resource, described for [`ChildResource`].
 pub trait ChildType: Send + Sync + 'static {
     /// The Terraform model (config, plan and state).
-    type Model: ChildModel + Serialize + DeserializeOwned + Clone + Debug + Send + Sync;
+    type Model: ChildModel + Serialize + DeserializeOwned + Clone + PartialEq + Debug + Send + Sync;
     /// The record the API returns.
     type Record: ReadAheadOf;
     /// The create body.
@@ -370,13 +370,14 @@ impl<T: ChildType> Resource<Client> for ChildResource<T> {
             .read_child::<T::Record>(T::KIND, &instance, &name)
             .await
         {
-            Ok(Some(rec)) => Ok(ReadResult::from_model(
-                &T::state(&rec, Some(&current)),
-                req.private,
-            )?
-            .with_identity(identity::to_value(&ChildIdentity::new(
-                &client, &instance, &name,
-            ))?)),
+            Ok(Some(rec)) => {
+                Ok(
+                    ReadResult::refreshed(&current, &T::state(&rec, Some(&current)), req.private)?
+                        .with_identity(identity::to_value(&ChildIdentity::new(
+                            &client, &instance, &name,
+                        ))?),
+                )
+            }
             Ok(None) => {
                 tracing::info!(
                     instance,

@@ -730,14 +730,10 @@ impl Resource<Client> for InstanceResource {
                 private.set(PRIVATE_ETAG, &inst.etag);
                 let identity = identity::to_value(&InstanceIdentity::new(&client, &name))?;
                 let refreshed = convert::state_from_api(&inst, Some(&current));
-                // No drift (every object of most plans): the stored value as it came, rather
-                // than the same model written back out (issue 11's profile).
-                let new_state = if refreshed == current {
-                    req.state
-                } else {
-                    Value::from_model(&refreshed)?
-                };
-                let mut result = ReadResult::found(new_state, private).with_identity(identity);
+                // No drift (every object of most plans): the stored state goes back as it came,
+                // rather than the same model written back out (issue 11's profile).
+                let mut result =
+                    ReadResult::refreshed(&current, &refreshed, private)?.with_identity(identity);
                 if inst.state == "FAILED" {
                     // A computed `state` that changed out of band is not shown by `terraform plan`
                     // unless something uses it: say it, so a crashed database is not silent.

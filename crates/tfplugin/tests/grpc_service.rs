@@ -146,6 +146,9 @@ impl Resource for Thing {
         }
         // the identity is the id: kept as stored, derived after an import by ID
         let id = Value::object([("id", req.state.get("id").clone())]);
+        if req.state.get("mode").as_str() == Some("same") {
+            return Ok(ReadResult::unchanged(req.private).with_identity(id));
+        }
         Ok(ReadResult::found(req.state, req.private).with_identity(id))
     }
     async fn update(
@@ -553,6 +556,42 @@ async fn resource_lifecycle() {
 /// A provider bug (returning a value different from the plan) is reported naming the
 /// attribute; unknowns are reported and never sent back; a panic is a diagnostic and
 /// the plugin keeps serving.
+#[tokio::test]
+async fn an_unchanged_read_sends_back_the_bytes_it_was_given() {
+    let mut c = client().await;
+    let mut state = state_from(&config("a", Some("same")));
+    state.set_attr("size", 7.into());
+    // Terraform's encoder is not ours: 7 as a 64-bit integer instead of a one-byte fixint
+    let mut sent = dynamic_value(&ty(), &state).expect("state").msgpack;
+    let fixint = b"\xa4size\x07";
+    let at = sent
+        .windows(fixint.len())
+        .position(|w| w == fixint)
+        .expect("size in the bytes");
+    sent.splice(at + 5..at + 6, *b"\xd3\x00\x00\x00\x00\x00\x00\x00\x07");
+    let r = c
+        .read_resource(pb::read_resource::Request {
+            type_name: "toy_thing".into(),
+            current_state: Some(pb::DynamicValue {
+                msgpack: sent.clone(),
+                json: vec![],
+            }),
+            private: b"{\"k\":1}".to_vec(),
+            ..Default::default()
+        })
+        .await
+        .expect("read")
+        .into_inner();
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    assert_eq!(
+        r.new_state.expect("state").msgpack,
+        sent,
+        "byte for byte, not re-encoded"
+    );
+    assert_eq!(r.private, b"{\"k\":1}");
+    assert!(r.new_identity.is_some(), "the identity is still settled");
+}
+
 #[tokio::test]
 async fn apply_result_checks_and_panics() {
     let mut c = client().await;

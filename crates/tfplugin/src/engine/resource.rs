@@ -21,8 +21,11 @@ use std::collections::HashMap;
 /// What a refresh returns.
 #[derive(Debug, Default)]
 pub struct ReadOutput {
-    /// The refreshed state (the current one when the read failed; null when gone).
+    /// The refreshed state (null when gone). Unused when `unchanged`.
     pub new_state: Value,
+    /// The current state stands as Terraform sent it: the read found no drift, or failed
+    /// (nothing is lost). The caller sends back the bytes it was given.
+    pub unchanged: bool,
     /// Private bytes to store.
     pub private: Vec<u8>,
     /// Identity to store.
@@ -322,21 +325,27 @@ impl<P: Provider> Engine<P> {
             return out;
         };
         let ctx = self.context(deferral_allowed);
+        // The state is moved, not copied: a failed read keeps the current one by `unchanged`.
         let req = ReadRequest {
-            state: state.clone(),
+            state,
             private: priv_state,
             identity: identity.clone(),
         };
         match guard("read", e.imp.read(&ctx, &data, req)).await {
             Ok(Ok(res)) => {
                 d.extend(res.diagnostics);
-                let mut new_state = fit(res.new_state, &e.s.ty, d);
-                if !d.has_errors() {
-                    d.extend(check::read_result(&e.s.schema, &e.s.ty, &new_state));
+                // An unchanged state is what Terraform sent (already of the schema's type, with
+                // no unknown or write-only values): nothing to fit, check or scrub.
+                let mut new_state = Value::Null;
+                if !res.unchanged {
+                    new_state = fit(res.new_state, &e.s.ty, d);
+                    if !d.has_errors() {
+                        d.extend(check::read_result(&e.s.schema, &e.s.ty, &new_state));
+                    }
+                    scrub_unknowns(&mut new_state);
+                    scrub_write_only(&e.s.schema.block, &mut new_state);
                 }
-                scrub_unknowns(&mut new_state);
-                scrub_write_only(&e.s.schema.block, &mut new_state);
-                out.identity = if new_state.is_null() {
+                out.identity = if !res.unchanged && new_state.is_null() {
                     None // gone: nothing to identify
                 } else {
                     let op = if after_import {
@@ -349,15 +358,16 @@ impl<P: Provider> Engine<P> {
                     identity::settle(name, ty, op, res.identity, identity.as_ref(), stored, d)
                 };
                 out.new_state = new_state;
+                out.unchanged = res.unchanged;
                 out.private = res.private.to_bytes();
             }
             Ok(Err(errs)) => {
                 d.extend(errs);
-                out.new_state = state;
+                out.unchanged = true;
             }
             Err(p) => {
                 d.push(p);
-                out.new_state = state;
+                out.unchanged = true;
             }
         }
         out
@@ -393,11 +403,10 @@ impl<P: Provider> Engine<P> {
         if proposed.is_null() {
             return out;
         }
-        let planned = plan::plan_resource_change(&e.s.schema, &prior, &proposed, &config);
+        let planned = plan::plan_resource_change(&e.s.schema, &prior, proposed, &config);
         let req = PlanRequest {
             config,
             prior_state: prior,
-            proposed_new_state: proposed,
             prior_private: prior_private.clone(),
             prior_identity: prior_identity.clone(),
         };

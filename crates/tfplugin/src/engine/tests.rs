@@ -310,8 +310,17 @@ async fn read_outcomes() {
         ),
     ];
     for (what, state, want, err) in cases {
+        let sent = state.clone();
         let out = e.read("toy_thing", state, &[], None, false).await;
-        assert_eq!(out.new_state, want, "{what}");
+        // `unchanged`: the state goes back as it was sent
+        let got = if out.unchanged { &sent } else { &out.new_state };
+        assert_eq!(*got, want, "{what}");
+        if err.is_some() {
+            assert!(
+                out.unchanged,
+                "{what}: a failed read keeps the state as sent"
+            );
+        }
         assert_eq!(
             first_error(&out.diagnostics).map(|d| d.summary.as_str()),
             err,

@@ -284,7 +284,11 @@ impl<P: Provider> ProviderService<P> {
             .read(&r.type_name, state, &r.private, identity, deferral)
             .await;
         d.extend(out.diagnostics);
-        let new_state = encode_dv(&e.s.ty, &out.new_state, "refreshed state").collect_into(&mut d);
+        let new_state = if out.unchanged {
+            r.current_state
+        } else {
+            encode_dv(&e.s.ty, &out.new_state, "refreshed state").collect_into(&mut d)
+        };
         let new_identity = identity_out(out.identity.as_ref(), id_ty, &mut d);
         pb::read_resource::Response {
             private: out.private,

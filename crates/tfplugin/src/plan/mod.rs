@@ -46,7 +46,7 @@ pub struct Planned {
 pub fn plan_resource_change(
     schema: &Schema,
     prior: &Value,
-    proposed: &Value,
+    proposed: Value,
     config: &Value,
 ) -> Planned {
     let mut out = Planned::default();
@@ -54,7 +54,8 @@ pub fn plan_resource_change(
         // destroy: Terraform requires a null plan
         return out;
     }
-    let mut planned = proposed.clone();
+    // the proposed state is consumed: the plan is built in place (no copy of the object)
+    let mut planned = proposed;
     prepare_block(&schema.block, config, &mut planned);
     let changed = prior.is_null() || planned != *prior;
     if changed {

@@ -68,7 +68,7 @@ fn proposed(config: &Value, prior: &Value) -> Value {
 #[test]
 fn create_applies_defaults_and_marks_computed_unknown() {
     let cfg = obj(&[("name", "db".into()), ("password", "s3cret".into())]);
-    let out = plan_resource_change(&schema(), &Value::Null, &proposed(&cfg, &Value::Null), &cfg);
+    let out = plan_resource_change(&schema(), &Value::Null, proposed(&cfg, &Value::Null), &cfg);
     let p = &out.planned_state;
     assert_eq!(p.get("storage_gb").as_i64(), Some(20), "default");
     assert!(
@@ -86,7 +86,7 @@ fn no_change_keeps_prior_values() {
         ("storage_gb", 20.into()),
         ("tier", "premium".into()),
     ]);
-    let out = plan_resource_change(&schema(), &state(), &proposed(&cfg, &state()), &cfg);
+    let out = plan_resource_change(&schema(), &state(), proposed(&cfg, &state()), &cfg);
     assert_eq!(out.planned_state, state());
     assert!(out.requires_replace.is_empty());
 }
@@ -98,7 +98,7 @@ fn update_uses_state_for_unknown_where_asked() {
         ("storage_gb", 50.into()),
         ("tier", "premium".into()),
     ]);
-    let out = plan_resource_change(&schema(), &state(), &proposed(&cfg, &state()), &cfg);
+    let out = plan_resource_change(&schema(), &state(), proposed(&cfg, &state()), &cfg);
     let p = &out.planned_state;
     assert_eq!(p.get("id").as_str(), Some("i-1"), "UseStateForUnknown");
     assert_eq!(
@@ -116,11 +116,11 @@ fn update_uses_state_for_unknown_where_asked() {
 #[test]
 fn requires_replace_only_on_change() {
     let cfg = obj(&[("name", "db2".into()), ("tier", "premium".into())]);
-    let out = plan_resource_change(&schema(), &state(), &proposed(&cfg, &state()), &cfg);
+    let out = plan_resource_change(&schema(), &state(), proposed(&cfg, &state()), &cfg);
     assert_eq!(out.requires_replace, vec![AttributePath::attr("name")]);
 
     let cfg = obj(&[("name", "db".into()), ("tier", "basic".into())]);
-    let out = plan_resource_change(&schema(), &state(), &proposed(&cfg, &state()), &cfg);
+    let out = plan_resource_change(&schema(), &state(), proposed(&cfg, &state()), &cfg);
     assert_eq!(
         out.requires_replace,
         vec![AttributePath::attr("tier")],
@@ -130,22 +130,21 @@ fn requires_replace_only_on_change() {
     let mut st = state();
     st.set_attr("tier", "basic".into());
     let cfg = obj(&[("name", "db".into()), ("tier", "premium".into())]);
-    let out = plan_resource_change(&schema(), &st, &proposed(&cfg, &st), &cfg);
+    let out = plan_resource_change(&schema(), &st, proposed(&cfg, &st), &cfg);
     assert!(out.requires_replace.is_empty(), "RequiresReplaceIf false");
 }
 
 #[test]
 fn destroy_plans_null() {
-    let out = plan_resource_change(&schema(), &state(), &Value::Null, &Value::Null);
+    let out = plan_resource_change(&schema(), &state(), Value::Null, &Value::Null);
     assert!(out.planned_state.is_null());
 }
 
 #[test]
 fn apply_mismatch_names_the_attribute() {
     let cfg = obj(&[("name", "db".into())]);
-    let planned =
-        plan_resource_change(&schema(), &Value::Null, &proposed(&cfg, &Value::Null), &cfg)
-            .planned_state;
+    let planned = plan_resource_change(&schema(), &Value::Null, proposed(&cfg, &Value::Null), &cfg)
+        .planned_state;
     let mut result = state();
     result.set_attr("storage_gb", 25.into());
     let d = check_apply_result(&schema(), &planned, &result);
@@ -189,7 +188,7 @@ fn read_must_be_known() {
 fn plan_check_rejects_changed_config() {
     let cfg = obj(&[("name", "db".into())]);
     let mut planned =
-        plan_resource_change(&schema(), &Value::Null, &proposed(&cfg, &Value::Null), &cfg)
+        plan_resource_change(&schema(), &Value::Null, proposed(&cfg, &Value::Null), &cfg)
             .planned_state;
     planned.set_attr("name", "other".into());
     let d = check_plan(&schema(), &Value::Null, &cfg, &planned);
@@ -226,7 +225,7 @@ fn nested_attributes_and_blocks() {
             Value::List(vec![Value::object([("rid", Value::Null)])]),
         ),
     ]);
-    let out = plan_resource_change(&s, &Value::Null, &cfg, &cfg);
+    let out = plan_resource_change(&s, &Value::Null, cfg.clone(), &cfg);
     let u = &out.planned_state.get("users").as_list().expect("list")[0];
     assert_eq!(u.get("role").as_str(), Some("reader"));
     assert!(u.get("uid").is_unknown());
@@ -248,7 +247,7 @@ fn use_state_null_vs_non_null() {
         ("storage_gb", 30.into()),
         ("tier", "premium".into()),
     ]);
-    let out = plan_resource_change(&schema(), &st, &proposed(&cfg, &st), &cfg);
+    let out = plan_resource_change(&schema(), &st, proposed(&cfg, &st), &cfg);
     assert!(
         out.planned_state.get("id").is_null(),
         "UseStateForUnknown keeps null"
@@ -265,7 +264,7 @@ fn removed_config_value_returns_to_default() {
     let mut st = state();
     st.set_attr("storage_gb", 50.into());
     let cfg = obj(&[("name", "db".into()), ("tier", "premium".into())]);
-    let out = plan_resource_change(&schema(), &st, &proposed(&cfg, &st), &cfg);
+    let out = plan_resource_change(&schema(), &st, proposed(&cfg, &st), &cfg);
     assert_eq!(out.planned_state.get("storage_gb").as_i64(), Some(20));
 }
 
@@ -285,9 +284,9 @@ fn removed_single_block_plans_null() {
         ("timeouts", Value::object([("create", "5m".into())])),
     ]);
     let cfg = Value::object([("name", "a".into()), ("timeouts", Value::Null)]);
-    let out = plan_resource_change(&s, &prior, &prior, &cfg);
+    let out = plan_resource_change(&s, &prior, prior.clone(), &cfg);
     assert!(out.planned_state.get("timeouts").is_null());
     // Kept while configured.
-    let out = plan_resource_change(&s, &prior, &prior, &prior);
+    let out = plan_resource_change(&s, &prior, prior.clone(), &prior);
     assert_eq!(out.planned_state, prior);
 }

@@ -11,15 +11,15 @@ use crate::value::{AttributePath, Value};
 use async_trait::async_trait;
 use serde::Serialize;
 
-/// `PlanResourceChange` input, as seen by [`Resource::modify_plan`].
+/// `PlanResourceChange` input, as seen by [`Resource::modify_plan`]. Terraform's proposed new
+/// state is not here: it became [`PlanResponse::planned_state`] (built in place, not copied),
+/// on which the declarative plan (defaults, unknown computed values) has already run.
 #[derive(Debug, Clone)]
 pub struct PlanRequest {
     /// Configuration (may contain unknowns).
     pub config: Value,
     /// Prior state (null on create).
     pub prior_state: Value,
-    /// Terraform's proposed new state (config merged with prior).
-    pub proposed_new_state: Value,
     /// Private state from the prior apply or read.
     pub prior_private: PrivateState,
     /// Identity stored with the prior state (`None` on create, or before the type had one).
@@ -186,9 +186,23 @@ pub struct ReadResult {
     pub identity: Option<Value>,
     /// Warnings (an error fails the refresh; prefer `Err`).
     pub diagnostics: Diagnostics,
+    /// The object is exactly as the request's state says (no drift): that state goes back to
+    /// Terraform as it came, byte for byte, and `new_state` is ignored. Set it with
+    /// [`ReadResult::unchanged`]; it saves re-checking and re-encoding the object on the
+    /// commonest refresh (issue 11).
+    pub unchanged: bool,
 }
 
 impl ReadResult {
+    /// Found, and the stored state is still right: Terraform gets back what it sent.
+    pub fn unchanged(private: PrivateState) -> Self {
+        ReadResult {
+            private,
+            unchanged: true,
+            ..Default::default()
+        }
+    }
+
     /// Found, with this state and private state.
     pub fn found(state: Value, private: PrivateState) -> Self {
         ReadResult {
@@ -204,6 +218,20 @@ impl ReadResult {
         private: PrivateState,
     ) -> Result<Self, ModelError> {
         Ok(Self::found(Value::from_model(m)?, private))
+    }
+
+    /// Found, refreshed from the API: [`unchanged`](Self::unchanged) when `refreshed` equals
+    /// `current` (the model read from the request's state), else the state from `refreshed`.
+    pub fn refreshed<M: Serialize + PartialEq + ?Sized>(
+        current: &M,
+        refreshed: &M,
+        private: PrivateState,
+    ) -> Result<Self, ModelError> {
+        if refreshed == current {
+            Ok(Self::unchanged(private))
+        } else {
+            Self::from_model(refreshed, private)
+        }
     }
 
     /// The object no longer exists: not an error.

@@ -43,10 +43,18 @@ fn walk_block(b: &Block, v: &Value, path: &AttributePath, d: &mut Diagnostics) {
         return;
     }
     for a in &b.attributes {
-        walk_attr(a, v.get(&a.name), &path.with_attr(&a.name), d);
+        // most optional attributes are unset: no path for them (it allocates)
+        let av = v.get(&a.name);
+        if !av.is_null() {
+            walk_attr(a, av, &path.with_attr(&a.name), d);
+        }
     }
     for nb in &b.blocks {
         let bv = v.get(&nb.type_name);
+        if bv.is_null() {
+            // an absent single block: nothing used, nothing to count
+            continue;
+        }
         let bp = path.with_attr(&nb.type_name);
         if let Some(msg) = &nb.block.deprecated
             && block_used(nb.nesting, bv)
@@ -128,7 +136,10 @@ fn walk_attr(a: &Attribute, v: &Value, path: &AttributePath, d: &mut Diagnostics
         for_each_element(v, path, n.nesting == ObjectNesting::Single, |ev, ep| {
             if matches!(ev, Value::Object(_)) {
                 for na in &n.attributes {
-                    walk_attr(na, ev.get(&na.name), &ep.with_attr(&na.name), d);
+                    let nv = ev.get(&na.name);
+                    if !nv.is_null() {
+                        walk_attr(na, nv, &ep.with_attr(&na.name), d);
+                    }
                 }
             }
         });
