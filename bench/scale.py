@@ -5,7 +5,8 @@ clouddb-server, beside the floor (terraform_data, no provider work) and the Go p
 Run it through bench/scale.sh (which builds the release binaries first). Loopback only; every process
 started here is stopped by its PID. Prints progress on stderr, the tables on stdout, and writes
 docs/benchmarks.md with SVG plots under docs/benchmarks/ (the hand-written profile section between
-the `profile:begin`/`profile:end` markers is kept as it is).
+the `profile:begin`/`profile:end` markers is kept as it is). The target row's provider CPU is also
+measured exactly, with every launch under `perf stat -e task-clock` (bench/ab.py's `measure`).
 """
 from __future__ import annotations
 
@@ -177,6 +178,9 @@ def main() -> int:
     ap.add_argument("--latency-ms", default="0,2", help="API latencies to run (fault rule), ms")
     ap.add_argument("--plan-runs", type=int, default=None, help="runs per plan, median kept (default 3; quick 1)")
     ap.add_argument("--handshake-runs", type=int, default=30)
+    ap.add_argument("--exact-runs", type=int, default=None,
+                    help="plans (and -refresh=false plans) of the target row measured again with every "
+                         "launch under `perf stat -e task-clock`, exact provider CPU (default 3; quick 0)")
     ap.add_argument("--target-dir", default=os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target")))
     ap.add_argument("--shared", default=os.environ.get("SHARED_BENCH", os.path.join(root, "..", "shared", "bench")))
     ap.add_argument("--out", default=os.path.join(root, "docs", "benchmarks.md"),
@@ -193,6 +197,7 @@ def main() -> int:
     pars = [int(x) for x in a.parallelism.split(",")]
     lats = [int(x) for x in a.latency_ms.split(",")]
     plan_runs = a.plan_runs or (1 if a.quick else 3)
+    exact_runs = a.exact_runs if a.exact_runs is not None else (0 if a.quick else 3)
     settings = os.environ.get("BENCH_PROVIDER_SETTINGS", "")
     tf = shutil.which(a.tf)
     if not tf:
@@ -247,6 +252,9 @@ def main() -> int:
         tasks = [("clouddb", lat, par, n) for lat in lats if lat == 0 for par in pars for n in ns]
         tasks += [("floor", 0, par, n) for par in pars for n in ns]
         tasks += [("peer", 0, par, n) for par in pars for n in ns] if have_shared else []
+        # The target row's provider CPU once more, exactly: /proc polling (the Go peer's method,
+        # kept for the rows) misses short launches and counts in 10 ms ticks.
+        tasks += [("exact", 0, 10, max(ns))] if exact_runs > 0 and 10 in pars else []
         tasks += [("clouddb", lat, par, n) for lat in lats if lat != 0 for par in pars for n in ns]
         if not have_shared:
             meta["skipped"].append(f"Go peer: {shared}/go-peer-scale.sh not found")
@@ -262,6 +270,22 @@ def main() -> int:
                     peers.append(p)
                     log(f"Go peer N={n} p={par}: {p['wall_s']} s, provider CPU {p['provider_cpu_s']} s, "
                         f"peak RSS {p['provider_peak_rss_mib']} MiB, requests {p['requests']}")
+                continue
+            if subject == "exact":
+                import ab  # noqa: PLC0415 (ab imports this module)
+                from profile import perf_task_clock_works  # noqa: PLC0415
+                if not perf_task_clock_works():
+                    meta["skipped"].append("exact provider CPU: `perf stat -e task-clock` does not work here")
+                    continue
+                log(f"[{i}/{len(tasks)}] exact provider CPU (perf task clock), N={n} p={par}, "
+                    f"{exact_runs} plans each ...")
+                server.reset(0)
+                got = ab.measure([provider], n, exact_runs, [[], ["-refresh=false"]], tf, server_bin, settings)
+                static["exact_cpu"] = {"n": n, "parallelism": par, "runs": exact_runs,
+                                       "plan": [c for c, _ in got[(provider, 0)]],
+                                       "plan_norefresh": [c for c, _ in got[(provider, 1)]]}
+                log(f"exact provider CPU: plan {static['exact_cpu']['plan']}, "
+                    f"-refresh=false {static['exact_cpu']['plan_norefresh']} s")
                 continue
             d = ws.config_dir(subject, n, settings, tf)
             srv = server if subject == "clouddb" else None

@@ -57,6 +57,18 @@ class ReportTest(unittest.TestCase):
         self.assertFalse(marks["provider binary"])                             # 1 byte over 8 MiB
         self.assertTrue(marks["exec → handshake with mTLS"])
 
+    def test_the_exact_cpu_decides_the_cpu_target(self):
+        # polled: 50 µs (a launch missed); the task clock says 120 µs
+        res = [Result("clouddb", 0, 10, 1000, "plan", _m(2.0, 0.05, 12.0), requests=40),
+               Result("clouddb", 0, 10, 1000, "plan_norefresh", _m(1.9, 0.04, 9.0), requests=0)]
+        static = {"binary_bytes": 1, "exact_cpu": {"n": 1000, "parallelism": 10, "runs": 3,
+                                                   "plan": [0.13, 0.12, 0.11], "plan_norefresh": [0.1]}}
+        rows = {name.split(" (")[0]: (value, ok) for name, _, value, ok in
+                report.targets(META, static, report._index(res), [])}
+        value, ok = rows["provider CPU per instance, plan"]
+        self.assertFalse(ok)
+        self.assertTrue(value.startswith("120 µs (task clock, median of 3; polled like the Go peer: 50 µs"), value)
+
     def test_write_keeps_the_profile_section(self):
         with tempfile.TemporaryDirectory() as d:
             p = os.path.join(d, "benchmarks.md")
