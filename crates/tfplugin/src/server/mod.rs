@@ -6,7 +6,6 @@
 //! service and calls [`serve`].
 
 pub mod broker;
-mod coalesce;
 pub mod controller;
 mod debug;
 pub mod handshake;
@@ -361,9 +360,8 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 pub struct Conn(Box<dyn Io>);
 
 impl Conn {
-    /// Responses leave coalesced: see [`coalesce`].
     pub(crate) fn new<T: AsyncRead + AsyncWrite + Send + Unpin + 'static>(io: T) -> Self {
-        Self(Box::new(coalesce::Coalesce::new(io)))
+        Self(Box::new(io))
     }
 }
 
